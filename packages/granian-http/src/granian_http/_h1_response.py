@@ -1,0 +1,184 @@
+"""Serializing HTTP/1.1 response heads.
+
+h11 parses our requests, but we write responses ourselves: h11's ``send`` re-validates and copies
+every header and costs about half of a small request's budget. What we write is checked against
+h11 as a client in the protocol tests, so h11 stays the reference for the output too.
+
+The rules applied here (RFC 9112 §6, RFC 9110 §6.4.1, §8.6):
+
+* names are sent lower-case and must be tokens; values must not contain CR, LF or NUL;
+* ``content-length``, ``transfer-encoding`` and ``connection`` from the app are framing, which is
+  ours to decide: we honour an app's ``content-length`` and ``connection: close`` and write the
+  framing headers ourselves;
+* 1xx, 204 and 304 responses and responses to HEAD carry no body;
+* ``server: granian`` and ``date`` are added unless the app set them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from http import HTTPStatus
+
+__all__ = ['FRAMING_CHUNKED', 'FRAMING_CLOSE', 'FRAMING_LENGTH', 'FRAMING_NONE', 'ResponseHead', 'build_head']
+
+FRAMING_NONE = 0  # no body may follow
+FRAMING_LENGTH = 1  # exactly content-length bytes follow
+FRAMING_CHUNKED = 2  # chunked transfer coding
+FRAMING_CLOSE = 3  # the body ends when the connection closes (HTTP/1.0 streams)
+
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_DIGITS = re.compile(rb'[0-9]{1,18}')
+
+_STATUS_LINES: dict[tuple[int, bool], bytes] = {}
+for _status in HTTPStatus:
+    for _v11 in (True, False):
+        _STATUS_LINES[(_status.value, _v11)] = b'HTTP/1.%d %d %s\r\n' % (
+            1 if _v11 else 0,
+            _status.value,
+            _status.phrase.encode('ascii'),
+        )
+
+# Raw app header name -> lower-case name, filled as names are validated. Names repeat across
+# responses, so after warm-up a header costs one dict lookup. Bounded, so that an app that makes
+# up names cannot grow it without limit.
+_NAMES: dict[bytes, bytes] = {}
+_NAMES_MAX = 4096
+
+_CONTENT_LENGTH = b'content-length'
+_TRANSFER_ENCODING = b'transfer-encoding'
+_CONNECTION = b'connection'
+_SERVER = b'server'
+_DATE = b'date'
+_SPECIAL = frozenset((_CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION, _SERVER, _DATE))
+
+SERVER_HEADER = b'server: granian\r\n'
+
+
+def status_line(status: int, http11: bool) -> bytes:
+    try:
+        return _STATUS_LINES[(status, http11)]
+    except KeyError:
+        if not 100 <= status <= 999:
+            raise ValueError(f'Invalid HTTP status code {status!r}') from None
+        # An unregistered code is legal; its reason phrase may be empty (RFC 9112 §4).
+        return b'HTTP/1.%d %d \r\n' % (1 if http11 else 0, status)
+
+
+def _lower_name(name: bytes) -> bytes:
+    lowered = _NAMES.get(name)
+    if lowered is not None:
+        return lowered
+    if not isinstance(name, bytes) or _TOKEN.fullmatch(name) is None:
+        raise ValueError(f'Invalid HTTP header name {name!r}')
+    lowered = name.lower()
+    if len(_NAMES) < _NAMES_MAX:
+        _NAMES[name] = lowered
+    return lowered
+
+
+class ResponseHead:
+    """The serialized head and the framing the body must follow."""
+
+    __slots__ = ('data', 'framing', 'keep_alive', 'length')
+
+    def __init__(self, data: bytes, framing: int, length: int, keep_alive: bool) -> None:
+        self.data = data
+        self.framing = framing
+        #: With ``FRAMING_LENGTH``, the body size the head announced.
+        self.length = length
+        self.keep_alive = keep_alive
+
+
+def build_head(
+    status: int,
+    headers: Iterable[tuple[bytes, bytes]],
+    *,
+    http11: bool,
+    keep_alive: bool,
+    head_request: bool,
+    body_length: int | None,
+    date: bytes,
+) -> ResponseHead:
+    """Serialize a response head.
+
+    ``body_length`` is the size of the whole body when it is already known (the response is
+    being sent in one piece), ``None`` when the body will be streamed. ``keep_alive`` says whether
+    the connection may serve another request; the app can only narrow it.
+    """
+    parts = [status_line(status, http11)]
+    add = parts.append
+    lines = 1
+    app_length: bytes | None = None
+    has_server = has_date = False
+    for name, value in headers:
+        lname = _lower_name(name)
+        if lname in _SPECIAL:
+            if lname == _CONTENT_LENGTH:
+                if app_length is None:
+                    if _DIGITS.fullmatch(value) is None:
+                        raise ValueError(f'Invalid content-length header value {value!r}')
+                    app_length = value
+                continue
+            if lname == _CONNECTION:
+                if b'close' in value.lower():
+                    keep_alive = False
+                continue
+            if lname == _TRANSFER_ENCODING:
+                continue
+            if lname == _SERVER:
+                has_server = True
+            else:
+                has_date = True
+        add(lname)
+        add(b': ')
+        add(value)
+        add(b'\r\n')
+        lines += 1
+
+    if status < 200 or status == 204:
+        framing, length = FRAMING_NONE, 0
+    elif status == 304 or head_request:
+        # No body follows, but the head describes the one a GET would get (RFC 9110 §9.3.2).
+        framing, length = FRAMING_NONE, 0
+        if app_length is not None:
+            add(b'content-length: ' + app_length + b'\r\n')
+            lines += 1
+        elif body_length and status != 304:
+            add(b'content-length: %d\r\n' % body_length)
+            lines += 1
+    elif app_length is not None:
+        framing, length = FRAMING_LENGTH, int(app_length)
+        add(b'content-length: ' + app_length + b'\r\n')
+        lines += 1
+    elif body_length is not None:
+        framing, length = FRAMING_LENGTH, body_length
+        add(b'content-length: %d\r\n' % body_length)
+        lines += 1
+    elif http11:
+        framing, length = FRAMING_CHUNKED, 0
+        add(b'transfer-encoding: chunked\r\n')
+        lines += 1
+    else:
+        # An HTTP/1.0 client cannot read chunks: the end of the connection ends the body.
+        framing, length, keep_alive = FRAMING_CLOSE, 0, False
+
+    if not keep_alive:
+        add(b'connection: close\r\n')
+        lines += 1
+    elif not http11:
+        add(b'connection: keep-alive\r\n')
+        lines += 1
+    if not has_server:
+        add(SERVER_HEADER)
+        lines += 1
+    if not has_date:
+        add(date)
+        lines += 1
+    add(b'\r\n')
+    data = b''.join(parts)
+    # One check over the whole head instead of one per value: every line break must be one we
+    # wrote, so a value cannot smuggle in a header or end the head early.
+    if data.count(b'\n') != lines + 1 or data.count(b'\r') != lines + 1 or b'\x00' in data:
+        raise ValueError('Invalid HTTP header value: line breaks and NUL are not allowed')
+    return ResponseHead(data, framing, length, keep_alive)

@@ -1,0 +1,114 @@
+"""What all connections of one worker share: settings, the request handler, the cached ``date``
+header, the set of open connections, the connection limit and graceful shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import TYPE_CHECKING, Protocol
+
+from .exchange import Exchange
+from .settings import HTTP1Settings, HTTP2Settings
+
+if TYPE_CHECKING:
+    import ssl
+
+__all__ = ['ManagedConnection', 'RequestHandler', 'ServeContext']
+
+RequestHandler = Callable[[Exchange], None]
+
+
+class ManagedConnection(Protocol):
+    """What the context needs from a connection to pause it and to shut it down."""
+
+    def pause_admission(self) -> None: ...
+
+    def resume_admission(self) -> None: ...
+
+    def shutdown(self) -> None: ...
+
+
+class ServeContext:
+    """Per-worker state shared by every connection the worker accepts."""
+
+    def __init__(
+        self,
+        handler: RequestHandler,
+        *,
+        loop: asyncio.AbstractEventLoop,
+        executor: Executor | None = None,
+        http1: HTTP1Settings | None = None,
+        http2: HTTP2Settings | None = None,
+        http_mode: str = 'auto',
+        websockets: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
+        max_connections: int | None = None,
+    ) -> None:
+        self.handler = handler
+        self.loop = loop
+        self.executor = executor
+        self.h1 = http1 or HTTP1Settings()
+        self.h2 = http2 or HTTP2Settings()
+        self.http_mode = http_mode
+        self.websockets = websockets
+        self.ssl_context = ssl_context
+        self.scheme = 'https' if ssl_context is not None else 'http'
+        self.max_connections = max_connections
+        #: The ``date`` response header line, refreshed once a second.
+        self.date_header = b''
+        self.closing = False
+        self.connections: set[ManagedConnection] = set()
+        self._waiting: deque[ManagedConnection] = deque()
+        self._date_timer: asyncio.TimerHandle | None = None
+        self._all_closed: asyncio.Future[None] | None = None
+        self._refresh_date()
+
+    def _refresh_date(self) -> None:
+        now = time.time()
+        self.date_header = b'date: %s\r\n' % email.utils.formatdate(now, usegmt=True).encode('ascii')
+        # Fire just after the next second starts, so the header changes when the clock does.
+        self._date_timer = self.loop.call_later(1.0 - (now % 1.0) + 0.001, self._refresh_date)
+
+    # -- connection bookkeeping -----------------------------------------------------------------
+
+    def connection_made(self, conn: ManagedConnection) -> None:
+        self.connections.add(conn)
+        if self.max_connections is not None and len(self.connections) > self.max_connections:
+            # Over the limit: the connection waits, unread, until another one closes; the client
+            # sees the same wait it would see in the listen backlog.
+            conn.pause_admission()
+            self._waiting.append(conn)
+
+    def connection_lost(self, conn: ManagedConnection) -> None:
+        self.connections.discard(conn)
+        try:
+            self._waiting.remove(conn)
+        except ValueError:
+            if self._waiting:
+                self._waiting.popleft().resume_admission()
+        if not self.connections and self._all_closed is not None and not self._all_closed.done():
+            self._all_closed.set_result(None)
+
+    # -- shutdown ----------------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Stop serving new requests: idle connections close now, busy ones after their response."""
+        self.closing = True
+        for conn in list(self.connections):
+            conn.shutdown()
+
+    async def wait_closed(self) -> None:
+        """Wait until every connection has closed."""
+        if self.connections:
+            self._all_closed = self.loop.create_future()
+            await self._all_closed
+
+    def close(self) -> None:
+        if self._date_timer is not None:
+            self._date_timer.cancel()
+            self._date_timer = None

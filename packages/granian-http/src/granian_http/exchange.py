@@ -1,0 +1,154 @@
+"""The exchange contract: the one object a protocol hands an interface for each request.
+
+Every protocol (HTTP/1.1 today, HTTP/2 next) produces an :class:`Exchange` per request and every
+interface (ASGI, RSGI, WSGI) consumes nothing else, so one interface adapter serves every HTTP
+version. The rules both sides rely on:
+
+* The request head is plain attributes, set once before the exchange reaches the interface.
+* The request body arrives through :meth:`Exchange.read_body`. The protocol stops reading from the
+  network while the unread body is above its buffer limit, so a slow app slows the client.
+* The response goes out through :meth:`start`, :meth:`write` and :meth:`end` (or
+  :meth:`send_file`). They never block: they queue bytes on the transport and return. Callers
+  that produce a body in a loop check :attr:`write_paused` and await :meth:`drain` only while it
+  is set, which is a single attribute check on the fast path.
+* The head is held until the first body bytes, so a small response leaves in one write.
+* Once the client is gone, writes are dropped silently and :attr:`disconnected` is true; the
+  interface decides whether its app sees an error.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+__all__ = ['ClientDisconnected', 'Exchange', 'Headers', 'ResponseStateError']
+
+#: Header lists are sequences of ``(name, value)`` byte pairs; request names are lower-case.
+Headers = Sequence[tuple[bytes, bytes]]
+
+
+class ClientDisconnected(ConnectionError):
+    """The request body cannot be completed: the client went away first."""
+
+
+class ResponseStateError(RuntimeError):
+    """A response call came in the wrong order (a body before the head, anything after the end)."""
+
+
+class Exchange(ABC):
+    """One request and its response, independent of the HTTP version that carries them."""
+
+    __slots__ = (
+        'authority',
+        'client',
+        'headers',
+        'http_version',
+        'method',
+        'query_string',
+        'raw_path',
+        'scheme',
+        'server',
+    )
+
+    #: Upper-case request method, e.g. ``'GET'``.
+    method: str
+    #: The request path as received, still percent-encoded, without the query.
+    raw_path: bytes
+    #: The raw query string, without the ``?``.
+    query_string: bytes
+    #: The request headers with lower-case names, in the order received.
+    headers: list[tuple[bytes, bytes]]
+    #: ``'1'`` for HTTP/1.0 (upstream's spelling), ``'1.1'`` or ``'2'``.
+    http_version: str
+    #: ``'http'`` or ``'https'``.
+    scheme: str
+    #: The peer's ``(host, port)``; ``None`` when the transport has no address (a Unix socket).
+    client: tuple[str, int] | None
+    #: The local ``(host, port)``, or ``(socket path, 0)`` on a Unix socket.
+    server: tuple[str, int] | None
+    #: HTTP/2's ``:authority`` pseudo-header; ``None`` on HTTP/1.x.
+    authority: str | None
+
+    # -- request body --------------------------------------------------------------------------
+
+    @property
+    @abstractmethod
+    def body_complete(self) -> bool:
+        """True once the whole request body has been received (a bodyless request starts so)."""
+
+    @abstractmethod
+    async def read_body(self) -> bytes:
+        """Return the body bytes buffered so far, waiting for some if there are none.
+
+        Returns ``b''`` once the body is complete. Raises :class:`ClientDisconnected` when the
+        client goes away before the body is complete.
+        """
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    @abstractmethod
+    def disconnected(self) -> bool:
+        """True once the client connection is gone."""
+
+    @abstractmethod
+    async def wait_disconnect(self) -> None:
+        """Return once the client connection is gone (which can outlive the response)."""
+
+    @abstractmethod
+    async def wait_complete(self) -> None:
+        """Return once the response has been sent in full, or the client is gone."""
+
+    # -- response ------------------------------------------------------------------------------
+
+    @property
+    @abstractmethod
+    def response_started(self) -> bool:
+        """True once the response head has been written: from then on it cannot change."""
+
+    @abstractmethod
+    def start(self, status: int, headers: Headers) -> None:
+        """Set the response status and headers. Nothing is written until the first body bytes.
+
+        Until then a later call replaces the head (so an error can still become a 500). Raises
+        :class:`ResponseStateError` once the head has been written. A header that cannot be sent
+        (a bad name, a line break in a value) raises :class:`ValueError` when the head is written.
+        """
+
+    @abstractmethod
+    def flush_head(self) -> None:
+        """Write the held head now, choosing streaming framing (for event streams)."""
+
+    @abstractmethod
+    def write(self, data: bytes) -> None:
+        """Queue a chunk of a streamed body."""
+
+    @abstractmethod
+    def end(self, data: bytes = b'', trailers: Headers | None = None) -> None:
+        """Queue the last body bytes and finish the response.
+
+        When the head is still held, the whole response leaves in one write, framed with an exact
+        ``content-length``. ``trailers`` are sent where the protocol can carry them.
+        """
+
+    @abstractmethod
+    async def send_file(self, path: str | os.PathLike[str], offset: int = 0, count: int | None = None) -> None:
+        """Send ``count`` bytes (or the rest) of a file from ``offset`` as the whole body, then end.
+
+        The file is opened and read off the event loop. :class:`OSError` from opening it is
+        raised before anything is written, so the caller can still answer with an error.
+        """
+
+    @property
+    @abstractmethod
+    def write_paused(self) -> bool:
+        """True while the transport's buffer is above its high-water mark."""
+
+    @abstractmethod
+    async def drain(self) -> None:
+        """Wait until the transport accepts writes again (or the client is gone)."""
+
+    @abstractmethod
+    def abort(self) -> None:
+        """Give up on the response: close the connection without finishing the body."""

@@ -1,0 +1,148 @@
+"""The embedded server (``granian.server.embed.Server``): one worker as a task on the caller's loop.
+
+It takes the app object itself, not a target string, and installs no signal handlers: the
+embedding program calls :meth:`Server.stop` (or :meth:`Server.reload`) when it wants to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from granian_http.settings import HTTP1Settings, HTTP2Settings
+
+from .constants import HTTPModes, Interfaces, SSLProtocols, TaskImpl
+from .errors import ConfigurationError, FatalError
+from .log import LogLevels, logger
+from .server import Server as _MainServer
+from .serving import serve_app
+
+__all__ = ['Server']
+
+
+class Server(_MainServer):
+    def __init__(
+        self,
+        target: Any,
+        address: str = '127.0.0.1',
+        port: int = 8000,
+        uds: Path | None = None,
+        interface: Interfaces = Interfaces.RSGI,
+        blocking_threads: int | None = None,
+        blocking_threads_idle_timeout: int = 30,
+        runtime_threads: int = 1,
+        runtime_blocking_threads: int | None = None,
+        task_impl: TaskImpl = TaskImpl.asyncio,
+        http: HTTPModes = HTTPModes.auto,
+        websockets: bool = True,
+        backlog: int = 128,
+        backpressure: int | None = None,
+        http1_settings: HTTP1Settings | None = None,
+        http2_settings: HTTP2Settings | None = None,
+        log_enabled: bool = True,
+        log_level: LogLevels = LogLevels.info,
+        log_dictconfig: dict[str, Any] | None = None,
+        log_access: bool = False,
+        log_access_format: str | None = None,
+        ssl_cert: Path | None = None,
+        ssl_key: Path | None = None,
+        ssl_key_password: str | None = None,
+        ssl_protocol_min: SSLProtocols = SSLProtocols.tls13,
+        ssl_ca: Path | None = None,
+        ssl_crl: list[Path] | None = None,
+        ssl_client_verify: bool = False,
+        url_path_prefix: str | None = None,
+        factory: bool = False,
+        static_path_route: list[str] | None = None,
+        static_path_mount: list[Path] | None = None,
+        static_path_dir_to_file: str | None = None,
+        static_path_expires: int = 86400,
+    ) -> None:
+        super().__init__(
+            target,
+            address=address,
+            port=port,
+            uds=uds,
+            interface=interface,
+            workers=1,
+            blocking_threads=blocking_threads,
+            blocking_threads_idle_timeout=blocking_threads_idle_timeout,
+            runtime_threads=runtime_threads,
+            runtime_blocking_threads=runtime_blocking_threads,
+            task_impl=task_impl,
+            http=http,
+            websockets=websockets,
+            backlog=backlog,
+            backpressure=backpressure,
+            http1_settings=http1_settings,
+            http2_settings=http2_settings,
+            log_enabled=log_enabled,
+            log_level=log_level,
+            log_dictconfig=log_dictconfig,
+            log_access=log_access,
+            log_access_format=log_access_format,
+            ssl_cert=ssl_cert,
+            ssl_key=ssl_key,
+            ssl_key_password=ssl_key_password,
+            ssl_protocol_min=ssl_protocol_min,
+            ssl_ca=ssl_ca,
+            ssl_crl=ssl_crl,
+            ssl_client_verify=ssl_client_verify,
+            url_path_prefix=url_path_prefix,
+            factory=factory,
+            static_path_route=static_path_route,
+            static_path_mount=static_path_mount,
+            static_path_dir_to_file=static_path_dir_to_file,
+            static_path_expires=static_path_expires,
+        )
+        self._stop: asyncio.Future[None] | None = None
+        self._reload = False
+
+    async def serve(self, spawn_target: Any = None) -> None:  # type: ignore[override]
+        """Serve on the running loop until :meth:`stop` is called."""
+        logger.warning('Embedded server is experimental!')
+        if spawn_target is not None:
+            raise ConfigurationError('spawn_target: the embedded server always runs its one worker in-process')
+        if self.interface == Interfaces.WSGI:
+            raise ConfigurationError('interface: the embedded server cannot run WSGI apps; use granian.Granian')
+        self._check_serve()
+        app = self.target() if self.factory else self.target
+        loop = asyncio.get_running_loop()
+        sock = self._bind()
+        logger.info(f'Listening at: {self._listen_url()}')
+        try:
+            while True:
+                self._stop = loop.create_future()
+                self._reload = False
+                try:
+                    # Each run gets its own descriptor: stopping a run closes it, the socket stays.
+                    await serve_app(app, self._serve_config(), [sock.dup()], self._stop)
+                except FatalError as exc:
+                    logger.error(f'Embedded worker failed: {exc}')
+                    return
+                if not self._reload:
+                    return
+                for hook in self.hooks_reload:
+                    hook()
+        finally:
+            sock.close()
+            if self.bind_uds is not None:
+                with contextlib.suppress(OSError):
+                    self.bind_uds.unlink()
+
+    def stop(self) -> None:
+        """Stop serving: the running ``serve()`` returns after a graceful shutdown."""
+        if self._stop is not None and not self._stop.done():
+            self._stop.set_result(None)
+
+    def reload(self) -> None:
+        """Restart the worker on the same socket (ASGI lifespan runs again)."""
+        self._reload = True
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful with ``port=0``)."""
+        return self.bind_port

@@ -1,0 +1,207 @@
+"""The ASGI 3 interface over the exchange contract (HTTP here; lifespan in :mod:`.lifespan`).
+
+Behaviour follows upstream Granian where the ASGI spec leaves room: ports in ``client`` and
+``server`` are strings, HTTP/1.0 is ``'1'``, ``state`` is a shallow copy per request, the response
+head waits for the first body message (an event stream starts at once), an app that fails or
+answers nothing gets a 500, and the flow errors carry upstream's exact texts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from granian_http.exchange import ClientDisconnected, Exchange
+
+from .._tasks import TaskSet
+from ..log import AccessLogFormatter, logger
+from .common import RequestLog, decode_path
+
+__all__ = ['ASGI_VERSION', 'ASGI_EXTENSIONS', 'ASGIApp', 'make_asgi_handler']
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+ASGI_VERSION = {'version': '3.0', 'spec_version': '2.3'}
+ASGI_EXTENSIONS: dict[str, dict[str, Any]] = {'http.response.pathsend': {}, 'websocket.http.response': {}}
+
+_UNSUPPORTED = 'Unsupported ASGI message'
+_NOT_STARTED = 'ASGI flow error: Response not started'
+_ALREADY_STARTED = 'ASGI flow error: Response already started'
+_ALREADY_FINISHED = 'ASGI flow error: Response already finished'
+
+_ERROR_HEADERS = ((b'content-type', b'text/plain; charset=utf-8'),)
+_DISCONNECT: dict[str, Any] = {'type': 'http.disconnect'}
+
+# The states of one response, in order.
+_IDLE, _STARTED, _STREAMING, _DONE = 0, 1, 2, 3
+
+
+def _is_event_stream(headers: Any) -> bool:
+    for name, value in headers:
+        if len(name) == 12 and name.lower() == b'content-type':
+            return bytes(value[:17]).lower() == b'text/event-stream'
+    return False
+
+
+class HTTPCycle:
+    """One HTTP request as the app sees it: the ``receive`` and ``send`` callables."""
+
+    __slots__ = ('_body_done', '_state', 'exchange', 'status')
+
+    def __init__(self, exchange: Exchange) -> None:
+        self.exchange = exchange
+        self._state = _IDLE
+        self._body_done = False
+        #: The status the app chose, for the access log; 500 until it chooses one.
+        self.status = 500
+
+    async def receive(self) -> Message:
+        exchange = self.exchange
+        if not self._body_done:
+            try:
+                body = await exchange.read_body()
+            except ClientDisconnected:
+                self._body_done = True
+                return _DISCONNECT.copy()
+            more = not exchange.body_complete
+            if not more:
+                self._body_done = True
+            return {'type': 'http.request', 'body': body, 'more_body': more}
+        # The body is over: the next event is the end of the exchange, whichever way it comes.
+        await exchange.wait_complete()
+        return _DISCONNECT.copy()
+
+    async def send(self, message: Message) -> None:
+        try:
+            kind = message['type']
+        except (KeyError, TypeError):
+            raise RuntimeError(_UNSUPPORTED) from None
+        exchange = self.exchange
+        if kind == 'http.response.body':
+            state = self._state
+            if state == _IDLE:
+                raise RuntimeError(_NOT_STARTED)
+            if state == _DONE:
+                raise RuntimeError(_ALREADY_FINISHED)
+            body = message.get('body', b'')
+            if message.get('more_body', False):
+                exchange.write(body)
+                self._state = _STREAMING
+                if exchange.write_paused:
+                    await exchange.drain()
+            else:
+                exchange.end(body)
+                self._state = _DONE
+        elif kind == 'http.response.start':
+            if self._state != _IDLE:
+                raise RuntimeError(_ALREADY_STARTED)
+            try:
+                status = message['status']
+                headers = message['headers']
+            except KeyError:
+                raise RuntimeError(_UNSUPPORTED) from None
+            exchange.start(status, headers)
+            self.status = status
+            self._state = _STARTED
+            if _is_event_stream(headers):
+                self._state = _STREAMING
+                exchange.flush_head()
+        elif kind == 'http.response.pathsend':
+            if self._state == _IDLE:
+                raise RuntimeError(_NOT_STARTED)
+            if self._state != _STARTED:
+                raise RuntimeError(_ALREADY_FINISHED if self._state == _DONE else _ALREADY_STARTED)
+            try:
+                path = message['path']
+            except KeyError:
+                raise RuntimeError(_UNSUPPORTED) from None
+            try:
+                await exchange.send_file(path)
+            except OSError:
+                if exchange.response_started:
+                    raise
+                self.status = 404
+                exchange.start(404, _ERROR_HEADERS)
+                exchange.end(b'Not found')
+            self._state = _DONE
+        else:
+            raise RuntimeError(_UNSUPPORTED)
+
+    def finish(self, failed: bool) -> None:
+        """Settle the response after the app returned (or raised)."""
+        state = self._state
+        if state == _DONE:
+            return
+        exchange = self.exchange
+        self._state = _DONE
+        if exchange.response_started:
+            # The body had begun: a failure cuts it short, a plain return just ends it.
+            if failed:
+                exchange.abort()
+            else:
+                exchange.end()
+            return
+        self.status = 500
+        exchange.start(500, _ERROR_HEADERS)
+        exchange.end(b'Internal server error')
+
+
+def make_asgi_handler(
+    app: ASGIApp,
+    *,
+    loop: asyncio.AbstractEventLoop,
+    tasks: TaskSet,
+    root_path: str,
+    state: dict[str, Any],
+    access_log: AccessLogFormatter | None,
+) -> Callable[[Exchange], None]:
+    """Build the exchange handler that runs ``app`` once per HTTP request."""
+
+    async def run(exchange: Exchange) -> None:
+        request_log = RequestLog(access_log) if access_log is not None else None
+        cycle = HTTPCycle(exchange)
+        client = exchange.client
+        server = exchange.server
+        raw_path = exchange.raw_path
+        path = decode_path(raw_path)
+        scope = {
+            'type': 'http',
+            'asgi': ASGI_VERSION,
+            'extensions': ASGI_EXTENSIONS,
+            'http_version': exchange.http_version,
+            'server': (server[0], str(server[1])) if server else None,
+            'client': (client[0], str(client[1])) if client else None,
+            'scheme': exchange.scheme,
+            'method': exchange.method,
+            'root_path': root_path,
+            'path': path,
+            'raw_path': raw_path,
+            'query_string': exchange.query_string,
+            'headers': exchange.headers,
+            'state': state.copy(),
+        }
+        failed = False
+        try:
+            await app(scope, cycle.receive, cycle.send)
+        except Exception:
+            failed = True
+            logger.error('Application callable raised an exception', exc_info=True)
+        try:
+            cycle.finish(failed)
+        except Exception:
+            logger.error('Unable to complete the response', exc_info=True)
+            exchange.abort()
+        if request_log is not None:
+            request_log.done(exchange, cycle.status, path, exchange.query_string)
+
+    spawn = tasks.spawn
+
+    def handle(exchange: Exchange) -> None:
+        spawn(run(exchange))
+
+    return handle

@@ -1,0 +1,48 @@
+"""Pieces every interface adapter shares: path decoding, the request log, protocol names."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import unquote_to_bytes
+
+from granian_http.exchange import Exchange
+
+from ..log import AccessLogFormatter
+
+__all__ = ['PROTOCOLS', 'RequestLog', 'decode_path']
+
+#: ``Exchange.http_version`` to the access log's ``protocol`` atom.
+PROTOCOLS = {'1': 'HTTP/1.0', '1.1': 'HTTP/1.1', '2': 'HTTP/2.0'}
+
+
+def decode_path(raw_path: bytes) -> str:
+    """Percent-decode a request path, then decode it as UTF-8, replacing what is not UTF-8."""
+    if b'%' in raw_path:
+        raw_path = unquote_to_bytes(raw_path)
+    return raw_path.decode('utf-8', 'replace')
+
+
+class RequestLog:
+    """Times one request and hands it to the access-log formatter when it ends."""
+
+    __slots__ = ('_formatter', '_perf', '_wall')
+
+    def __init__(self, formatter: AccessLogFormatter) -> None:
+        self._formatter = formatter
+        self._wall = time.time()
+        self._perf = time.perf_counter()
+
+    def done(self, exchange: Exchange, status: int, path: str, query_string: str | bytes) -> None:
+        client = exchange.client
+        self._formatter(
+            addr=client[0] if client else '',
+            started_at=self._wall,
+            dt_ms=(time.perf_counter() - self._perf) * 1000,
+            status=status,
+            method=exchange.method,
+            path=path,
+            query_string=query_string,
+            scheme=exchange.scheme,
+            protocol=PROTOCOLS.get(exchange.http_version, 'HTTP/1.1'),
+            headers=exchange.headers,
+        )

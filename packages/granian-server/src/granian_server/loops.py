@@ -1,0 +1,116 @@
+"""The event-loop registry behind ``granian.loops``.
+
+Each worker asks the registry for a fresh loop by name. Builders whose packages cannot be imported
+are not registered, so ``'auto'`` simply picks the first implementation that is installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import Any, TypeVar
+
+__all__ = ['BuilderRegistry', 'Registry', 'loops']
+
+_F = TypeVar('_F', bound=Callable[..., Any])
+
+
+class Registry:
+    """A key to callable map."""
+
+    __slots__ = ('_data',)
+
+    def __init__(self) -> None:
+        self._data: dict[str, Callable[..., Any]] = {}
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def keys(self) -> Iterator[str]:
+        return iter(self._data.keys())
+
+    def register(self, key: str) -> Callable[[_F], _F]:
+        def wrap(builder: _F) -> _F:
+            self._data[key] = builder
+            return builder
+
+        return wrap
+
+    def get(self, key: str) -> Callable[..., Any]:
+        try:
+            return self._data[key]
+        except KeyError:
+            raise RuntimeError(f"'{key}' implementation not available.") from None
+
+
+class BuilderRegistry(Registry):
+    """A registry of loop builders; ``get`` builds and returns a new event loop."""
+
+    __slots__ = ('_packages',)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._packages: dict[str, dict[str, ModuleType]] = {}
+
+    def register(self, key: str, packages: list[str] | None = None) -> Callable[[_F], _F]:
+        def wrap(builder: _F) -> _F:
+            loaded: dict[str, ModuleType] = {}
+            for name in packages or []:
+                try:
+                    loaded[name] = __import__(name)
+                except ImportError:
+                    return builder
+            self._data[key] = builder
+            self._packages[key] = loaded
+            return builder
+
+        return wrap
+
+    def get(self, key: str) -> asyncio.AbstractEventLoop:  # type: ignore[override]
+        try:
+            builder = self._data[key]
+        except KeyError:
+            raise RuntimeError(f"'{key}' implementation not available.") from None
+        loop: asyncio.AbstractEventLoop = builder(**self._packages[key])
+        return loop
+
+
+loops = BuilderRegistry()
+
+
+@loops.register('asyncio')
+def build_asyncio_loop() -> asyncio.AbstractEventLoop:
+    loop = asyncio.ProactorEventLoop() if sys.platform == 'win32' else asyncio.new_event_loop()  # type: ignore[attr-defined,unused-ignore]
+    asyncio.set_event_loop(loop)
+    return loop
+
+
+@loops.register('uvloop', packages=['uvloop'])
+def build_uv_loop(uvloop: ModuleType) -> asyncio.AbstractEventLoop:
+    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    asyncio.set_event_loop(loop)
+    return loop
+
+
+@loops.register('winloop', packages=['winloop'])
+def build_win_loop(winloop: ModuleType) -> asyncio.AbstractEventLoop:
+    loop: asyncio.AbstractEventLoop = winloop.new_event_loop()
+    asyncio.set_event_loop(loop)
+    return loop
+
+
+@loops.register('rloop', packages=['rloop'])
+def build_rloop(rloop: ModuleType) -> asyncio.AbstractEventLoop:
+    loop: asyncio.AbstractEventLoop = rloop.new_event_loop()
+    asyncio.set_event_loop(loop)
+    return loop
+
+
+@loops.register('auto')
+def build_auto_loop() -> asyncio.AbstractEventLoop:
+    for key in ('rloop', 'uvloop', 'winloop', 'asyncio'):
+        if key in loops:
+            return loops.get(key)
+    raise RuntimeError('No event loop implementation available.')

@@ -1,0 +1,391 @@
+"""``granian.Granian``: upstream's constructor, its defaults and checks, and ``serve()``.
+
+Every upstream keyword is accepted. A keyword whose feature this server does not have yet raises
+:class:`ConfigurationError` when given a value other than its default, so nothing a user asks for
+is silently ignored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import stat
+import sys
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+from granian_http.settings import HTTP1Settings, HTTP2Settings
+
+from .constants import HTTPModes, Interfaces, Loops, RuntimeModes, SSLProtocols, TaskImpl
+from .errors import ConfigurationError
+from .log import DEFAULT_ACCESSLOG_FMT, LogLevels, configure_logging, logger
+from .serving import ServeConfig
+from .supervisor import Supervisor
+from .target import env_loader
+from .worker import WorkerSpec
+
+__all__ = ['Server']
+
+_H = TypeVar('_H', bound=Callable[[], Any])
+
+
+def _enum(enum: type[Any], value: Any, option: str) -> Any:
+    try:
+        return enum(value)
+    except ValueError:
+        choices = ', '.join(repr(str(member.value)) for member in enum)
+        raise ConfigurationError(f'{option}: {value!r} is not one of {choices}') from None
+
+
+def _not_yet(option: str, feature: str) -> ConfigurationError:
+    return ConfigurationError(
+        f'{option}: {feature} is not supported yet by this Granian; remove the option to serve without it'
+    )
+
+
+class Server:
+    """A multi-process Granian server (upstream's ``MPServer``)."""
+
+    def __init__(
+        self,
+        target: str,
+        address: str = '127.0.0.1',
+        port: int = 8000,
+        uds: Path | None = None,
+        uds_permissions: int | None = None,
+        interface: Interfaces = Interfaces.RSGI,
+        workers: int = 1,
+        blocking_threads: int | None = None,
+        blocking_threads_idle_timeout: int = 30,
+        runtime_threads: int = 1,
+        runtime_blocking_threads: int | None = None,
+        runtime_mode: RuntimeModes = RuntimeModes.auto,
+        loop: Loops = Loops.auto,
+        task_impl: TaskImpl = TaskImpl.asyncio,
+        http: HTTPModes = HTTPModes.auto,
+        websockets: bool = True,
+        backlog: int = 1024,
+        backpressure: int | None = None,
+        http1_settings: HTTP1Settings | None = None,
+        http2_settings: HTTP2Settings | None = None,
+        log_enabled: bool = True,
+        log_level: LogLevels = LogLevels.info,
+        log_dictconfig: dict[str, Any] | None = None,
+        log_access: bool = False,
+        log_access_format: str | None = None,
+        ssl_cert: Path | None = None,
+        ssl_key: Path | None = None,
+        ssl_key_password: str | None = None,
+        ssl_protocol_min: SSLProtocols = SSLProtocols.tls13,
+        ssl_ca: Path | None = None,
+        ssl_crl: list[Path] | None = None,
+        ssl_client_verify: bool = False,
+        url_path_prefix: str | None = None,
+        respawn_failed_workers: bool = False,
+        respawn_interval: float = 3.5,
+        rss_sample_interval: int = 30,
+        rss_samples: int = 1,
+        workers_lifetime: int | None = None,
+        workers_max_rss: int | None = None,
+        workers_kill_timeout: int | None = None,
+        factory: bool = False,
+        working_dir: Path | None = None,
+        env_files: Sequence[Path] | None = None,
+        static_path_route: Sequence[str] | None = None,
+        static_path_mount: Sequence[Path] | None = None,
+        static_path_dir_to_file: str | None = None,
+        static_path_expires: int = 86400,
+        metrics_enabled: bool = False,
+        metrics_scrape_interval: int = 15,
+        metrics_address: str = '127.0.0.1',
+        metrics_port: int = 9090,
+        reload: bool = False,
+        reload_paths: Sequence[Path] | None = None,
+        reload_ignore_dirs: Sequence[str] | None = None,
+        reload_ignore_patterns: Sequence[str] | None = None,
+        reload_ignore_paths: Sequence[Path] | None = None,
+        reload_filter: type[Any] | None = None,
+        reload_tick: int = 50,
+        reload_ignore_worker_failure: bool = False,
+        process_name: str | None = None,
+        pid_file: Path | None = None,
+    ) -> None:
+        self.target = target
+        self.bind_addr = address
+        self.bind_port = port
+        self.bind_uds = Path(uds).resolve() if uds else None
+        self.uds_permissions = uds_permissions
+        self.interface = _enum(Interfaces, interface, 'interface')
+        self.workers = max(1, workers)
+        self.runtime_threads = max(1, runtime_threads)
+        self.runtime_blocking_threads = 512 if runtime_blocking_threads is None else max(1, runtime_blocking_threads)
+        self.runtime_mode = _enum(RuntimeModes, runtime_mode, 'runtime_mode')
+        self.loop = _enum(Loops, loop, 'loop')
+        self.task_impl = _enum(TaskImpl, task_impl, 'task_impl')
+        self.http = _enum(HTTPModes, http, 'http')
+        self.websockets = websockets
+        self.backlog = max(128, backlog)
+        self.backpressure = max(1, backpressure or self.backlog // self.workers)
+        self.blocking_threads = (
+            blocking_threads
+            if blocking_threads is not None
+            else (max(1, self.backpressure // 2) if self.interface == Interfaces.WSGI else 1)
+        )
+        self.blocking_threads_idle_timeout = blocking_threads_idle_timeout
+        self.http1_settings = http1_settings or HTTP1Settings()
+        self.http2_settings = http2_settings or HTTP2Settings()
+        self.log_enabled = log_enabled
+        self.log_level = _enum(LogLevels, log_level, 'log_level')
+        self.log_config = log_dictconfig
+        self.log_access = log_access
+        self.log_access_format = log_access_format or DEFAULT_ACCESSLOG_FMT
+        self.ssl_cert = ssl_cert
+        self.ssl_key = ssl_key
+        self.ssl_key_password = ssl_key_password
+        self.ssl_protocol_min = _enum(SSLProtocols, ssl_protocol_min, 'ssl_protocol_min')
+        self.ssl_ca = ssl_ca
+        self.ssl_crl = list(ssl_crl or [])
+        self.ssl_client_verify = ssl_client_verify
+        self.url_path_prefix = url_path_prefix
+        self.respawn_failed_workers = respawn_failed_workers
+        self.respawn_interval = respawn_interval
+        self.rss_sample_interval = rss_sample_interval
+        self.rss_samples = rss_samples
+        self.workers_lifetime = workers_lifetime
+        self.workers_max_rss = workers_max_rss * 1024 * 1024 if workers_max_rss else None
+        self.workers_kill_timeout = workers_kill_timeout
+        self.factory = factory
+        self.working_dir = working_dir
+        self.env_files = list(env_files or [])
+        self.static_path_route = list(static_path_route or [])
+        self.static_path_mount = list(static_path_mount or [])
+        self.static_path_dir_to_file = static_path_dir_to_file
+        self.static_path_expires = static_path_expires
+        self.metrics_enabled = metrics_enabled
+        self.metrics_scrape_interval = metrics_scrape_interval
+        self.metrics_address = metrics_address
+        self.metrics_port = metrics_port
+        self.reload_on_changes = reload
+        self.reload_paths = list(reload_paths or [Path.cwd()])
+        self.reload_ignore_dirs = list(reload_ignore_dirs or [])
+        self.reload_ignore_patterns = list(reload_ignore_patterns or [])
+        self.reload_ignore_paths = list(reload_ignore_paths or [])
+        self.reload_filter = reload_filter
+        self.reload_tick = reload_tick
+        self.reload_ignore_worker_failure = reload_ignore_worker_failure
+        self.process_name = process_name
+        self.pid_file = pid_file
+
+        self.hooks_startup: list[Callable[[], Any]] = []
+        self.hooks_reload: list[Callable[[], Any]] = []
+        self.hooks_shutdown: list[Callable[[], Any]] = []
+
+        configure_logging(self.log_level, self.log_config, self.log_enabled)
+        self._check_unsupported()
+        self._resolve_runtime()
+
+    # -- checks --------------------------------------------------------------------------------
+
+    def _check_unsupported(self) -> None:
+        """Refuse options whose feature does not exist here yet (never ignore them silently)."""
+        if self.interface in (Interfaces.RSGI, Interfaces.WSGI):
+            raise _not_yet('interface', f'the {self.interface.value!r} interface')
+        if self.http == HTTPModes.http2:
+            raise _not_yet('http', 'HTTP/2')
+        if self.ssl_cert or self.ssl_key or self.ssl_ca or self.ssl_crl or self.ssl_client_verify:
+            raise _not_yet('ssl_cert', 'TLS')
+        if self.ssl_key_password is not None:
+            raise _not_yet('ssl_key_password', 'TLS')
+        if self.static_path_mount or self.static_path_route or self.static_path_dir_to_file:
+            raise _not_yet('static_path_mount', 'serving static files')
+        unsupported = {
+            'respawn_failed_workers': (self.respawn_failed_workers, False, 'respawning failed workers'),
+            'workers_lifetime': (self.workers_lifetime, None, 'worker lifetimes'),
+            'workers_max_rss': (self.workers_max_rss, None, 'worker memory limits'),
+            'metrics_enabled': (self.metrics_enabled, False, 'the metrics exporter'),
+            'reload': (self.reload_on_changes, False, 'reloading on changes'),
+            'env_files': (self.env_files, [], 'env files'),
+            'process_name': (self.process_name, None, 'process names'),
+            'pid_file': (self.pid_file, None, 'pid files'),
+        }
+        for option, (value, default, feature) in unsupported.items():
+            if value != default:
+                raise _not_yet(option, feature)
+
+    def _resolve_runtime(self) -> None:
+        if self.runtime_mode == RuntimeModes.auto:
+            single = self.interface == Interfaces.RSGI and self.runtime_threads == 1 and self.http != HTTPModes.http2
+            self.runtime_mode = RuntimeModes.st if single else RuntimeModes.mt
+        if self.interface == Interfaces.WSGI and self.websockets:
+            logger.info('Websockets are not supported on WSGI, ignoring')
+            self.websockets = False
+
+    def _check_serve(self) -> None:
+        if self.blocking_threads > 1 and self.interface != Interfaces.WSGI:
+            raise ConfigurationError(
+                'blocking_threads: only the WSGI interface runs the app on more than one blocking thread; '
+                'remove the option or set it to 1'
+            )
+        if not 5 <= self.blocking_threads_idle_timeout <= 600:
+            raise ConfigurationError('blocking_threads_idle_timeout: must be between 5 and 600 seconds')
+        if self.bind_uds and sys.platform == 'win32':
+            raise ConfigurationError('uds: Unix sockets are not available on Windows; bind an address and port')
+        cpus = os.cpu_count() or 1
+        if self.workers > cpus:
+            logger.warning(
+                f'Configured number of workers ({self.workers}) is greater than the number of CPUs ({cpus}); '
+                'this might hurt performance'
+            )
+        if self.runtime_threads > cpus:
+            logger.warning(
+                f'Configured number of runtime threads ({self.runtime_threads}) is greater than '
+                f'the number of CPUs ({cpus}); this might hurt performance'
+            )
+
+    def _describe_runtime(self) -> None:
+        """Say once what upstream's Rust runtime options mean in a pure-Python worker."""
+        gil = getattr(sys, '_is_gil_enabled', lambda: True)()
+        threads = self.runtime_threads if not gil else 1
+        note = '' if threads == self.runtime_threads else f' ({self.runtime_threads} requested, GIL build)'
+        logger.info(
+            f'Runtime: {threads} event-loop thread per worker{note}, mode {self.runtime_mode.value}, '
+            f'{self.runtime_blocking_threads} blocking I/O threads for files'
+        )
+        if self.task_impl == TaskImpl.rust:
+            logger.warning('Rust task implementation is not available in this build, falling back to asyncio')
+
+    # -- hooks ---------------------------------------------------------------------------------
+
+    def on_startup(self, hook: _H) -> _H:
+        self.hooks_startup.append(hook)
+        return hook
+
+    def on_reload(self, hook: _H) -> _H:
+        self.hooks_reload.append(hook)
+        return hook
+
+    def on_shutdown(self, hook: _H) -> _H:
+        self.hooks_shutdown.append(hook)
+        return hook
+
+    # -- sockets -------------------------------------------------------------------------------
+
+    def _bind(self) -> socket.socket:
+        if self.bind_uds is not None:
+            return self._bind_uds(self.bind_uds)
+        family = socket.AF_INET6 if ':' in self.bind_addr else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.bind_addr, self.bind_port))
+            sock.listen(self.backlog)
+        except OSError:
+            sock.close()
+            raise
+        sock.setblocking(False)
+        sock.set_inheritable(True)
+        self.bind_port = sock.getsockname()[1]
+        return sock
+
+    def _bind_uds(self, path: Path) -> socket.socket:
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_ISSOCK(path.stat().st_mode):
+                path.unlink()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(str(path))
+            if self.uds_permissions is not None:
+                os.chmod(path, self.uds_permissions)
+            sock.listen(self.backlog)
+        except OSError:
+            sock.close()
+            raise
+        sock.setblocking(False)
+        sock.set_inheritable(True)
+        return sock
+
+    def _listen_url(self) -> str:
+        if self.bind_uds is not None:
+            return f'unix:{self.bind_uds}'
+        host = f'[{self.bind_addr}]' if ':' in self.bind_addr else self.bind_addr
+        return f'http://{host}:{self.bind_port}'
+
+    # -- serving -------------------------------------------------------------------------------
+
+    def _serve_config(self) -> ServeConfig:
+        return ServeConfig(
+            interface=self.interface,
+            http=self.http.value,
+            websockets=self.websockets,
+            http1=self.http1_settings,
+            http2=self.http2_settings,
+            backlog=self.backlog,
+            backpressure=self.backpressure,
+            blocking_threads=self.blocking_threads,
+            blocking_threads_idle_timeout=self.blocking_threads_idle_timeout,
+            runtime_blocking_threads=self.runtime_blocking_threads,
+            url_path_prefix=self.url_path_prefix,
+            log_access=self.log_access,
+            log_access_format=self.log_access_format,
+        )
+
+    def _worker_spec(self, target_loader: Callable[..., Any] | None) -> WorkerSpec:
+        return WorkerSpec(
+            target=self.target,
+            serve=self._serve_config(),
+            loop=self.loop.value,
+            factory=self.factory,
+            working_dir=str(self.working_dir) if self.working_dir else None,
+            env_files=[str(path) for path in self.env_files],
+            log_enabled=self.log_enabled,
+            log_level=self.log_level.value,
+            log_dictconfig=self.log_config,
+            process_name=self.process_name,
+            target_loader=target_loader,
+        )
+
+    def serve(
+        self,
+        spawn_target: Callable[..., Any] | None = None,
+        target_loader: Callable[..., Any] | None = None,
+        wrap_loader: bool = True,
+    ) -> None:
+        """Bind, spawn the workers and supervise them until SIGINT/SIGTERM; exit 1 on a failure."""
+        if spawn_target is not None:
+            raise _not_yet('spawn_target', 'a custom worker spawn target')
+        self._check_serve()
+        if target_loader is not None and wrap_loader:
+            target_loader = partial(target_loader, self.target)
+        logger.info(f'Starting granian (main PID: {os.getpid()})')
+        self._describe_runtime()
+        sock = self._bind()
+        logger.info(f'Listening at: {self._listen_url()}')
+        env_loader([str(path) for path in self.env_files])()
+        for hook in self.hooks_startup:
+            hook()
+        supervisor = Supervisor(
+            self._worker_spec(target_loader),
+            [sock],
+            workers=self.workers,
+            kill_timeout=self.workers_kill_timeout,
+        )
+        supervisor.on_reload = self._run_reload_hooks
+        try:
+            code = supervisor.run()
+        finally:
+            sock.close()
+            for hook in self.hooks_shutdown:
+                hook()
+            if self.bind_uds is not None:
+                with contextlib.suppress(OSError):
+                    self.bind_uds.unlink()
+        logger.info('Granian shutdown completed, see ya!')
+        if code:
+            sys.exit(code)
+
+    def _run_reload_hooks(self) -> None:
+        for hook in self.hooks_reload:
+            hook()

@@ -1,0 +1,108 @@
+"""Serving one app on the running loop: the part a worker process and the embedded server share.
+
+:func:`serve_app` builds the interface handler, runs ASGI lifespan startup, serves the listening
+sockets until ``stop`` resolves, then shuts down gracefully: stop accepting, let idle connections
+go, finish in-flight requests, wait for app tasks, run lifespan shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from granian_http.context import ServeContext
+from granian_http.http1 import HTTP1Connection
+from granian_http.settings import HTTP1Settings, HTTP2Settings
+
+from ._tasks import TaskSet
+from .constants import Interfaces
+from .errors import FatalError
+from .interfaces.asgi import make_asgi_handler
+from .interfaces.lifespan import Lifespan
+from .log import AccessLogFormatter, logger
+
+__all__ = ['ServeConfig', 'serve_app']
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """The options one serving worker needs, picklable so a spawned process can receive them."""
+
+    interface: Interfaces = Interfaces.RSGI
+    http: str = 'auto'
+    websockets: bool = True
+    http1: HTTP1Settings = field(default_factory=HTTP1Settings)
+    http2: HTTP2Settings = field(default_factory=HTTP2Settings)
+    backlog: int = 1024
+    backpressure: int | None = None
+    blocking_threads: int = 1
+    blocking_threads_idle_timeout: int = 30
+    runtime_blocking_threads: int = 512
+    url_path_prefix: str | None = None
+    log_access: bool = False
+    log_access_format: str | None = None
+
+
+async def serve_app(
+    app: Any,
+    config: ServeConfig,
+    sockets: list[socket.socket],
+    stop: asyncio.Future[Any],
+    *,
+    worker_id: int = 1,
+) -> None:
+    """Serve ``app`` on ``sockets`` until ``stop`` resolves.
+
+    Raises :class:`FatalError` when ASGI lifespan startup fails.
+    """
+    loop = asyncio.get_running_loop()
+    executor = ThreadPoolExecutor(max_workers=config.runtime_blocking_threads, thread_name_prefix='granian-io')
+    tasks = TaskSet(loop)
+    access_log = AccessLogFormatter(config.log_access_format) if config.log_access and config.log_access_format else None
+    state: dict[str, Any] = {}
+    lifespan: Lifespan | None = None
+
+    if config.interface == Interfaces.ASGI:
+        lifespan = Lifespan(app, state)
+        if not await lifespan.startup():
+            executor.shutdown(wait=False)
+            raise FatalError('ASGI lifespan startup')
+    handler = make_asgi_handler(
+        app,
+        loop=loop,
+        tasks=tasks,
+        root_path=config.url_path_prefix or '',
+        state=state,
+        access_log=access_log,
+    )
+
+    ctx = ServeContext(
+        handler,
+        loop=loop,
+        executor=executor,
+        http1=config.http1,
+        http2=config.http2,
+        http_mode=config.http,
+        websockets=config.websockets,
+        max_connections=config.backpressure,
+    )
+    servers = [
+        await loop.create_server(lambda: HTTP1Connection(ctx), sock=sock, backlog=config.backlog) for sock in sockets
+    ]
+    logger.info(f'Started worker-{worker_id}')
+    try:
+        await stop
+    finally:
+        logger.info(f'Stopping worker-{worker_id}')
+        for server in servers:
+            server.close()
+        ctx.shutdown()
+        await ctx.wait_closed()
+        await tasks.wait()
+        if lifespan is not None:
+            await lifespan.shutdown()
+        ctx.close()
+        executor.shutdown(wait=False)

@@ -1,0 +1,100 @@
+"""The body of a worker process: set up logging and the loop, load the app, serve, exit.
+
+Exit codes tell the supervisor what happened: 0 after a requested stop, 1 when the app could not
+be loaded or ASGI lifespan startup failed (an uncaught exception exits with 1 as well).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import FatalError
+from .log import configure_logging, logger
+from .loops import loops
+from .serving import ServeConfig, serve_app
+from .target import env_loader, load_target
+
+__all__ = ['WorkerSpec', 'run_worker']
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@dataclass
+class WorkerSpec:
+    """Everything a worker process needs; built once by the server for every worker."""
+
+    target: str
+    serve: ServeConfig
+    loop: str = 'auto'
+    factory: bool = False
+    working_dir: str | None = None
+    env_files: list[str] = field(default_factory=list)
+    log_enabled: bool = True
+    log_level: str = 'info'
+    log_dictconfig: dict[str, Any] | None = None
+    process_name: str | None = None
+    target_loader: Callable[..., Any] | None = None
+
+
+def _load(spec: WorkerSpec) -> Any:
+    if spec.target_loader is not None:
+        return spec.target_loader()
+    return load_target(spec.target, wd=spec.working_dir, factory=spec.factory)
+
+
+def run_worker(spec: WorkerSpec, worker_id: int, sockets: list[socket.socket]) -> None:
+    """Entry point of a worker process; exits the process when serving ends."""
+    # A forked child inherits the supervisor's signal plumbing: drop it before anything else.
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_DFL)
+    if hasattr(signal, 'SIGHUP'):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        signal.set_wakeup_fd(-1)
+    except ValueError:
+        pass
+    if spec.process_name:
+        import setproctitle
+
+        setproctitle.setproctitle(f'{spec.process_name} worker-{worker_id}')
+    configure_logging(spec.log_level, spec.log_dictconfig, spec.log_enabled)
+    env_loader(spec.env_files)()
+
+    loop = loops.get(spec.loop)
+    asyncio.set_event_loop(loop)
+    try:
+        app = _load(spec)
+    except BaseException:
+        logger.error(f'Worker-{worker_id} failed to load the application', exc_info=True)
+        loop.close()
+        sys.exit(1)
+
+    stop: asyncio.Future[None] = loop.create_future()
+
+    def request_stop(*_: Any) -> None:
+        if not stop.done():
+            stop.set_result(None)
+
+    for sig in _STOP_SIGNALS:
+        try:
+            loop.add_signal_handler(sig, request_stop)
+        except (NotImplementedError, RuntimeError):
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(request_stop))
+
+    code = 0
+    try:
+        loop.run_until_complete(serve_app(app, spec.serve, sockets, stop, worker_id=worker_id))
+    except FatalError:
+        code = 1
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()
+    sys.exit(code)

@@ -1,0 +1,20 @@
+"""Granian, the HTTP server for ASGI, RSGI and WSGI apps, in pure Python.
+
+This package only composes the others at upstream Granian's import paths: ``granian.Granian``,
+``granian.loops``, ``granian.constants``, ``granian.http``, ``granian.log``, ``granian.rsgi``,
+``granian.cli``, ``granian.server``, ``granian.server.embed``, ``granian.utils.proxies``.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from granian_server.loops import loops as loops
+from granian_server.server import Server as Granian
+
+try:
+    __version__ = version('granian')
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = '0.0.0'
+
+__all__ = ['Granian', '__version__', 'loops']

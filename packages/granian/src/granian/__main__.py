@@ -1,0 +1,3 @@
+from granian_cli import entrypoint
+
+entrypoint()

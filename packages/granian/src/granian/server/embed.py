@@ -1,0 +1,3 @@
+from granian_server.embed import Server as Server
+
+__all__ = ['Server']
