@@ -15,6 +15,7 @@ from granian_http.settings import HTTP1Settings, HTTP2Settings
 
 from .constants import HTTPModes, Interfaces, SSLProtocols, TaskImpl
 from .errors import ConfigurationError, FatalError
+from .interfaces import make_interface
 from .log import LogLevels, logger
 from .server import Server as _MainServer
 from .serving import serve_app
@@ -118,7 +119,12 @@ class Server(_MainServer):
                 self._reload = False
                 try:
                     # Each run gets its own descriptor: stopping a run closes it, the socket stays.
-                    await serve_app(app, self._serve_config(), [sock.dup()], self._stop)
+                    interface = make_interface(self.interface.value, app)
+                    interface.setup(loop)
+                    try:
+                        await serve_app(interface, self._serve_config(), [sock.dup()], self._stop)
+                    finally:
+                        interface.teardown(loop)
                 except FatalError as exc:
                     logger.error(f'Embedded worker failed: {exc}')
                     return

@@ -19,9 +19,7 @@ from granian_http.settings import HTTP1Settings, HTTP2Settings
 
 from ._tasks import TaskSet
 from .constants import Interfaces
-from .errors import FatalError
-from .interfaces.asgi import make_asgi_handler
-from .interfaces.lifespan import Lifespan
+from .interfaces import Interface, Runtime
 from .log import AccessLogFormatter, logger
 
 __all__ = ['ServeConfig', 'serve_app']
@@ -47,37 +45,37 @@ class ServeConfig:
 
 
 async def serve_app(
-    app: Any,
+    interface: Interface,
     config: ServeConfig,
     sockets: list[socket.socket],
     stop: asyncio.Future[Any],
     *,
     worker_id: int = 1,
 ) -> None:
-    """Serve ``app`` on ``sockets`` until ``stop`` resolves.
+    """Serve through ``interface`` on ``sockets`` until ``stop`` resolves.
 
-    Raises :class:`FatalError` when ASGI lifespan startup fails.
+    Raises :class:`~granian_server.errors.FatalError` when the interface cannot start (a failed
+    ASGI lifespan startup).
     """
     loop = asyncio.get_running_loop()
     executor = ThreadPoolExecutor(max_workers=config.runtime_blocking_threads, thread_name_prefix='granian-io')
     tasks = TaskSet(loop)
-    access_log = AccessLogFormatter(config.log_access_format) if config.log_access and config.log_access_format else None
-    state: dict[str, Any] = {}
-    lifespan: Lifespan | None = None
-
-    if config.interface == Interfaces.ASGI:
-        lifespan = Lifespan(app, state)
-        if not await lifespan.startup():
-            executor.shutdown(wait=False)
-            raise FatalError('ASGI lifespan startup')
-    handler = make_asgi_handler(
-        app,
+    runtime = Runtime(
         loop=loop,
         tasks=tasks,
-        root_path=config.url_path_prefix or '',
-        state=state,
-        access_log=access_log,
+        executor=executor,
+        access_log=AccessLogFormatter(config.log_access_format)
+        if config.log_access and config.log_access_format
+        else None,
+        url_path_prefix=config.url_path_prefix,
+        blocking_threads=config.blocking_threads,
+        blocking_threads_idle_timeout=config.blocking_threads_idle_timeout,
     )
+    try:
+        handler = await interface.start(runtime)
+    except BaseException:
+        executor.shutdown(wait=False)
+        raise
 
     ctx = ServeContext(
         handler,
@@ -102,7 +100,6 @@ async def serve_app(
         ctx.shutdown()
         await ctx.wait_closed()
         await tasks.wait()
-        if lifespan is not None:
-            await lifespan.shutdown()
+        await interface.stop()
         ctx.close()
         executor.shutdown(wait=False)

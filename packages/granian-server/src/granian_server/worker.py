@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import FatalError
+from .interfaces import make_interface
 from .log import configure_logging, logger
 from .loops import loops
 from .serving import ServeConfig, serve_app
@@ -69,7 +70,7 @@ def run_worker(spec: WorkerSpec, worker_id: int, sockets: list[socket.socket]) -
     loop = loops.get(spec.loop)
     asyncio.set_event_loop(loop)
     try:
-        app = _load(spec)
+        interface = make_interface(spec.serve.interface.value, _load(spec))
     except BaseException:
         logger.error(f'Worker-{worker_id} failed to load the application', exc_info=True)
         loop.close()
@@ -88,12 +89,14 @@ def run_worker(spec: WorkerSpec, worker_id: int, sockets: list[socket.socket]) -
             signal.signal(sig, lambda *_: loop.call_soon_threadsafe(request_stop))
 
     code = 0
+    interface.setup(loop)
     try:
-        loop.run_until_complete(serve_app(app, spec.serve, sockets, stop, worker_id=worker_id))
+        loop.run_until_complete(serve_app(interface, spec.serve, sockets, stop, worker_id=worker_id))
     except FatalError:
         code = 1
     finally:
         try:
+            interface.teardown(loop)
             loop.run_until_complete(loop.shutdown_asyncgens())
         finally:
             loop.close()

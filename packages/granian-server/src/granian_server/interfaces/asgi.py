@@ -8,26 +8,21 @@ answers nothing gets a 500, and the flow errors carry upstream's exact texts.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from granian_http.exchange import ClientDisconnected, Exchange
 
 from .._tasks import TaskSet
+from ..errors import FatalError
 from ..log import AccessLogFormatter, logger
+from . import INTERFACES, Interface, Runtime
+from .asgi_spec import ASGI_EXTENSIONS, ASGI_VERSION, ASGIApp, Message
 from .common import RequestLog, decode_path
+from .lifespan import Lifespan
 
-__all__ = ['ASGI_VERSION', 'ASGI_EXTENSIONS', 'ASGIApp', 'make_asgi_handler']
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-ASGI_VERSION = {'version': '3.0', 'spec_version': '2.3'}
-ASGI_EXTENSIONS: dict[str, dict[str, Any]] = {'http.response.pathsend': {}, 'websocket.http.response': {}}
+__all__ = ['ASGIInterface', 'HTTPCycle', 'make_asgi_handler']
 
 _UNSUPPORTED = 'Unsupported ASGI message'
 _NOT_STARTED = 'ASGI flow error: Response not started'
@@ -151,10 +146,37 @@ class HTTPCycle:
         exchange.end(b'Internal server error')
 
 
+class ASGIInterface(Interface):
+    """``asgi`` (with lifespan) and ``asginl`` (without)."""
+
+    def __init__(self, app: ASGIApp, lifespan: bool) -> None:
+        super().__init__(app)
+        self.state: dict[str, Any] = {}
+        self._lifespan: Lifespan | None = Lifespan(app, self.state) if lifespan else None
+
+    async def start(self, runtime: Runtime) -> Callable[[Exchange], None]:
+        if self._lifespan is not None and not await self._lifespan.startup():
+            raise FatalError('ASGI lifespan startup')
+        return make_asgi_handler(
+            self.app,
+            tasks=runtime.tasks,
+            root_path=runtime.url_path_prefix or '',
+            state=self.state,
+            access_log=runtime.access_log,
+        )
+
+    async def stop(self) -> None:
+        if self._lifespan is not None:
+            await self._lifespan.shutdown()
+
+
+INTERFACES['asgi'] = partial(ASGIInterface, lifespan=True)
+INTERFACES['asginl'] = partial(ASGIInterface, lifespan=False)
+
+
 def make_asgi_handler(
     app: ASGIApp,
     *,
-    loop: asyncio.AbstractEventLoop,
     tasks: TaskSet,
     root_path: str,
     state: dict[str, Any],

@@ -17,7 +17,7 @@ import asyncio
 from typing import Any
 
 from ..log import logger
-from .asgi import ASGI_VERSION, ASGIApp, Message
+from .asgi_spec import ASGI_VERSION, ASGIApp, Message
 
 __all__ = ['Lifespan']
 
