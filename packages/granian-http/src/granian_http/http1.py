@@ -206,9 +206,7 @@ class HTTP1Connection(asyncio.Protocol):
 
     def _new_exchange(self, request: h11.Request) -> H1Exchange:
         full_items = getattr(request.headers, '_full_items', None)
-        headers = (
-            [(name, value) for _, name, value in full_items] if full_items is not None else list(request.headers)
-        )
+        headers = [(name, value) for _, name, value in full_items] if full_items is not None else list(request.headers)
         http11 = request.http_version == b'1.1'
         keep_alive = self._keep_alive and not self._ctx.closing
         if keep_alive:
@@ -368,9 +366,9 @@ class H1Exchange(Exchange):
         '_body_waiter',
         '_complete_waiter',
         '_conn',
+        '_discarded',
         '_disconnect_waiter',
         '_disconnected',
-        '_discarded',
         '_expect_continue',
         '_finished',
         '_framing',

@@ -109,7 +109,8 @@ class Server(_MainServer):
         if self.interface == Interfaces.WSGI:
             raise ConfigurationError('interface: the embedded server cannot run WSGI apps; use granian.Granian')
         self._check_serve()
-        app = self.target() if self.factory else self.target
+        target: Any = self.target
+        app = target() if self.factory else target
         loop = asyncio.get_running_loop()
         sock = self._bind()
         logger.info(f'Listening at: {self._listen_url()}')

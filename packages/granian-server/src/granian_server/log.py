@@ -148,6 +148,6 @@ class AccessLogFormatter:
             for name, value in headers:
                 if name in wanted and name not in found:
                     found[name] = value.decode('latin-1')
-            for key, name in zip(self._header_keys, wanted):
+            for key, name in zip(self._header_keys, wanted, strict=True):
                 atoms[key] = found.get(name, '-')
         access_logger.info(self._fmt, atoms)

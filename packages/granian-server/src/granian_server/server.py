@@ -201,7 +201,7 @@ class Server:
             raise _not_yet('ssl_key_password', 'TLS')
         if self.static_path_mount or self.static_path_route or self.static_path_dir_to_file:
             raise _not_yet('static_path_mount', 'serving static files')
-        unsupported = {
+        unsupported: dict[str, tuple[object, object, str]] = {
             'respawn_failed_workers': (self.respawn_failed_workers, False, 'respawning failed workers'),
             'workers_lifetime': (self.workers_lifetime, None, 'worker lifetimes'),
             'workers_max_rss': (self.workers_max_rss, None, 'worker memory limits'),

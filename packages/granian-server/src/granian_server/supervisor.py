@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.connection
-import os
 import signal
 import socket
 import sys
@@ -140,7 +139,7 @@ class Supervisor:
                 if signum == getattr(signal, 'SIGHUP', None):
                     self._rolling_respawn()
             for sentinel in ready:
-                worker = by_sentinel.get(sentinel)  # type: ignore[call-overload]
+                worker = by_sentinel.get(sentinel) if isinstance(sentinel, int) else None
                 if worker is not None:
                     worker.proc.join()
                     logger.error(f'Unexpected exit from worker-{worker.idx}')

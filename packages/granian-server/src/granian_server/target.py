@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -88,7 +88,7 @@ def load_target(target: str, wd: str | None = None, factory: bool = False) -> An
     return obj
 
 
-def load_env(files: list[str | os.PathLike[str]] | None) -> None:
+def load_env(files: Sequence[str | os.PathLike[str]] | None) -> None:
     """Load dotenv files without overriding variables that are already set."""
     if not files:
         return
@@ -98,7 +98,7 @@ def load_env(files: list[str | os.PathLike[str]] | None) -> None:
         dotenv.load_dotenv(path, override=False)
 
 
-def env_loader(files: list[str | os.PathLike[str]] | None) -> Callable[[], None]:
+def env_loader(files: Sequence[str | os.PathLike[str]] | None) -> Callable[[], None]:
     """A loader that (re)applies env files, never touching variables set before it was built."""
     original = set(os.environ)
 

@@ -22,8 +22,7 @@ from .asgi_spec import ASGI_VERSION, ASGIApp, Message
 __all__ = ['Lifespan']
 
 _UNSUPPORTED_WARNING = (
-    'ASGI Lifespan errored, continuing without Lifespan support '
-    '(to avoid Lifespan completely use "asginl" interface)'
+    'ASGI Lifespan errored, continuing without Lifespan support (to avoid Lifespan completely use "asginl" interface)'
 )
 
 
