@@ -1,0 +1,166 @@
+"""Driving protocol classes with bytes: an in-memory transport and an h11 client to talk to them.
+
+The transport is the I/O boundary, nothing more: it records what the protocol writes, reports
+closes and pauses, and exposes the flow-control callbacks so tests can exercise them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import h11
+
+from granian_http.context import ServeContext
+from granian_http.exchange import Exchange
+from granian_http.http1 import HTTP1Connection
+from granian_http.settings import HTTP1Settings
+
+
+class MemoryTransport(asyncio.Transport):
+    def __init__(self, protocol: asyncio.Protocol, peer: Any = ('127.0.0.1', 50000)) -> None:
+        super().__init__()
+        self.protocol = protocol
+        self.peer = peer
+        self.written = bytearray()
+        self.closing = False
+        self.lost = False
+        self.reading = True
+        self.writes = 0
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        if name == 'peername':
+            return self.peer
+        if name == 'sockname':
+            return ('127.0.0.1', 8000) if isinstance(self.peer, tuple) else '/tmp/granian.sock'
+        return default
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        assert not self.closing, 'write after close'
+        self.writes += 1
+        self.written += data
+
+    def close(self) -> None:
+        if not self.closing:
+            self.closing = True
+            asyncio.get_running_loop().call_soon(self._lose)
+
+    def abort(self) -> None:
+        self.close()
+
+    def _lose(self) -> None:
+        if not self.lost:
+            self.lost = True
+            self.protocol.connection_lost(None)
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def pause_reading(self) -> None:
+        self.reading = False
+
+    def resume_reading(self) -> None:
+        self.reading = True
+
+    def is_reading(self) -> bool:
+        return self.reading
+
+    def take(self) -> bytes:
+        data = bytes(self.written)
+        self.written.clear()
+        return data
+
+
+class Server:
+    """One HTTP/1.1 connection on a memory transport, with a handler the test supplies."""
+
+    def __init__(
+        self,
+        handler: Callable[[Exchange], None] | None = None,
+        settings: HTTP1Settings | None = None,
+        max_connections: int | None = None,
+        peer: Any = ('127.0.0.1', 50000),
+    ) -> None:
+        self.exchanges: list[Exchange] = []
+        self.ctx = ServeContext(
+            handler or self.exchanges.append,
+            loop=asyncio.get_running_loop(),
+            http1=settings,
+            max_connections=max_connections,
+        )
+        self.conn, self.transport = self.connect(peer)
+
+    def connect(self, peer: Any = ('127.0.0.1', 50000)) -> tuple[HTTP1Connection, MemoryTransport]:
+        conn = HTTP1Connection(self.ctx)
+        transport = MemoryTransport(conn, peer)
+        conn.connection_made(transport)
+        return conn, transport
+
+    def send(self, data: bytes) -> None:
+        self.conn.data_received(data)
+
+
+class Client:
+    """An h11 client that turns requests into bytes and server bytes back into events."""
+
+    def __init__(self) -> None:
+        self.conn = h11.Connection(h11.CLIENT)
+
+    def request(
+        self,
+        method: str = 'GET',
+        target: str = '/',
+        headers: list[tuple[str, str]] | None = None,
+        body: bytes | None = None,
+    ) -> bytes:
+        headers = [('host', 'example.com'), *(headers or [])]
+        if body is not None and not any(name.lower() in ('content-length', 'transfer-encoding') for name, _ in headers):
+            headers.append(('content-length', str(len(body))))
+        data = self.conn.send(h11.Request(method=method, target=target, headers=headers))
+        if body:
+            data += self.conn.send(h11.Data(data=body))
+        if body is not None or method in ('GET', 'HEAD', 'DELETE', 'OPTIONS'):
+            data += self.conn.send(h11.EndOfMessage())
+        return data
+
+    def responses(self, data: bytes) -> list[tuple[h11.Response, bytes]]:
+        """Parse every complete response in ``data``; h11 checks it is valid HTTP/1.1."""
+        self.conn.receive_data(data)
+        out: list[tuple[h11.Response, bytes]] = []
+        response: h11.Response | None = None
+        body = bytearray()
+        while True:
+            event = self.conn.next_event()
+            if isinstance(event, h11.Response):
+                response = event
+            elif isinstance(event, h11.Data):
+                body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                assert response is not None
+                out.append((response, bytes(body)))
+                response, body = None, bytearray()
+                if self.conn.our_state is h11.DONE and self.conn.their_state is h11.DONE:
+                    self.conn.start_next_cycle()
+            elif isinstance(event, h11.InformationalResponse):
+                continue
+            else:
+                return out
+
+
+def header(response: h11.Response, name: bytes) -> bytes | None:
+    for key, value in response.headers:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def respond(exchange: Exchange, body: bytes = b'ok', status: int = 200, headers: Any = ()) -> None:
+    exchange.start(status, list(headers))
+    exchange.end(body)
+
+
+async def settle() -> None:
+    """Let callbacks scheduled by the protocol (closes, pipelined requests) run."""
+    for _ in range(5):
+        await asyncio.sleep(0)
