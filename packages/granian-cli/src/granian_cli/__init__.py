@@ -6,19 +6,9 @@ from typing import Any
 
 import click
 
+from .types import Duration, EnumType, OctalIntType
+
 __all__ = ['Duration', 'EnumType', 'OctalIntType', 'cli', 'entrypoint']
-
-
-class Duration(click.IntRange):
-    name = 'duration'
-
-
-class EnumType(click.Choice):  # type: ignore[type-arg]
-    pass
-
-
-class OctalIntType(click.ParamType):
-    name = 'octal'
 
 
 @click.command()
