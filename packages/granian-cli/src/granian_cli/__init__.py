@@ -1,20 +1,12 @@
-"""granian-cli: the ``granian`` command (placeholder until the full option table lands)."""
+"""granian-cli: the ``granian`` command line of pure-Python Granian.
+
+``granian [OPTIONS] APP`` takes every upstream option, each also read from a ``GRANIAN_<NAME>``
+environment variable, builds the server and serves until SIGINT/SIGTERM.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-import click
-
+from .command import cli, entrypoint
 from .types import Duration, EnumType, OctalIntType
 
 __all__ = ['Duration', 'EnumType', 'OctalIntType', 'cli', 'entrypoint']
-
-
-@click.command()
-def cli(**kwargs: Any) -> None:
-    raise click.UsageError('not implemented yet')
-
-
-def entrypoint() -> None:
-    cli(auto_envvar_prefix='GRANIAN')
