@@ -1,0 +1,204 @@
+"""The RFC 7239 ``Forwarded`` header: elements, their parameters, and the ``for=`` node syntax.
+
+Grammar (RFC 7239 §4, §6)::
+
+    Forwarded         = 1#forwarded-element
+    forwarded-element = [ forwarded-pair ] *( ";" [ forwarded-pair ] )
+    forwarded-pair    = token "=" value            ; value = token / quoted-string
+    node              = nodename [ ":" node-port ]
+    nodename          = IPv4address / "[" IPv6address "]" / "unknown" / obfnode
+    obfnode           = "_" 1*( ALPHA / DIGIT / "." / "_" / "-" )
+
+Rules of this parser, all chosen so that bad input can only make us trust *less*:
+
+* Each header line is parsed on its own, so a quote left open by one sender cannot swallow the
+  element a proxy appended on a later line. Inside a line, an unterminated quoted string spoils
+  only its own element: parsing resumes at the next comma after the opening quote.
+* An element with a malformed pair or a repeated parameter is kept as an element without any
+  parameters: it still occupies its place in the chain, so the right-to-left trust scan stops at
+  it instead of skipping over it to something an attacker wrote further left.
+* Empty list members (``a,,b``) are dropped, as HTTP list syntax allows.
+* Unquoted values are read leniently up to the next ``;``, ``,`` or blank (real proxies forget to
+  quote ``for="1.2.3.4:80"``); what a value means is checked strictly afterwards
+  (:func:`parse_node`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = ['ForwardedElement', 'Node', 'parse_forwarded', 'parse_node']
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BARE_VALUE = re.compile(r'[^;,\s]+')
+_OBFUSCATED = re.compile(r'_[A-Za-z0-9._\-]+')
+_PORT = re.compile(r'[0-9]{1,5}')
+_BLANKS = ' \t'
+
+
+@dataclass(frozen=True)
+class ForwardedElement:
+    """One proxy hop's parameters; a malformed element has none of them."""
+
+    for_: str | None = None
+    by: str | None = None
+    host: str | None = None
+    proto: str | None = None
+
+
+@dataclass(frozen=True)
+class Node:
+    """A parsed ``for=``/``by=`` value."""
+
+    #: An IP address (IPv6 without brackets, compressed), ``'unknown'`` or an obfuscated ``_id``.
+    host: str
+    #: The port when it was given as a number; None when absent or obfuscated.
+    port: int | None
+    #: True when :attr:`host` is an IP address rather than ``unknown`` or an obfuscated identifier.
+    is_address: bool
+
+
+def _quoted_string(line: str, start: int) -> tuple[str, int] | None:
+    """The unescaped content of the quoted string opening at ``line[start]`` and the index after
+    it, or None when it is unterminated or holds a control character."""
+    chars: list[str] = []
+    index = start + 1
+    end = len(line)
+    while index < end:
+        char = line[index]
+        if char == '"':
+            return ''.join(chars), index + 1
+        if char == '\\':
+            index += 1
+            if index == end:
+                return None
+            char = line[index]
+        if (char < ' ' and char != '\t') or char == '\x7f':
+            return None
+        chars.append(char)
+        index += 1
+    return None
+
+
+def _skip_to(line: str, start: int, stops: str) -> int:
+    """The index of the first character of ``stops`` at or after ``start`` (or the line's end)."""
+    for index in range(start, len(line)):
+        if line[index] in stops:
+            return index
+    return len(line)
+
+
+def _element(params: dict[str, str], broken: bool) -> ForwardedElement:
+    if broken:
+        return ForwardedElement()
+    return ForwardedElement(
+        for_=params.get('for'), by=params.get('by'), host=params.get('host'), proto=params.get('proto')
+    )
+
+
+def _parse_line(line: str) -> list[ForwardedElement]:
+    elements: list[ForwardedElement] = []
+    params: dict[str, str] = {}
+    broken = False
+    touched = False  # the current element has seen a pair, good or bad
+    index = 0
+    end = len(line)
+    while index < end:
+        char = line[index]
+        if char in _BLANKS or char == ';':
+            index += 1
+            continue
+        if char == ',':
+            if touched:
+                elements.append(_element(params, broken))
+            params, broken, touched = {}, False, False
+            index += 1
+            continue
+        touched = True
+        name = _TOKEN.match(line, index)
+        if name is None or name.end() == end or line[name.end()] != '=':
+            broken = True
+            index = _skip_to(line, index + 1, ';,')
+            continue
+        key = name.group().lower()
+        index = name.end() + 1
+        value: str | None
+        if index < end and line[index] == '"':
+            quoted = _quoted_string(line, index)
+            if quoted is None:
+                broken = True
+                index = _skip_to(line, index + 1, ',')
+                continue
+            value, index = quoted
+        else:
+            bare = _BARE_VALUE.match(line, index)
+            if bare is None:
+                broken = True
+                continue
+            value, index = bare.group(), bare.end()
+        if key in params:
+            broken = True
+        params[key] = value
+        # Pairs are separated by ';' and elements by ',': anything else after a value is garbage.
+        after = index
+        while after < end and line[after] in _BLANKS:
+            after += 1
+        if after < end and line[after] not in ';,':
+            broken = True
+            index = _skip_to(line, after, ';,')
+    if touched:
+        elements.append(_element(params, broken))
+    return elements
+
+
+def parse_forwarded(lines: Iterable[str]) -> list[ForwardedElement]:
+    """Every element of the given ``Forwarded`` header lines, in order (left-most first)."""
+    elements: list[ForwardedElement] = []
+    for line in lines:
+        elements.extend(_parse_line(line))
+    return elements
+
+
+def _parse_port(text: str) -> tuple[bool, int | None]:
+    """(valid, port) for the text after a node's colon; obfuscated ports are valid but unknown."""
+    if _PORT.fullmatch(text):
+        port = int(text)
+        return (0 < port < 65536), port
+    return _OBFUSCATED.fullmatch(text) is not None, None
+
+
+def parse_node(value: str) -> Node | None:
+    """The node a ``for=`` (or ``by=``) value names, or None when it is not valid node syntax."""
+    if value.startswith('['):
+        close = value.find(']')
+        if close < 0:
+            return None
+        try:
+            address = ipaddress.IPv6Address(value[1:close])
+        except ValueError:
+            return None
+        name, rest, is_address = address.compressed, value[close + 1 :], True
+    else:
+        name, colon, port_text = value.partition(':')
+        rest = colon + port_text
+        if name.lower() == 'unknown':
+            name, is_address = 'unknown', False
+        elif _OBFUSCATED.fullmatch(name):
+            is_address = False
+        else:
+            try:
+                ipaddress.IPv4Address(name)
+            except ValueError:
+                return None
+            is_address = True
+    if not rest:
+        return Node(name, None, is_address)
+    if not rest.startswith(':'):
+        return None
+    valid, port = _parse_port(rest[1:])
+    if not valid:
+        return None
+    return Node(name, port, is_address)
