@@ -1,0 +1,132 @@
+"""The benchmark's own virtual environments, and the tools it needs (uv, wrk, taskset).
+
+Each server runs from one environment of the ``ENVS`` table, created with uv under
+``benchmarks/.venvs/<name>``. An environment is reused while its stamp (Python version,
+requirements, and the pyproject.toml of every editable path) is unchanged; editable installs pick
+up source edits without a reinstall.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ['ENVS', 'Env', 'ensure_env', 'ensure_tools', 'env_python', 'find_uv', 'installed_versions']
+
+_OUR_PACKAGES = (
+    'packages/granian-rsgi-spec',
+    'packages/granian-http',
+    'packages/granian-server',
+    'packages/granian-proxies',
+    'packages/granian-cli',
+    'packages/granian',
+)
+
+
+@dataclass(frozen=True)
+class Env:
+    """One virtual environment: the ``uv pip install`` arguments (paths relative to the repo root)."""
+
+    name: str
+    requirements: tuple[str, ...]
+    # Distributions whose versions the report prints.
+    report: tuple[str, ...] = ()
+
+
+def _editable(paths: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(arg for path in paths for arg in ('-e', path))
+
+
+ENVS: dict[str, Env] = {
+    env.name: env
+    for env in (
+        # Our packages and the Python peers; uvicorn[standard] brings uvloop and httptools.
+        Env(
+            'ours',
+            (*_editable(_OUR_PACKAGES), 'uvicorn[standard]>=0.30', 'hypercorn>=0.17'),
+            report=('uvicorn', 'httptools', 'uvloop', 'hypercorn', 'h11'),
+        ),
+        # Upstream's Rust Granian: its distribution name is ours too, so it lives alone.
+        Env('granian-rust', ('granian[uvloop]>=2,<3',), report=('granian', 'uvloop')),
+    )
+}
+
+_CI_UV = Path('/tmp/granian-ci-tools/bin/uv')
+
+
+def find_uv(venvs_dir: Path) -> Path:
+    """uv from PATH or the CI tools, else installed with pip into a bootstrap venv."""
+    found = shutil.which('uv')
+    if found:
+        return Path(found)
+    if _CI_UV.exists():
+        return _CI_UV
+    bootstrap = venvs_dir / '_bootstrap'
+    uv = bootstrap / 'bin' / 'uv'
+    if not uv.exists():
+        print(f'uv not found: installing it into {bootstrap}', file=sys.stderr)
+        subprocess.run([sys.executable, '-m', 'venv', str(bootstrap)], check=True)
+        subprocess.run([str(bootstrap / 'bin' / 'python'), '-m', 'pip', 'install', '-q', 'uv'], check=True)
+    return uv
+
+
+def env_python(venvs_dir: Path, env: Env) -> Path:
+    return venvs_dir / env.name / 'bin' / 'python'
+
+
+def _stamp(env: Env, repo_root: Path) -> str:
+    parts: list[str] = [sys.version, *env.requirements]
+    for arg in env.requirements:
+        pyproject = repo_root / arg / 'pyproject.toml'
+        if pyproject.is_file():
+            parts.append(pyproject.read_text())
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def ensure_env(env: Env, venvs_dir: Path, repo_root: Path, uv: Path, *, reinstall: bool = False) -> Path:
+    """Create or refresh the environment when its stamp changed; return its python."""
+    venv = venvs_dir / env.name
+    python = env_python(venvs_dir, env)
+    stamp_file = venv / '.bench-stamp'
+    stamp = _stamp(env, repo_root)
+    if not reinstall and python.exists() and stamp_file.exists() and stamp_file.read_text() == stamp:
+        return python
+    print(f'preparing venv {venv} ...', file=sys.stderr)
+    if not python.exists():
+        subprocess.run([str(uv), 'venv', '-q', '--python', sys.executable, str(venv)], check=True)
+    subprocess.run(
+        [str(uv), 'pip', 'install', '-q', '--python', str(python), *env.requirements], cwd=repo_root, check=True
+    )
+    stamp_file.write_text(stamp)
+    return python
+
+
+def installed_versions(python: Path, dists: tuple[str, ...]) -> dict[str, str]:
+    code = (
+        'import importlib.metadata as m, json, sys\n'
+        'def v(d):\n'
+        '    try: return m.version(d)\n'
+        "    except m.PackageNotFoundError: return 'absent'\n"
+        'print(json.dumps({d: v(d) for d in sys.argv[1:]}))'
+    )
+    out = subprocess.run([str(python), '-c', code, *dists], check=True, capture_output=True, text=True).stdout
+    versions: dict[str, str] = json.loads(out)
+    return versions
+
+
+def ensure_tools() -> None:
+    """wrk (from Debian's packages, installed when missing and root) and taskset."""
+    if shutil.which('wrk') is None:
+        if os.geteuid() != 0 or shutil.which('apt-get') is None:
+            raise SystemExit('wrk is missing: install it (Debian/Ubuntu: apt-get install -y wrk)')
+        print('wrk not found: installing it with apt-get', file=sys.stderr)
+        subprocess.run(['apt-get', 'update', '-q'], check=True)
+        subprocess.run(['apt-get', 'install', '-y', '-q', 'wrk'], check=True)
+    if shutil.which('taskset') is None:
+        raise SystemExit('taskset is missing: install util-linux')

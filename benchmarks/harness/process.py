@@ -1,0 +1,117 @@
+"""One server process under test: started pinned in its own process group, checked, stopped.
+
+The whole group is signalled on stop, so servers that fork workers (hypercorn, Granian) leave
+nothing behind. Output goes to a log file that is scanned for errors after the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+__all__ = ['ServerError', 'ServerProcess', 'free_port']
+
+# Lines that mean the server reported a failure, whatever its log format.
+_ERROR_MARKERS = ('Traceback (most recent call last)', 'ERROR', 'CRITICAL', 'panicked at')
+
+
+class ServerError(RuntimeError):
+    pass
+
+
+def free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class ServerProcess:
+    def __init__(
+        self, argv: Sequence[str], *, cpu: str, cwd: Path, env: Mapping[str, str], log_path: Path, host: str, port: int
+    ) -> None:
+        self.argv = ['taskset', '-c', cpu, *argv]
+        self.host = host
+        self.port = port
+        self.log_path = log_path
+        self._log = log_path.open('wb')
+        self._proc = subprocess.Popen(
+            self.argv, cwd=cwd, env=dict(env), stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def log_tail(self, lines: int = 30) -> str:
+        self._log.flush()
+        text = self.log_path.read_text(errors='replace').splitlines()
+        return '\n'.join(text[-lines:])
+
+    def _fail(self, reason: str) -> ServerError:
+        return ServerError(f'{reason}\ncommand: {" ".join(self.argv)}\nlog tail:\n{self.log_tail()}')
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Until the port accepts a connection."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise self._fail(f'server exited with {self._proc.returncode} before accepting connections')
+            with contextlib.suppress(OSError), socket.create_connection((self.host, self.port), timeout=1):
+                return
+            time.sleep(0.05)
+        raise self._fail(f'server did not accept connections on port {self.port} within {timeout:.0f} s')
+
+    def check_response(self, method: str, path: str, body: bytes, expect: bytes, timeout: float = 30.0) -> None:
+        """One real request: status 200 and exactly the expected body, or the run fails."""
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        try:
+            headers = {'Content-Type': 'application/octet-stream'} if body else {}
+            conn.request(method, path, body=body or None, headers=headers)
+            response = conn.getresponse()
+            got = response.read()
+        except OSError as exc:
+            raise self._fail(f'{method} {path} failed: {exc!r}') from exc
+        finally:
+            conn.close()
+        if response.status != 200 or got != expect:
+            raise self._fail(
+                f'{method} {path}: status {response.status}, {len(got)} B body; expected 200 and {len(expect)} B'
+            )
+
+    def check_healthy(self) -> None:
+        """Still running and nothing in its log that reads like an error."""
+        if self._proc.poll() is not None:
+            raise self._fail(f'server exited with {self._proc.returncode} during the run')
+        self._log.flush()
+        text = self.log_path.read_text(errors='replace')
+        marker = next((m for m in _ERROR_MARKERS if m in text), None)
+        if marker is not None:
+            raise self._fail(f'server logged {marker!r}')
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM to the process group, SIGKILL if it lingers; waits until the group is gone."""
+        pgid = self._proc.pid
+        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, sig)
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                self._proc.poll()
+                try:
+                    os.killpg(pgid, 0)
+                except ProcessLookupError:
+                    self._log.close()
+                    return
+                time.sleep(0.05)
+        self._log.close()
+        raise ServerError(f'process group {pgid} survived SIGKILL')
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

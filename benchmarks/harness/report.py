@@ -1,0 +1,84 @@
+"""Markdown tables: one per scenario (req/s, p99, ratio to our baseline row) and the targets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .results import Measurement
+from .scenarios import Scenario
+from .servers import ServerSpec
+from .targets import Target
+
+__all__ = ['Outcome', 'render_scenario', 'render_targets', 'targets_met']
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A measurement, or why there is none."""
+
+    measurement: Measurement | None = None
+    failure: str | None = None
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = (c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right, strict=True))
+        return '| ' + ' | '.join(padded) + ' |'
+
+    rule = (
+        '|'
+        + '|'.join(('-' * (w + 1) + ':') if r else ('-' * (w + 2)) for w, r in zip(widths, right, strict=True))
+        + '|'
+    )
+    return '\n'.join([line(header), rule, *(line(row) for row in rows)])
+
+
+def _rps(outcome: Outcome | None) -> float | None:
+    return outcome.measurement.rps if outcome and outcome.measurement else None
+
+
+def render_scenario(
+    scenario: Scenario, servers: Sequence[ServerSpec], outcomes: Mapping[tuple[str, str], Outcome], baseline: str
+) -> str:
+    base = _rps(outcomes.get((baseline, scenario.name)))
+    rows = []
+    for server in servers:
+        outcome = outcomes.get((server.name, scenario.name))
+        if outcome is None:
+            continue
+        if outcome.measurement is None:
+            rows.append([server.name, server.interface, 'FAILED', '-', '-'])
+            continue
+        m = outcome.measurement
+        ratio = f'{m.rps / base:.2f}x' if base else '-'
+        rows.append([server.name, server.interface, f'{m.rps:,.0f}', f'{m.p99_ms:.2f}', ratio])
+    header = ['server', 'interface', 'req/s', 'p99 ms', f'vs {baseline}']
+    return f'### {scenario.title}\n\n' + _table(header, rows, [False, False, True, True, True])
+
+
+def _ratio(outcomes: Mapping[tuple[str, str], Outcome], target: Target, scenario: str) -> float | None:
+    ours, peer = _rps(outcomes.get((target.ours, scenario))), _rps(outcomes.get((target.peer, scenario)))
+    return ours / peer if ours and peer else None
+
+
+def render_targets(targets: Sequence[Target], outcomes: Mapping[tuple[str, str], Outcome]) -> str:
+    rows = []
+    for target in targets:
+        for scenario in target.scenarios:
+            ratio = _ratio(outcomes, target, scenario)
+            if ratio is None:
+                continue
+            met = 'yes' if ratio >= target.min_ratio else 'NO'
+            rows.append([scenario, f'{target.ours} / {target.peer}', f'{ratio:.2f}x', f'>= {target.min_ratio}x', met])
+    if not rows:
+        return ''
+    header = ['scenario', 'ours / peer (req/s)', 'ratio', 'target', 'met']
+    return '### Targets\n\n' + _table(header, rows, [False, False, True, True, False])
+
+
+def targets_met(targets: Sequence[Target], outcomes: Mapping[tuple[str, str], Outcome]) -> bool:
+    ratios = [(_ratio(outcomes, t, s), t.min_ratio) for t in targets for s in t.scenarios]
+    return all(ratio >= minimum for ratio, minimum in ratios if ratio is not None)

@@ -1,0 +1,75 @@
+"""The servers under test: one row per (server, interface, command).
+
+A command is a tuple of argv tokens with placeholders filled per run:
+``{python}`` and ``{bin}`` of the server's environment, ``{host}``, ``{port}``, ``{app}`` (the
+target of the interface's app in benchmarks/apps) and ``{ours}``, which stands for however our
+server is launched in its environment (``python -m granian`` once the CLI works, else a small
+wrapper over the ``granian.Granian`` API that takes the same options).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ['APPS', 'BASELINE', 'SERVERS', 'ServerSpec', 'expand_argv', 'ours_launcher']
+
+# The app target each interface serves, importable from benchmarks/apps.
+APPS: dict[str, str] = {'asgi': 'asgi_app:app'}
+
+# The row every other row is compared with.
+BASELINE = 'ours-asyncio'
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    name: str
+    interface: str
+    env: str
+    argv: tuple[str, ...]
+
+
+_OURS = ('{ours}', '--log-level', 'warning', '--host', '{host}', '--port', '{port}')
+_RUST = ('{bin}/granian', '--http', '1', '--no-ws', '--log-level', 'warning', '--host', '{host}', '--port', '{port}')
+_UVICORN = ('{bin}/uvicorn', '--no-access-log', '--log-level', 'warning', '--host', '{host}', '--port', '{port}')
+_HYPERCORN = ('{bin}/hypercorn', '--workers', '1', '--log-level', 'warning', '--bind', '{host}:{port}')
+
+SERVERS: tuple[ServerSpec, ...] = (
+    ServerSpec('ours-asyncio', 'asgi', 'ours', (*_OURS, '--interface', 'asgi', '--loop', 'asyncio', '{app}')),
+    ServerSpec('ours-uvloop', 'asgi', 'ours', (*_OURS, '--interface', 'asgi', '--loop', 'uvloop', '{app}')),
+    ServerSpec('uvicorn-h11-asyncio', 'asgi', 'ours', (*_UVICORN, '--http', 'h11', '--loop', 'asyncio', '{app}')),
+    ServerSpec(
+        'uvicorn-httptools-uvloop', 'asgi', 'ours', (*_UVICORN, '--http', 'httptools', '--loop', 'uvloop', '{app}')
+    ),
+    ServerSpec('hypercorn-asyncio', 'asgi', 'ours', (*_HYPERCORN, '--worker-class', 'asyncio', '{app}')),
+    ServerSpec(
+        'granian-rust-asyncio', 'asgi', 'granian-rust', (*_RUST, '--interface', 'asgi', '--loop', 'asyncio', '{app}')
+    ),
+    ServerSpec(
+        'granian-rust-uvloop', 'asgi', 'granian-rust', (*_RUST, '--interface', 'asgi', '--loop', 'uvloop', '{app}')
+    ),
+)
+
+_API_WRAPPER = Path(__file__).with_name('serve_ours_api.py')
+
+
+def ours_launcher(python: Path) -> list[str]:
+    """``python -m granian`` when its CLI takes our options, else the API wrapper."""
+    probe = subprocess.run([str(python), '-m', 'granian', '--help'], capture_output=True, text=True, timeout=60)
+    usable = probe.returncode == 0 and all(opt in probe.stdout for opt in ('--interface', '--loop', '--port'))
+    return [str(python), '-m', 'granian'] if usable else [str(python), str(_API_WRAPPER)]
+
+
+def expand_argv(argv: Sequence[str], values: Mapping[str, str | list[str]]) -> list[str]:
+    """Fill placeholders; a token that is exactly ``{name}`` of a list value is spliced in."""
+    scalars = {key: value for key, value in values.items() if isinstance(value, str)}
+    out: list[str] = []
+    for token in argv:
+        value = values.get(token[1:-1]) if token.startswith('{') and token.endswith('}') else None
+        if isinstance(value, list):
+            out.extend(value)
+        else:
+            out.append(token.format(**scalars))
+    return out

@@ -1,0 +1,251 @@
+"""Benchmark our server against its peers on the same app, in the same run, on pinned cores.
+
+    python benchmarks/run.py [--duration 8] [--connections 64] [--only 'ours-*,uvicorn-*']
+                             [--scenarios get-short] [--markdown out.md]
+
+Each (server, scenario) pair gets a fresh server process pinned to one core, a response check,
+a wrk warm-up and a measured wrk run pinned to the other core. See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import fnmatch
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from harness import envs, wrk
+from harness.process import ServerError, ServerProcess, free_port
+from harness.report import Outcome, render_scenario, render_targets, targets_met
+from harness.results import LoadSettings, Measurement
+from harness.scenarios import SCENARIOS, Scenario
+from harness.servers import APPS, BASELINE, SERVERS, ServerSpec, expand_argv, ours_launcher
+from harness.targets import TARGETS
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+APPS_DIR = BENCH_DIR / 'apps'
+VENVS_DIR = BENCH_DIR / '.venvs'
+HOST = '127.0.0.1'
+
+# Load generators by Scenario.tool; each returns a Measurement or raises with the reason.
+TOOLS: dict[str, Callable[[Scenario, str, LoadSettings], Measurement]] = {'wrk': wrk.measure}
+
+
+def _patterns(text: str | None) -> list[str]:
+    return [p.strip() for p in text.split(',') if p.strip()] if text else []
+
+
+def _select(names: Sequence[str], patterns: list[str]) -> set[str]:
+    if not patterns:
+        return set(names)
+    chosen = {name for name in names if any(fnmatch.fnmatchcase(name, p) for p in patterns)}
+    if not chosen:
+        raise SystemExit(f'no match for {patterns} among {", ".join(names)}')
+    return chosen
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--duration', type=float, default=8, help='seconds measured per run (default 8)')
+    parser.add_argument('--warmup', type=float, default=2, help='seconds of load before measuring (default 2)')
+    parser.add_argument('--connections', type=int, default=64, help='wrk connections (default 64)')
+    parser.add_argument('--threads', type=int, default=1, help='wrk threads (default 1)')
+    parser.add_argument('--repeat', type=int, default=1, help='measured runs per pair; the median is kept (default 1)')
+    parser.add_argument('--only', help='servers to run, comma-separated globs (e.g. "ours-*,hypercorn-*")')
+    parser.add_argument('--scenarios', help='scenarios to run, comma-separated globs (e.g. "get-*")')
+    parser.add_argument('--interface', help='interfaces to run, comma-separated (e.g. "asgi")')
+    parser.add_argument('--markdown', type=Path, help='also write the report to this markdown file')
+    parser.add_argument('--server-cpu', default='0', help='CPU list the server is pinned to (default 0)')
+    parser.add_argument('--client-cpu', default='1', help='CPU list wrk is pinned to (default 1)')
+    parser.add_argument(
+        '--max-error-rate',
+        type=float,
+        default=0.001,
+        help='socket errors + non-2xx allowed per request (default 0.001)',
+    )
+    parser.add_argument('--reinstall', action='store_true', help='reinstall the benchmark venvs')
+    parser.add_argument('--check-targets', action='store_true', help='exit 1 when a speed target is missed')
+    parser.add_argument('--list', action='store_true', help='print the servers and scenarios, then exit')
+    return parser.parse_args(argv)
+
+
+def _git_revision() -> str:
+    done = subprocess.run(
+        ['git', '-C', str(REPO_ROOT), 'describe', '--always', '--dirty'], capture_output=True, text=True
+    )
+    return done.stdout.strip() or 'unknown'
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path('/proc/cpuinfo').read_text().splitlines():
+            if line.startswith('model name'):
+                return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or 'unknown CPU'
+
+
+def _wrk_version() -> str:
+    done = subprocess.run(['wrk', '-v'], capture_output=True, text=True)
+    return (done.stdout + done.stderr).split('\n', 1)[0].split(' [')[0].strip()
+
+
+def _server_env() -> dict[str, str]:
+    """The parent's environment without settings that would change a server's behaviour."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(('GRANIAN_', 'UVICORN_', 'VIRTUAL_ENV', 'PYTHON'))}
+    env['PYTHONPATH'] = str(APPS_DIR)
+    return env
+
+
+def run_one(
+    server: ServerSpec,
+    scenario: Scenario,
+    argv: list[str],
+    settings: LoadSettings,
+    warmup: float,
+    args: argparse.Namespace,
+    logs: Path,
+) -> Outcome:
+    port = free_port(HOST)
+    argv = expand_argv(argv, {'port': str(port)})
+    proc = ServerProcess(
+        argv,
+        cpu=args.server_cpu,
+        cwd=APPS_DIR,
+        env=_server_env(),
+        log_path=logs / f'{server.name}-{scenario.name}.log',
+        host=HOST,
+        port=port,
+    )
+    measure = TOOLS[scenario.tool]
+    url = f'http://{HOST}:{port}{scenario.path}'
+    try:
+        proc.wait_ready()
+        proc.check_response(scenario.method, scenario.path, scenario.body, scenario.expect)
+        if warmup > 0:
+            measure(scenario, url, replace(settings, duration=warmup))
+        runs = sorted((measure(scenario, url, settings) for _ in range(args.repeat)), key=lambda m: m.rps)
+        measurement = runs[len(runs) // 2]
+        proc.check_healthy()
+        return Outcome(measurement=measurement)
+    except (ServerError, wrk.WrkError, subprocess.TimeoutExpired) as exc:
+        return Outcome(failure=str(exc))
+    finally:
+        try:
+            proc.stop()
+        except ServerError as exc:
+            print(f'!! {exc}', file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    args.repeat = max(1, args.repeat)
+    wanted_servers = _select([s.name for s in SERVERS], _patterns(args.only))
+    wanted_interfaces = set(_patterns(args.interface)) or set(APPS)
+    servers = [s for s in SERVERS if s.name in wanted_servers and s.interface in wanted_interfaces]
+    wanted_scenarios = _select([s.name for s in SCENARIOS], _patterns(args.scenarios))
+    scenarios = [s for s in SCENARIOS if s.name in wanted_scenarios]
+    if args.list:
+        for server in SERVERS:
+            print(f'server   {server.name:28} {server.interface:6} env={server.env:14} {" ".join(server.argv)}')
+        for scenario in SCENARIOS:
+            print(f'scenario {scenario.title} via {scenario.tool}')
+        return 0
+    cpus = os.sched_getaffinity(0)
+    if len(cpus) < 2:
+        print(f'!! only {len(cpus)} CPU available: server and load generator will share it', file=sys.stderr)
+
+    envs.ensure_tools()
+    VENVS_DIR.mkdir(exist_ok=True)
+    uv = envs.find_uv(VENVS_DIR)
+    pythons: dict[str, Path] = {}
+    versions: dict[str, str] = {}
+    for name in sorted({s.env for s in servers}):
+        env = envs.ENVS[name]
+        pythons[name] = envs.ensure_env(env, VENVS_DIR, REPO_ROOT, uv, reinstall=args.reinstall)
+        for dist, version in envs.installed_versions(pythons[name], env.report).items():
+            versions[f'{dist} ({name})'] = version
+    launcher = ours_launcher(pythons['ours']) if 'ours' in pythons else []
+    launched_by = 'python -m granian' if launcher[1:2] == ['-m'] else 'the granian.Granian API wrapper'
+
+    commands: dict[str, list[str]] = {}
+    for server in servers:
+        python = pythons[server.env]
+        values: dict[str, str | list[str]] = {
+            'python': str(python),
+            'bin': str(python.parent),
+            'app': APPS[server.interface],
+            'ours': launcher,
+            'host': HOST,
+            'port': '{port}',
+        }
+        commands[server.name] = expand_argv(server.argv, values)
+
+    settings = LoadSettings(args.duration, args.connections, args.threads, args.client_cpu, args.max_error_rate)
+    load_before = os.getloadavg()[0]
+    if load_before > 0.5:
+        print(
+            f'!! load average is {load_before:.2f}: other work on this machine will skew the numbers', file=sys.stderr
+        )
+    started = datetime.datetime.now(datetime.timezone.utc)
+    outcomes: dict[tuple[str, str], Outcome] = {}
+    pairs = [(sc, sv) for sc in scenarios for sv in servers if sv.interface in sc.interfaces]
+    with tempfile.TemporaryDirectory(prefix='bench-logs-') as tmp:
+        for index, (scenario, server) in enumerate(pairs, 1):
+            print(f'[{index}/{len(pairs)}] {scenario.name} {server.name} ...', end=' ', file=sys.stderr, flush=True)
+            outcome = run_one(server, scenario, commands[server.name], settings, args.warmup, args, Path(tmp))
+            outcomes[(server.name, scenario.name)] = outcome
+            if outcome.measurement:
+                m = outcome.measurement
+                print(f'{m.rps:,.0f} req/s, p99 {m.p99_ms:.2f} ms', file=sys.stderr)
+            else:
+                print(f'FAILED\n{outcome.failure}\n', file=sys.stderr)
+
+    header = [
+        f'## Benchmark run {started:%Y-%m-%d %H:%M} UTC',
+        '',
+        f'- machine: {_cpu_model()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}; '
+        f'server pinned to CPU {args.server_cpu}, wrk to CPU {args.client_cpu}',
+        f'- load: {_wrk_version()}, -t{args.threads} -c{args.connections}, {args.duration:g} s measured '
+        + (f'{args.repeat} times (median kept) ' if args.repeat > 1 else '')
+        + 'after '
+        f'{args.warmup:g} s warm-up; one worker per server, access log off; '
+        f'load average before/after: {load_before:.2f}/{os.getloadavg()[0]:.2f}',
+        f'- Python {platform.python_version()}; ours at {_git_revision()} started via {launched_by}; '
+        + ', '.join(f'{dist} {version}' for dist, version in versions.items()),
+    ]
+    sections = ['\n'.join(header)]
+    sections += [render_scenario(sc, servers, outcomes, BASELINE) for sc in scenarios]
+    targets = render_targets(TARGETS, outcomes)
+    if targets:
+        sections.append(targets)
+    sections.append(
+        '### Commands\n\n'
+        + '\n'.join(f'- {name}: `{" ".join(cmd)}`'.replace(f'{REPO_ROOT}/', '') for name, cmd in commands.items())
+    )
+    report = '\n\n'.join(sections) + '\n'
+    print(report)
+    if args.markdown:
+        args.markdown.write_text(report)
+
+    failures = [pair for pair, outcome in outcomes.items() if outcome.failure]
+    if failures:
+        print(f'!! {len(failures)} run(s) failed: ' + ', '.join(f'{sv}/{sc}' for sv, sc in failures), file=sys.stderr)
+        return 1
+    if args.check_targets and not targets_met(TARGETS, outcomes):
+        print('!! a speed target was missed', file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
