@@ -6,10 +6,10 @@ import asyncio
 
 import h11
 import pytest
-from testkit.h1 import Client, Server, header, respond, settle
 
 from granian_http.exchange import ClientDisconnected, Exchange, ResponseStateError
 from granian_http.settings import HTTP1Settings
+from testkit.h1 import Client, Server, header, respond, settle
 
 pytestmark = pytest.mark.anyio
 
@@ -50,7 +50,7 @@ async def test_keep_alive_serves_requests_in_turn() -> None:
     for idx in range(3):
         server.send(client.request('GET', f'/{idx}'))
         respond(server.exchanges[idx], str(idx).encode())
-        ((response, body),) = client.responses(server.transport.take())
+        ((_response, body),) = client.responses(server.transport.take())
         assert body == str(idx).encode()
     assert not server.transport.closing
 
@@ -67,7 +67,7 @@ async def test_pipelined_requests_are_answered_in_order() -> None:
         await settle()
         client = Client()
         client.request()  # an h11 client cannot pipeline: one client per response
-        ((response, body),) = client.responses(server.transport.take())
+        ((_response, body),) = client.responses(server.transport.take())
         assert body == str(idx).encode()
     assert len(server.exchanges) == 3
 
@@ -132,7 +132,7 @@ async def test_streamed_response_is_chunked_with_trailers() -> None:
     data = server.transport.take()
     assert b'transfer-encoding: chunked\r\n' in data
     assert data.endswith(b'0\r\nx-checksum: abc\r\n\r\n')
-    ((response, body),) = client.responses(data)
+    ((_response, body),) = client.responses(data)
     assert body == b'onetwothree'
 
 
@@ -177,7 +177,7 @@ async def test_bodyless_statuses(status: int) -> None:
     data = server.transport.take()
     assert b'content-length' not in data
     assert b'transfer-encoding' not in data
-    ((response, body),) = client.responses(data)
+    ((response, _body),) = client.responses(data)
     assert response.status_code == status
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from testkit.h1 import Server, respond, settle
 
 from granian_http.settings import HTTP1Settings
+from testkit.h1 import Server, respond, settle
 
 pytestmark = pytest.mark.anyio
 
@@ -29,7 +29,10 @@ BAD_REQUESTS = {
         b'POST / HTTP/1.1\r\nHost: x\r\ntRANSFER-eNCODING: chunked\r\ncontent-LENGTH: 5\r\n\r\n',
         400,
     ),
-    'conflicting content-length': (b'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n', 400),
+    'conflicting content-length': (
+        b'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n',
+        400,
+    ),
     'obs-fold with space': (b'GET / HTTP/1.1\r\nHost: x\r\nX-A: one\r\n two\r\n\r\n', 400),
     'obs-fold with tab': (b'GET / HTTP/1.1\r\nHost: x\r\nX-A: one\r\n\ttwo\r\n\r\n', 400),
     'unsupported transfer-encoding': (b'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n', 501),
