@@ -191,8 +191,6 @@ class Server:
 
     def _check_unsupported(self) -> None:
         """Refuse options whose feature does not exist here yet (never ignore them silently)."""
-        if self.interface in (Interfaces.RSGI, Interfaces.WSGI):
-            raise _not_yet('interface', f'the {self.interface.value!r} interface')
         if self.http == HTTPModes.http2:
             raise _not_yet('http', 'HTTP/2')
         if self.ssl_cert or self.ssl_key or self.ssl_ca or self.ssl_crl or self.ssl_client_verify:

@@ -69,6 +69,10 @@ INTERFACES: dict[str, Callable[[Any], Interface]] = {}
 
 def make_interface(name: str, app: Any) -> Interface:
     # Importing the adapter modules registers them.
-    from . import asgi  # noqa: F401
+    from . import (
+        asgi,  # noqa: F401
+        rsgi,  # noqa: F401
+        wsgi,  # noqa: F401
+    )
 
     return INTERFACES[name](app)
