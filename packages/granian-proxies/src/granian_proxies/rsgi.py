@@ -163,7 +163,9 @@ def _forwarded_scope(scope: Any, resolution: Resolution) -> ForwardedScope:
     server: str = scope.server
     headers: Any = scope.headers
     authority: str | None = scope.authority
-    host: HostPort | None = merge_host(resolution, headers.get('host') or authority)
+    host: HostPort | None = None
+    if resolution.host is not None or resolution.port is not None:
+        host = merge_host(resolution, headers.get('host') or authority)
     if host is not None:
         port = host.port if host.port is not None else default_port(scheme)
         server = format_hostport(host.name, port)

@@ -1,0 +1,173 @@
+"""wrap_asgi_with_proxy_headers behind our real server, with httpx as the "proxy".
+
+The server runs tests/proxies/apps/echo_client.py, where each path prefix is the echo app behind
+a differently configured wrapper. Requests come from loopback, so ``/trusted`` (127.0.0.1, ::1)
+believes them and ``/untrusted`` (10.0.0.0/8, fd00::/8) does not.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+APPS = Path(__file__).resolve().parent / 'apps'
+
+
+class Server:
+    """One granian process serving echo_client:app on a free port of ``address``."""
+
+    def __init__(self, address: str) -> None:
+        code = (
+            'from granian import Granian; '
+            f'Granian("echo_client:app", interface="asgi", address={address!r}, port=0, '
+            f'working_dir={str(APPS)!r}).serve()'
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, '-c', code],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, 'PYTHONUNBUFFERED': '1'},
+            start_new_session=True,
+        )
+        self.lines: list[str] = []
+        self._ready = threading.Event()
+        self.url = ''
+        threading.Thread(target=self._read, daemon=True).start()
+        if not self._ready.wait(30) or not self.url:
+            self.stop()
+            raise AssertionError('the server did not start:\n' + '\n'.join(self.lines))
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip('\n'))
+            listening = re.search(r'Listening at: (\S+)', line)
+            if listening:
+                self.url = listening.group(1)
+            if 'Started worker-' in line:
+                self._ready.set()
+        self._ready.set()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: only what it spawned
+                self.proc.wait(5)
+
+    def get(self, path: str, headers: Any = None) -> dict[str, Any]:
+        response = httpx.get(self.url + path, headers=headers, timeout=10)
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+
+@pytest.fixture(scope='module')
+def server() -> Iterator[Server]:
+    running = Server('127.0.0.1')
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope='module')
+def server_v6() -> Iterator[Server]:
+    running = Server('::1')
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def test_without_forwarding_headers_the_peer_is_the_client(server: Server) -> None:
+    seen = server.get('/trusted')
+    host, port = seen['client']
+    assert host == '127.0.0.1'
+    assert isinstance(port, str) and int(port) > 0  # our server's own scope: port as a string
+    assert seen['scheme'] == 'http'
+
+
+def test_lifespan_scope_reaches_the_app_untouched(server: Server) -> None:
+    assert server.get('/trusted')['lifespan_scope_keys'] == ['asgi', 'state', 'type']
+
+
+def test_trusted_peer_x_forwarded_for_and_proto(server: Server) -> None:
+    seen = server.get('/trusted', {'X-Forwarded-For': '203.0.113.7', 'X-Forwarded-Proto': 'https'})
+    assert seen['client'] == ['203.0.113.7', 0]
+    assert seen['scheme'] == 'https'
+
+
+def test_untrusted_peer_headers_change_nothing(server: Server) -> None:
+    headers = {'X-Forwarded-For': '203.0.113.7', 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'evil.example'}
+    seen = server.get('/untrusted', headers)
+    assert seen['client'][0] == '127.0.0.1'
+    assert seen['scheme'] == 'http'
+    assert seen['host'] == [server.url.removeprefix('http://')]
+
+
+def test_proto_without_forwarded_for_is_ignored(server: Server) -> None:
+    seen = server.get('/trusted', {'X-Forwarded-Proto': 'https'})
+    assert seen['client'][0] == '127.0.0.1'
+    assert seen['scheme'] == 'http'
+
+
+def test_right_most_untrusted_entry_wins_over_a_prepended_one(server: Server) -> None:
+    # 1.2.3.4 is what a client forged; 203.0.113.7 is what the trusted proxy (us) appended.
+    headers = [('X-Forwarded-For', '1.2.3.4'), ('X-Forwarded-For', '203.0.113.7, 127.0.0.1')]
+    assert server.get('/trusted', headers)['client'] == ['203.0.113.7', 0]
+
+
+def test_trust_all_takes_the_left_most_entry(server: Server) -> None:
+    assert server.get('/trust-all', {'X-Forwarded-For': '1.2.3.4, 203.0.113.7'})['client'] == ['1.2.3.4', 0]
+
+
+def test_x_forwarded_host_and_port(server: Server) -> None:
+    headers = {
+        'X-Forwarded-For': '203.0.113.7',
+        'X-Forwarded-Proto': 'https',
+        'X-Forwarded-Host': 'example.com',
+        'X-Forwarded-Port': '8443',
+    }
+    seen = server.get('/hosts', headers)
+    assert seen['host'] == ['example.com:8443']
+    assert seen['server'] == ['example.com', '8443']
+    assert seen['scheme'] == 'https'
+
+
+def test_rfc_7239_forwarded(server: Server) -> None:
+    headers = [
+        ('Forwarded', 'for=1.2.3.4;proto=http;host=evil.example'),
+        ('Forwarded', 'for="[2001:db8::7]:4711";proto=https;host=example.com, for=127.0.0.1'),
+    ]
+    seen = server.get('/rfc7239', headers)
+    assert seen['client'] == ['2001:db8::7', 4711]
+    assert seen['scheme'] == 'https'
+    assert seen['host'] == ['example.com']
+    assert seen['server'] == ['example.com', '443']
+
+
+def test_rfc_7239_from_an_untrusted_peer_changes_nothing(server: Server) -> None:
+    seen = server.get('/untrusted', {'Forwarded': 'for=1.2.3.4;proto=https'})
+    assert (seen['client'][0], seen['scheme']) == ('127.0.0.1', 'http')
+
+
+def test_ipv6_peer(server_v6: Server) -> None:
+    seen = server_v6.get('/trusted', {'X-Forwarded-For': '2001:db8::7', 'X-Forwarded-Proto': 'https'})
+    assert seen['client'] == ['2001:db8::7', 0]
+    assert seen['scheme'] == 'https'
+    seen = server_v6.get('/untrusted', {'X-Forwarded-For': '2001:db8::7'})
+    assert seen['client'][0] == '::1'
