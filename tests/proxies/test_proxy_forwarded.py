@@ -39,7 +39,7 @@ def test_unknown_parameters_are_ignored() -> None:
 
 def test_quoted_strings_and_escapes() -> None:
     assert _fors(r'for="\"a\\b\""') == ['"a\\b"']
-    assert _fors('for="a;b,c"') == ['a;b,c']
+    assert _fors('for="a;b"') == ['a;b']
     assert _fors('for=""') == ['']
     assert parse_forwarded(['host="example.com:8443";for="10.0.0.1"']) == [
         ForwardedElement(for_='10.0.0.1', host='example.com:8443')
@@ -94,6 +94,17 @@ def test_an_unterminated_quote_spoils_only_its_own_element() -> None:
 
 def test_a_broken_line_never_swallows_the_next_line() -> None:
     assert _fors('for="evil', 'for=10.0.0.1') == [None, '10.0.0.1']
+
+
+def test_a_comma_ends_an_element_even_inside_quotes() -> None:
+    # WSGI joins header lines with ','; the open quote must not run on to the proxy's quotes.
+    line = 'for="1.2.3.4,for=10.0.0.1;proto=https;host="example.com:8443"'
+    assert parse_forwarded([line]) == [
+        BROKEN,
+        ForwardedElement(for_='10.0.0.1', proto='https', host='example.com:8443'),
+    ]
+    assert parse_forwarded(['for="a,b"']) == [BROKEN, BROKEN]
+    assert parse_forwarded(['ext="x,y";for=1.1.1.1, for=2.2.2.2']) == [BROKEN, BROKEN, ForwardedElement(for_='2.2.2.2')]
 
 
 def test_a_malformed_pair_breaks_the_whole_element_only() -> None:

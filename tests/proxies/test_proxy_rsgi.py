@@ -1,7 +1,5 @@
-"""wrap_rsgi_with_proxy_headers, driven with read-only RSGI scope objects and a recording app.
-
-The end-to-end test through the server's RSGI interface is still to come (see the issue note).
-"""
+"""wrap_rsgi_with_proxy_headers, driven with read-only RSGI scope objects and a recording app
+(the end-to-end tests through the server's RSGI interface are in test_proxy_e2e.py)."""
 
 from __future__ import annotations
 

@@ -104,6 +104,13 @@ def test_forwarded_unterminated_quote_cannot_hide_the_proxys_element(through: Th
     assert through(PROXY, headers, PROXY, forwarded=True).client == CLIENT
 
 
+def test_forwarded_open_quote_cannot_run_into_the_proxys_element(through: Through) -> None:
+    # One line: the proxy appended to the client's header (or a WSGI server joined the lines).
+    forwarded = f'for="1.2.3.4, for={CLIENT};proto=https;host="example.com"'
+    seen = through(PROXY, [('forwarded', forwarded)], PROXY, forwarded=True, forwarded_host=True)
+    assert (seen.client, seen.scheme, seen.host) == (CLIENT, 'https', 'example.com')
+
+
 def test_forwarded_hidden_client_stops_the_scan(through: Through) -> None:
     # The attacker claims to be a trusted address; the proxy hid the real client.
     for hidden in ('_hidden', 'unknown', '"_x:_y"', '"[bogus]"', ''):

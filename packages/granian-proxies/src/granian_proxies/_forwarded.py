@@ -11,9 +11,13 @@ Grammar (RFC 7239 §4, §6)::
 
 Rules of this parser, all chosen so that bad input can only make us trust *less*:
 
-* Each header line is parsed on its own, so a quote left open by one sender cannot swallow the
-  element a proxy appended on a later line. Inside a line, an unterminated quoted string spoils
-  only its own element: parsing resumes at the next comma after the opening quote.
+* A comma always ends an element, even inside a quoted string: no parameter we read (``for``,
+  ``by``, ``host``, ``proto``) can hold one, and this way a quote left open by a client can never
+  swallow the element a proxy appended after it. That matters most where the line boundaries are
+  gone (WSGI joins repeated headers with ``,``): the client's ``for="1.2.3.4`` would otherwise run
+  on to the first quote in the proxy's own element. A quoted string that meets a comma, or is
+  unterminated, spoils only its own element; parsing resumes at that comma. (Each line is parsed
+  on its own too, where the interface keeps them apart.)
 * An element with a malformed pair or a repeated parameter is kept as an element without any
   parameters: it still occupies its place in the chain, so the right-to-left trust scan stops at
   it instead of skipping over it to something an attacker wrote further left.
@@ -63,7 +67,7 @@ class Node:
 
 def _quoted_string(line: str, start: int) -> tuple[str, int] | None:
     """The unescaped content of the quoted string opening at ``line[start]`` and the index after
-    it, or None when it is unterminated or holds a control character."""
+    it, or None when it is unterminated, holds a control character or meets a comma."""
     chars: list[str] = []
     index = start + 1
     end = len(line)
@@ -76,7 +80,7 @@ def _quoted_string(line: str, start: int) -> tuple[str, int] | None:
             if index == end:
                 return None
             char = line[index]
-        if (char < ' ' and char != '\t') or char == '\x7f':
+        if (char < ' ' and char != '\t') or char == '\x7f' or char == ',':
             return None
         chars.append(char)
         index += 1

@@ -1,8 +1,8 @@
-"""wrap_asgi_with_proxy_headers behind our real server, with httpx as the "proxy".
+"""The three wrappers behind our real server (ASGI, WSGI, RSGI), with httpx playing the proxy.
 
-The server runs tests/proxies/apps/echo_client.py, where each path prefix is the echo app behind
-a differently configured wrapper. Requests come from loopback, so ``/trusted`` (127.0.0.1, ::1)
-believes them and ``/untrusted`` (10.0.0.0/8, fd00::/8) does not.
+The servers run the echo apps in tests/proxies/apps/, where the first path segment picks a
+differently configured wrapper. Requests come from loopback, so ``/trusted`` believes them and
+``/untrusted`` (10.0.0.0/8) does not. One server process per interface (and one on ::1 for ASGI).
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ APPS = Path(__file__).resolve().parent / 'apps'
 
 
 class Server:
-    """One granian process serving echo_client:app on a free port of ``address``."""
+    """One granian process serving ``target`` (a module in apps/) on a free port of ``address``."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, target: str, interface: str, address: str = '127.0.0.1') -> None:
         code = (
             'from granian import Granian; '
-            f'Granian("echo_client:app", interface="asgi", address={address!r}, port=0, '
+            f'Granian({target!r}, interface={interface!r}, address={address!r}, port=0, '
             f'working_dir={str(APPS)!r}).serve()'
         )
         self.proc = subprocess.Popen(
@@ -75,22 +75,35 @@ class Server:
         return result
 
 
-@pytest.fixture(scope='module')
-def server() -> Iterator[Server]:
-    running = Server('127.0.0.1')
+def _serving(target: str, interface: str, address: str = '127.0.0.1') -> Iterator[Server]:
+    running = Server(target, interface, address)
     try:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(scope='module')
+def server() -> Iterator[Server]:
+    yield from _serving('echo_client:app', 'asgi')
 
 
 @pytest.fixture(scope='module')
 def server_v6() -> Iterator[Server]:
-    running = Server('::1')
-    try:
-        yield running
-    finally:
-        running.stop()
+    yield from _serving('echo_client:app', 'asgi', '::1')
+
+
+@pytest.fixture(scope='module')
+def wsgi_server() -> Iterator[Server]:
+    yield from _serving('echo_client_wsgi:app', 'wsgi')
+
+
+@pytest.fixture(scope='module')
+def rsgi_server() -> Iterator[Server]:
+    yield from _serving('echo_client_rsgi:app', 'rsgi')
+
+
+# -- ASGI --------------------------------------------------------------------------------------
 
 
 def test_without_forwarding_headers_the_peer_is_the_client(server: Server) -> None:
@@ -171,3 +184,73 @@ def test_ipv6_peer(server_v6: Server) -> None:
     assert seen['scheme'] == 'https'
     seen = server_v6.get('/untrusted', {'X-Forwarded-For': '2001:db8::7'})
     assert seen['client'][0] == '::1'
+
+
+# -- WSGI --------------------------------------------------------------------------------------
+
+
+def test_wsgi_trusted_peer(wsgi_server: Server) -> None:
+    seen = wsgi_server.get('/trusted', {'X-Forwarded-For': '1.2.3.4, 203.0.113.7', 'X-Forwarded-Proto': 'https'})
+    assert (seen['REMOTE_ADDR'], seen['wsgi.url_scheme']) == ('203.0.113.7', 'https')
+
+
+def test_wsgi_untrusted_peer_changes_nothing(wsgi_server: Server) -> None:
+    seen = wsgi_server.get('/untrusted', {'X-Forwarded-For': '203.0.113.7', 'X-Forwarded-Proto': 'https'})
+    assert (seen['REMOTE_ADDR'], seen['wsgi.url_scheme']) == ('127.0.0.1', 'http')
+
+
+def test_wsgi_repeated_x_forwarded_for_lines(wsgi_server: Server) -> None:
+    headers = [('X-Forwarded-For', '1.2.3.4'), ('X-Forwarded-For', '203.0.113.7')]
+    assert wsgi_server.get('/trusted', headers)['REMOTE_ADDR'] == '203.0.113.7'
+
+
+def test_wsgi_x_forwarded_host(wsgi_server: Server) -> None:
+    headers = {'X-Forwarded-For': '203.0.113.7', 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'example.com'}
+    seen = wsgi_server.get('/hosts', headers)
+    assert (seen['HTTP_HOST'], seen['SERVER_NAME'], seen['SERVER_PORT']) == ('example.com', 'example.com', '443')
+
+
+def test_wsgi_rfc_7239_over_two_header_lines(wsgi_server: Server) -> None:
+    # The server joins the lines with ','; the attacker's open quote must not swallow ours.
+    headers = [('Forwarded', 'for="1.2.3.4'), ('Forwarded', 'for=203.0.113.7;proto=https;host="example.com:8443"')]
+    seen = wsgi_server.get('/rfc7239', headers)
+    assert (seen['REMOTE_ADDR'], seen['wsgi.url_scheme']) == ('203.0.113.7', 'https')
+    assert (seen['HTTP_HOST'], seen['SERVER_PORT']) == ('example.com:8443', '8443')
+
+
+# -- RSGI --------------------------------------------------------------------------------------
+
+
+def test_rsgi_hooks_reach_the_app_through_the_wrapper(rsgi_server: Server) -> None:
+    seen = rsgi_server.get('/echo')
+    assert seen['initialised'] is True
+    assert seen['client'].startswith('127.0.0.1:')
+    assert seen['scheme'] == 'http'
+
+
+def test_rsgi_x_forwarded_for(rsgi_server: Server) -> None:
+    seen = rsgi_server.get('/trusted', {'X-Forwarded-For': '1.2.3.4, 203.0.113.7', 'X-Forwarded-Proto': 'https'})
+    assert (seen['client'], seen['scheme']) == ('203.0.113.7:0', 'https')
+
+
+def test_rsgi_untrusted_peer_changes_nothing(rsgi_server: Server) -> None:
+    seen = rsgi_server.get('/untrusted', {'X-Forwarded-For': '203.0.113.7', 'X-Forwarded-Proto': 'https'})
+    assert seen['client'].startswith('127.0.0.1:')
+    assert seen['scheme'] == 'http'
+
+
+def test_rsgi_rfc_7239(rsgi_server: Server) -> None:
+    headers = {'Forwarded': 'for="[2001:db8::7]:4711";proto=https;host=example.com'}
+    seen = rsgi_server.get('/echo', headers)
+    assert (seen['client'], seen['scheme'], seen['server'], seen['host']) == (
+        '[2001:db8::7]:4711',
+        'https',
+        'example.com:443',
+        ['example.com'],
+    )
+
+
+def test_rsgi_x_forwarded_host(rsgi_server: Server) -> None:
+    headers = {'X-Forwarded-For': '203.0.113.7', 'X-Forwarded-Host': 'example.com', 'X-Forwarded-Port': '8080'}
+    seen = rsgi_server.get('/hosts', headers)
+    assert (seen['server'], seen['host']) == ('example.com:8080', ['example.com:8080'])
