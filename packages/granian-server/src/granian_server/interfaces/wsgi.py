@@ -58,9 +58,14 @@ def _body_now(exchange: Exchange) -> bytes | None:
     try:
         reading.send(None)
     except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return _bytes(done.value)
     reading.close()
     return None
+
+
+def _bytes(chunk: bytes) -> bytes:
+    # The HTTP/1.1 exchange hands out h11's bytearrays; PEP 3333 promises the app bytes.
+    return chunk if type(chunk) is bytes else bytes(chunk)
 
 
 class WSGIInterface(Interface):
@@ -120,7 +125,7 @@ def make_wsgi_handler(
         if body is None:
 
             def fetch() -> bytes:
-                return run_coroutine_threadsafe(exchange.read_body(), loop).result()
+                return _bytes(run_coroutine_threadsafe(exchange.read_body(), loop).result())
 
             stream = WSGIInput(fetch)
         else:
@@ -170,10 +175,7 @@ def _respond(response: WSGIResponse, result: Iterable[bytes], loop: asyncio.Abst
             response.send_whole(body)
         return
     if (
-        result_type is FileWrapper
-        and not response.committed
-        and response.status
-        and _send_file(response, result, loop)  # type: ignore[arg-type]
+        result_type is FileWrapper and not response.committed and response.status and _send_file(response, result, loop)  # type: ignore[arg-type]
     ):
         return
     push = response.push
