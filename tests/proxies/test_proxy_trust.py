@@ -154,3 +154,13 @@ def test_scan_over_ipv6_entries() -> None:
 def test_scan_of_nothing() -> None:
     assert select_client_index([], TrustedHosts('*')) is None
     assert select_client_index([], TrustedHosts()) is None
+
+
+def test_remembered_answers_stay_right_past_the_memory_limit() -> None:
+    trusted = TrustedHosts('10.0.0.0/24')
+    for round_ in range(2):
+        for last in range(256):
+            assert f'10.0.0.{last}' in trusted, round_
+        for number in range(1500):
+            assert f'10.{number // 256 + 1}.{number % 256}.1' not in trusted, number
+    assert len(trusted._known) <= 1024

@@ -15,8 +15,8 @@ Rules of this parser, all chosen so that bad input can only make us trust *less*
   ``by``, ``host``, ``proto``) can hold one, and this way a quote left open by a client can never
   swallow the element a proxy appended after it. That matters most where the line boundaries are
   gone (WSGI joins repeated headers with ``,``): the client's ``for="1.2.3.4`` would otherwise run
-  on to the first quote in the proxy's own element. A quoted string that meets a comma, or is
-  unterminated, spoils only its own element; parsing resumes at that comma. (Each line is parsed
+  on to the first quote in the proxy's own element. So elements are split on commas first, and a
+  quoted string cut by a comma (or left open) spoils only its own element. (Each line is parsed
   on its own too, where the interface keeps them apart.)
 * An element with a malformed pair or a repeated parameter is kept as an element without any
   parameters: it still occupies its place in the chain, so the right-to-left trust scan stops at
@@ -36,8 +36,13 @@ from dataclasses import dataclass
 
 __all__ = ['ForwardedElement', 'Node', 'parse_forwarded', 'parse_node']
 
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_BARE_VALUE = re.compile(r'[^;,\s]+')
+# token "=" ( quoted-string / bare value ), then optional blanks. Elements are split on commas
+# first, so neither form can contain one; a bare value is read leniently up to ';' or a blank.
+_PAIR = re.compile(
+    r"""([!#$%&'*+\-.^_`|~0-9A-Za-z]+)="""
+    r"""("(?:[^"\\\x00-\x08\x0a-\x1f\x7f]|\\[^\x00-\x08\x0a-\x1f\x7f])*"|[^";\s]+)[ \t]*"""
+)
+_ESCAPE = re.compile(r'\\(.)')
 _OBFUSCATED = re.compile(r'_[A-Za-z0-9._\-]+')
 _PORT = re.compile(r'[0-9]{1,5}')
 _BLANKS = ' \t'
@@ -53,6 +58,9 @@ class ForwardedElement:
     proto: str | None = None
 
 
+_BROKEN = ForwardedElement()
+
+
 @dataclass(frozen=True)
 class Node:
     """A parsed ``for=``/``by=`` value."""
@@ -65,104 +73,48 @@ class Node:
     is_address: bool
 
 
-def _quoted_string(line: str, start: int) -> tuple[str, int] | None:
-    """The unescaped content of the quoted string opening at ``line[start]`` and the index after
-    it, or None when it is unterminated, holds a control character or meets a comma."""
-    chars: list[str] = []
-    index = start + 1
-    end = len(line)
-    while index < end:
-        char = line[index]
-        if char == '"':
-            return ''.join(chars), index + 1
-        if char == '\\':
-            index += 1
-            if index == end:
-                return None
-            char = line[index]
-        if (char < ' ' and char != '\t') or char == '\x7f' or char == ',':
-            return None
-        chars.append(char)
-        index += 1
-    return None
+def _unquote(value: str) -> str:
+    if value[0] != '"':
+        return value
+    return _ESCAPE.sub(r'\1', value[1:-1])
 
 
-def _skip_to(line: str, start: int, stops: str) -> int:
-    """The index of the first character of ``stops`` at or after ``start`` (or the line's end)."""
-    for index in range(start, len(line)):
-        if line[index] in stops:
-            return index
-    return len(line)
-
-
-def _element(params: dict[str, str], broken: bool) -> ForwardedElement:
-    if broken:
-        return ForwardedElement()
-    return ForwardedElement(
-        for_=params.get('for'), by=params.get('by'), host=params.get('host'), proto=params.get('proto')
-    )
-
-
-def _parse_line(line: str) -> list[ForwardedElement]:
-    elements: list[ForwardedElement] = []
+def _parse_element(text: str) -> ForwardedElement | None:
+    """One comma-free element; None when it holds nothing at all (``a,,b`` or ``;;``)."""
     params: dict[str, str] = {}
-    broken = False
-    touched = False  # the current element has seen a pair, good or bad
     index = 0
-    end = len(line)
+    end = len(text)
     while index < end:
-        char = line[index]
+        char = text[index]
         if char in _BLANKS or char == ';':
             index += 1
             continue
-        if char == ',':
-            if touched:
-                elements.append(_element(params, broken))
-            params, broken, touched = {}, False, False
-            index += 1
-            continue
-        touched = True
-        name = _TOKEN.match(line, index)
-        if name is None or name.end() == end or line[name.end()] != '=':
-            broken = True
-            index = _skip_to(line, index + 1, ';,')
-            continue
-        key = name.group().lower()
-        index = name.end() + 1
-        value: str | None
-        if index < end and line[index] == '"':
-            quoted = _quoted_string(line, index)
-            if quoted is None:
-                broken = True
-                index = _skip_to(line, index + 1, ',')
-                continue
-            value, index = quoted
-        else:
-            bare = _BARE_VALUE.match(line, index)
-            if bare is None:
-                broken = True
-                continue
-            value, index = bare.group(), bare.end()
+        pair = _PAIR.match(text, index)
+        if pair is None:
+            return _BROKEN
+        index = pair.end()
+        # Pairs are separated by ';': anything else after a value is garbage.
+        if index < end and text[index] != ';':
+            return _BROKEN
+        key = pair.group(1).lower()
         if key in params:
-            broken = True
-        params[key] = value
-        # Pairs are separated by ';' and elements by ',': anything else after a value is garbage.
-        after = index
-        while after < end and line[after] in _BLANKS:
-            after += 1
-        if after < end and line[after] not in ';,':
-            broken = True
-            index = _skip_to(line, after, ';,')
-    if touched:
-        elements.append(_element(params, broken))
-    return elements
+            return _BROKEN
+        params[key] = _unquote(pair.group(2))
+    if not params:
+        return None
+    return ForwardedElement(
+        for_=params.get('for'), by=params.get('by'), host=params.get('host'), proto=params.get('proto')
+    )
 
 
 def parse_forwarded(lines: Iterable[str]) -> list[ForwardedElement]:
     """Every element of the given ``Forwarded`` header lines, in order (left-most first)."""
     elements: list[ForwardedElement] = []
     for line in lines:
-        elements.extend(_parse_line(line))
+        for text in line.split(','):
+            element = _parse_element(text)
+            if element is not None:
+                elements.append(element)
     return elements
 
 

@@ -31,6 +31,9 @@ IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: What the wrappers accept as ``trusted_hosts``.
 TrustedHostsSpec: TypeAlias = str | Iterable[str]
 
+# How many membership answers a TrustedHosts remembers before it starts over.
+_KNOWN_LIMIT = 1024
+
 
 def parse_ip(text: str) -> IPAddress | None:
     """The address ``text`` spells, or None; IPv4-mapped IPv6 addresses come back as IPv4."""
@@ -52,7 +55,7 @@ def _entries(trusted_hosts: TrustedHostsSpec) -> list[str]:
 class TrustedHosts:
     """The set of trusted proxy hosts: ``host in trusted`` tells whether ``host`` is one."""
 
-    __slots__ = ('addresses', 'literals', 'networks', 'trust_all')
+    __slots__ = ('_known', 'addresses', 'literals', 'networks', 'trust_all')
 
     def __init__(self, trusted_hosts: TrustedHostsSpec = '127.0.0.1') -> None:
         entries = _entries(trusted_hosts)
@@ -61,6 +64,7 @@ class TrustedHosts:
         self.addresses: set[IPAddress] = set()
         self.networks: list[IPNetwork] = []
         self.literals: set[str] = set()
+        self._known: dict[str, bool] = {}
         for entry in entries:
             if entry == '*':
                 continue
@@ -81,6 +85,17 @@ class TrustedHosts:
             return False
         if self.trust_all:
             return True
+        # Peers repeat (the proxy is the same few addresses), and parsing an address costs more
+        # than the rest of a wrapper's work for an untrusted request: remember recent answers.
+        known = self._known.get(host)
+        if known is None:
+            known = self._check(host)
+            if len(self._known) >= _KNOWN_LIMIT:
+                self._known.clear()
+            self._known[host] = known
+        return known
+
+    def _check(self, host: str) -> bool:
         address = parse_ip(host)
         if address is None:
             return host in self.literals
