@@ -1,0 +1,103 @@
+"""A WebSocket on an HTTP/1.1 connection: the 101 response and the carrier that takes over the
+transport once the handshake is accepted."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from ._flow import WriteFlow
+from ._h1_response import build_head
+from .context import ServeContext
+from .websocket import WebSocket, accept_token
+
+__all__ = ['WebSocketConnection', 'accept_head']
+
+
+def accept_head(
+    key: bytes,
+    subprotocol: str | None,
+    extensions: bytes | None,
+    headers: Iterable[tuple[bytes, bytes]],
+    date: bytes,
+) -> bytes:
+    """The ``101 Switching Protocols`` head, with the app's extra headers validated like any."""
+    fields = [(b'upgrade', b'websocket'), (b'sec-websocket-accept', accept_token(key))]
+    if subprotocol:
+        fields.append((b'sec-websocket-protocol', subprotocol.encode('latin-1')))
+    if extensions:
+        fields.append((b'sec-websocket-extensions', extensions))
+    fields.extend(headers)
+    head = build_head(101, fields, http11=True, keep_alive=True, head_request=False, body_length=None, date=date).data
+    # build_head owns the connection header of ordinary responses; this one names the upgrade.
+    line_end = head.index(b'\r\n') + 2
+    return head[:line_end] + b'connection: Upgrade\r\n' + head[line_end:]
+
+
+class WebSocketConnection(asyncio.Protocol):
+    """The transport's protocol after a 101: bytes go to the session, the session writes back."""
+
+    def __init__(self, ctx: ServeContext, transport: asyncio.Transport, flow: WriteFlow) -> None:
+        self._ctx = ctx
+        self._transport = transport
+        self._flow = flow
+        self._closed = False
+        self.session: WebSocket | None = None
+
+    # -- asyncio.Protocol ----------------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        assert self.session is not None
+        self.session.feed(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        self._flow.close()
+        if self.session is not None:
+            self.session.connection_lost()
+        self._ctx.connection_lost(self)
+
+    def pause_writing(self) -> None:
+        self._flow.pause()
+
+    def resume_writing(self) -> None:
+        self._flow.resume()
+
+    # -- WebSocketCarrier ----------------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        if not self._closed:
+            self._transport.write(data)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._transport.close()
+
+    def pause_reading(self) -> None:
+        if not self._closed:
+            self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if not self._closed:
+            self._transport.resume_reading()
+
+    @property
+    def write_paused(self) -> bool:
+        return self._flow.paused
+
+    async def drain(self) -> None:
+        await self._flow.drain()
+
+    # -- ManagedConnection ---------------------------------------------------------------------
+
+    def pause_admission(self) -> None:
+        pass  # admitted as an HTTP connection already
+
+    def resume_admission(self) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        if self.session is not None:
+            self.session.close(1001, 'Server shutting down')
+        else:
+            self.close()
