@@ -1,0 +1,214 @@
+"""Which response a static file gets: validators, conditional requests and byte ranges.
+
+Pure functions over the request's method and headers and the file's size and modification time,
+so every case is unit-testable without a server. RFC 9110 is the reference:
+
+* ``ETag`` is ``"<mtime_ns hex>-<size hex>"`` (cheap, and it changes whenever the file does);
+  ``Last-Modified`` is the modification time in whole seconds.
+* §13.2.2 precedence: ``If-None-Match`` (weak comparison, ``*`` matches) decides alone when it
+  is present; only without it is ``If-Modified-Since`` looked at. A hit is a 304 for GET and
+  HEAD. An unparsable date is ignored.
+* §14.2 ``Range`` is honoured on GET only, for one ``bytes`` range (``a-b``, ``a-``, ``-n``):
+  206 with ``content-range``, or 416 with ``content-range: bytes */size`` when it cannot be
+  satisfied. A header that does not parse, another unit, or several ranges get the whole file
+  (200), which the RFC allows.
+* §13.1.5 ``If-Range``: the range is served only when the validator matches, an entity tag by
+  strong comparison (a weak one never matches) or a date equal to ``Last-Modified``; otherwise
+  the whole file is sent.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import mimetypes
+import os
+from functools import lru_cache
+from typing import Literal, NamedTuple
+
+from granian_http.exchange import Headers
+
+__all__ = [
+    'Conditions',
+    'Plan',
+    'content_type',
+    'etag_for',
+    'parse_range',
+    'plan_response',
+    'read_conditions',
+]
+
+#: What a compressed file is when served as is (no ``content-encoding``: the bytes are the file).
+_ENCODING_TYPES = {
+    'gzip': 'application/gzip',
+    'bzip2': 'application/x-bzip2',
+    'xz': 'application/x-xz',
+    'compress': 'application/x-compress',
+    'br': 'application/x-brotli',
+}
+_DEFAULT_TYPE = 'application/octet-stream'
+
+
+@lru_cache(maxsize=512)
+def _type_for_extension(extension: str) -> str:
+    guessed, encoding = mimetypes.guess_type('file' + extension, strict=False)
+    if encoding is not None:
+        return _ENCODING_TYPES.get(encoding, _DEFAULT_TYPE)
+    return guessed or _DEFAULT_TYPE
+
+
+def content_type(path: str) -> str:
+    """The media type for a file name, from its last extension; no charset (as upstream)."""
+    return _type_for_extension(os.path.splitext(path)[1].lower())
+
+
+def etag_for(size: int, mtime_ns: int) -> bytes:
+    return b'"%x-%x"' % (mtime_ns, size)
+
+
+class Conditions(NamedTuple):
+    """The request headers that shape a static response (each ``None`` when absent)."""
+
+    if_none_match: bytes | None = None
+    if_modified_since: bytes | None = None
+    range: bytes | None = None
+    if_range: bytes | None = None
+
+
+def read_conditions(headers: Headers) -> Conditions:
+    """Pick the conditional and range headers out of a request (names are lower-case)."""
+    none_match = modified_since = byte_range = if_range = None
+    for name, value in headers:
+        if name == b'if-none-match':
+            # Repeated fields form one comma-separated list (RFC 9110 §5.3).
+            none_match = value if none_match is None else none_match + b',' + value
+        elif name == b'if-modified-since':
+            modified_since = value
+        elif name == b'range':
+            byte_range = value
+        elif name == b'if-range':
+            if_range = value
+    return Conditions(none_match, modified_since, byte_range, if_range)
+
+
+def _parse_date(value: bytes) -> int | None:
+    try:
+        parsed = email.utils.parsedate_tz(value.decode('latin-1'))
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed is None:
+        return None
+    try:
+        return email.utils.mktime_tz(parsed)
+    except (OverflowError, ValueError):
+        return None
+
+
+def _none_match(header: bytes, etag: bytes) -> bool:
+    """Weak comparison of ``etag`` with each tag in an ``If-None-Match`` list."""
+    for candidate in header.split(b','):
+        candidate = candidate.strip()
+        if candidate == b'*':
+            return True
+        if candidate.startswith(b'W/'):
+            candidate = candidate[2:]
+        if candidate == etag:
+            return True
+    return False
+
+
+def parse_range(header: bytes, size: int) -> tuple[int, int] | Literal['unsatisfiable'] | None:
+    """The one byte range a ``Range`` header asks for, as ``(first, last)`` inclusive.
+
+    Returns ``None`` when the header is to be ignored (does not parse, another unit, several
+    ranges) and ``'unsatisfiable'`` when it parses but no byte of a ``size``-byte file is in it.
+    """
+    unit, sep, spec = header.partition(b'=')
+    if not sep or unit.strip().lower() != b'bytes':
+        return None
+    spec = spec.strip()
+    if b',' in spec:
+        return None
+    first_text, dash, last_text = spec.partition(b'-')
+    first_text, last_text = first_text.strip(), last_text.strip()
+    if not dash or (first_text and not first_text.isdigit()) or (last_text and not last_text.isdigit()):
+        return None
+    if not first_text:
+        if not last_text:
+            return None
+        suffix = int(last_text)
+        if suffix == 0 or size == 0:
+            return 'unsatisfiable'
+        return (max(0, size - suffix), size - 1)
+    first = int(first_text)
+    last = int(last_text) if last_text else size - 1
+    if last_text and last < first:
+        return None
+    if first >= size:
+        return 'unsatisfiable'
+    return (first, min(last, size - 1))
+
+
+def _if_range_holds(value: bytes, etag: bytes, mtime_s: int) -> bool:
+    value = value.strip()
+    if value.startswith(b'W/'):
+        return False
+    if value.startswith(b'"'):
+        return value == etag
+    return _parse_date(value) == mtime_s
+
+
+class Plan(NamedTuple):
+    """The response to send: status and headers, and which bytes of the file (if any) follow."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    offset: int = 0
+    #: How many bytes of the file form the body; 0 for a response without one.
+    length: int = 0
+
+
+def plan_response(
+    method: str,
+    conditions: Conditions,
+    *,
+    size: int,
+    mtime_ns: int,
+    media_type: str,
+    expires: int,
+) -> Plan:
+    """Decide the response for a GET or HEAD of a file of ``size`` bytes modified at ``mtime_ns``."""
+    mtime_s = mtime_ns // 1_000_000_000
+    etag = etag_for(size, mtime_ns)
+    # A 304 repeats what a cache needs to refresh its copy (RFC 9110 §15.4.5).
+    not_modified = [(b'etag', etag)]
+    if expires:
+        not_modified.append((b'cache-control', b'max-age=%d' % expires))
+
+    if conditions.if_none_match is not None:
+        if _none_match(conditions.if_none_match, etag):
+            return Plan(304, not_modified)
+    elif conditions.if_modified_since is not None:
+        since = _parse_date(conditions.if_modified_since)
+        if since is not None and mtime_s <= since:
+            return Plan(304, not_modified)
+
+    headers = [
+        (b'content-type', media_type.encode('latin-1')),
+        (b'accept-ranges', b'bytes'),
+        (b'last-modified', email.utils.formatdate(mtime_s, usegmt=True).encode('ascii')),
+        *not_modified,
+    ]
+    if (
+        method == 'GET'
+        and conditions.range is not None
+        and (conditions.if_range is None or _if_range_holds(conditions.if_range, etag, mtime_s))
+    ):
+        wanted = parse_range(conditions.range, size)
+        if wanted == 'unsatisfiable':
+            headers.append((b'content-range', b'bytes */%d' % size))
+            return Plan(416, headers)
+        if wanted is not None:
+            first, last = wanted
+            headers.append((b'content-range', b'bytes %d-%d/%d' % (first, last, size)))
+            return Plan(206, headers, first, last - first + 1)
+    return Plan(200, headers, 0, size)
