@@ -3,6 +3,7 @@ per-worker connection limit (backpressure)."""
 
 from __future__ import annotations
 
+import signal
 import socket
 import time
 from collections.abc import Callable
@@ -96,3 +97,30 @@ def test_default_pool_serves_many_concurrent_requests(
         release(server)
         threads = {future.result() for future in futures}
     assert len(threads) == 8
+
+
+def test_graceful_stop_finishes_inflight_request(
+    start_server: Callable[..., WSGIServer], wait_until: Callable[..., Any]
+) -> None:
+    server = start_server('basic:app', blocking_threads=2)
+    with socket.create_connection(server.address, timeout=30) as sock:
+        sock.sendall(b'GET /block?tag=inflight HTTP/1.1\r\nHost: x\r\n\r\n')
+        wait_until(lambda: entered(server) == {'inflight'}, message='the request in the app')
+        server.proc.send_signal(signal.SIGTERM)
+        server.wait_for('Stopping worker-1')
+        release(server)
+        data = b''
+        while chunk := sock.recv(65536):
+            data += chunk
+    assert data.startswith(b'HTTP/1.1 200 ')
+    assert b'connection: close' in data
+    assert server.stop() == 0
+
+
+def test_access_log(start_server: Callable[..., WSGIServer]) -> None:
+    server = start_server('basic:app', log_access=True)
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        assert http.get('/environ', params={'x': '1'}).status_code == 200
+        assert http.get('/boom').status_code == 500
+    server.wait_for(r'"GET /environ HTTP/1.1" 200 ')
+    server.wait_for(r'"GET /boom HTTP/1.1" 500 ')

@@ -174,8 +174,8 @@ class WSGIResponse:
         self._buffered = 0
         self._end = _OPEN
         self._scheduled = False
-        self._space = threading.Event()
-        self._space.set()
+        # Set while the app may push; made on first need, as most responses never fill the buffer.
+        self._space: threading.Event | None = None
         # The loop's own.
         self._draining = False
         self._head_applied = False
@@ -221,14 +221,18 @@ class WSGIResponse:
             self._buffered += len(data)
             schedule = not self._scheduled
             self._scheduled = True
-            full = self._buffered >= STREAM_BUFFER
-            if full:
-                self._space.clear()
+            space = None
+            if self._buffered >= STREAM_BUFFER:
+                space = self._space
+                if space is None:
+                    space = self._space = threading.Event()
+                else:
+                    space.clear()
         self.committed = True
         if schedule:
             self._outbox.post(self._flush)
-        if full:
-            self._space.wait()
+        if space is not None:
+            space.wait()
         return not self.gone
 
     def send_whole(self, body: bytes) -> None:
@@ -400,13 +404,14 @@ class WSGIResponse:
     def _release(self, size: int) -> None:
         with self._lock:
             self._buffered -= size
-            if self._buffered < STREAM_BUFFER:
+            if self._buffered < STREAM_BUFFER and self._space is not None:
                 self._space.set()
 
     def _set_gone(self) -> None:
         with self._lock:
             self.gone = True
-            self._space.set()
+            if self._space is not None:
+                self._space.set()
 
     def _done(self) -> None:
         if self._settled:
