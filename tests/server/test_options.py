@@ -131,7 +131,6 @@ def test_blocking_threads_idle_timeout_range(value: int) -> None:
     [
         ('http', '2'),
         ('ssl_cert', Path('cert.pem')),
-        ('static_path_mount', [Path('.')]),
         ('respawn_failed_workers', True),
         ('workers_lifetime', 3600),
         ('workers_max_rss', 100),

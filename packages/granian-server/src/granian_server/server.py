@@ -23,6 +23,7 @@ from .constants import HTTPModes, Interfaces, Loops, RuntimeModes, SSLProtocols,
 from .errors import ConfigurationError
 from .log import DEFAULT_ACCESSLOG_FMT, LogLevels, configure_logging, logger
 from .serving import ServeConfig
+from .static import pair_mounts
 from .supervisor import Supervisor
 from .target import env_loader
 from .worker import WorkerSpec
@@ -185,6 +186,7 @@ class Server:
 
         configure_logging(self.log_level, self.log_config, self.log_enabled)
         self._check_unsupported()
+        self._init_static()
         self._resolve_runtime()
 
     # -- checks --------------------------------------------------------------------------------
@@ -197,8 +199,6 @@ class Server:
             raise _not_yet('ssl_cert', 'TLS')
         if self.ssl_key_password is not None:
             raise _not_yet('ssl_key_password', 'TLS')
-        if self.static_path_mount or self.static_path_route or self.static_path_dir_to_file:
-            raise _not_yet('static_path_mount', 'serving static files')
         unsupported: dict[str, tuple[object, object, str]] = {
             'respawn_failed_workers': (self.respawn_failed_workers, False, 'respawning failed workers'),
             'workers_lifetime': (self.workers_lifetime, None, 'worker lifetimes'),
@@ -212,6 +212,16 @@ class Server:
         for option, (value, default, feature) in unsupported.items():
             if value != default:
                 raise _not_yet(option, feature)
+
+    def _init_static(self) -> None:
+        """Pair static routes with their mounts now, as upstream does (a mistake fails early)."""
+        if self.static_path_expires < 0:
+            raise ConfigurationError(
+                'static_path_expires: must be a number of seconds, or 0 to send no cache-control header'
+            )
+        self.static_path_mounts = pair_mounts(self.static_path_route, self.static_path_mount)
+        if self.static_path_dir_to_file and not self.static_path_mounts:
+            logger.warning('static_path_dir_to_file has no effect without static_path_mount')
 
     def _resolve_runtime(self) -> None:
         if self.runtime_mode == RuntimeModes.auto:
@@ -328,6 +338,9 @@ class Server:
             url_path_prefix=self.url_path_prefix,
             log_access=self.log_access,
             log_access_format=self.log_access_format,
+            static_path_mounts=self.static_path_mounts,
+            static_path_dir_to_file=self.static_path_dir_to_file,
+            static_path_expires=self.static_path_expires,
         )
 
     def _worker_spec(self, target_loader: Callable[..., Any] | None) -> WorkerSpec:

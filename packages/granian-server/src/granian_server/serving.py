@@ -21,6 +21,7 @@ from ._tasks import TaskSet
 from .constants import Interfaces
 from .interfaces import Interface, Runtime
 from .log import AccessLogFormatter, logger
+from .static import StaticFiles
 
 __all__ = ['ServeConfig', 'serve_app']
 
@@ -42,6 +43,10 @@ class ServeConfig:
     url_path_prefix: str | None = None
     log_access: bool = False
     log_access_format: str | None = None
+    #: ``(route, real mount path)`` pairs, already checked by :func:`.static.pair_mounts`.
+    static_path_mounts: tuple[tuple[str, str], ...] = ()
+    static_path_dir_to_file: str | None = None
+    static_path_expires: int = 86400
 
 
 async def serve_app(
@@ -76,6 +81,15 @@ async def serve_app(
     except BaseException:
         executor.shutdown(wait=False)
         raise
+    if config.static_path_mounts:
+        handler = StaticFiles(
+            config.static_path_mounts,
+            dir_to_file=config.static_path_dir_to_file,
+            expires=config.static_path_expires,
+            loop=loop,
+            executor=executor,
+            spawn=tasks.spawn,
+        ).wrap(handler)
 
     ctx = ServeContext(
         handler,
