@@ -274,9 +274,12 @@ class WSGIResponse:
         self._head_applied = True
         headers: Sequence[tuple[bytes, bytes]] = self.headers
         for attempt in (1, 2):
-            exchange.start(self.status, headers)
             try:
+                exchange.start(self.status, headers)
                 await exchange.send_file(path, offset, count)
+            except ResponseStateError:
+                # The protocol already gave up on this exchange.
+                break
             except OSError:
                 if exchange.response_started:
                     exchange.abort()
