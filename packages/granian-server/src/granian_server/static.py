@@ -138,6 +138,10 @@ class StaticFiles:
         self._loop = loop
         self._executor = executor
         self._spawn = spawn
+        #: For the metrics exporter (upstream's ``static_requests_handled``/``_err``): requests a
+        #: mount answered, and those answered with an error status or cut short by a failure.
+        self.requests_handled = 0
+        self.requests_err = 0
 
     def match(self, raw_path: bytes) -> list[tuple[str, bytes]]:
         """The ``(mount, rest of the decoded path)`` candidates for a request path, in order."""
@@ -176,6 +180,9 @@ class StaticFiles:
                 logger.info(f'Request static file {exchange.raw_path.decode("latin-1")} not found')
                 reply = _NOT_FOUND_REPLY
             assert isinstance(reply, _Reply)  # the outcomes are handled above
+            self.requests_handled += 1
+            if reply.status >= 400:
+                self.requests_err += 1
             exchange.start(reply.status, reply.headers)
             if reply.file is None:
                 exchange.end(reply.body)
@@ -189,6 +196,7 @@ class StaticFiles:
                 exchange.start(404, _NOT_FOUND_REPLY.headers)
                 exchange.end(_NOT_FOUND_REPLY.body)
         except Exception:
+            self.requests_err += 1
             if exchange.disconnected:
                 return
             logger.error('Unable to serve a static file', exc_info=True)
