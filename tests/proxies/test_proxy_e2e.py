@@ -7,6 +7,7 @@ differently configured wrapper. Requests come from loopback, so ``/trusted`` bel
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -19,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.sync.client import connect
 
 APPS = Path(__file__).resolve().parent / 'apps'
 
@@ -176,6 +178,29 @@ def test_rfc_7239_forwarded(server: Server) -> None:
 def test_rfc_7239_from_an_untrusted_peer_changes_nothing(server: Server) -> None:
     seen = server.get('/untrusted', {'Forwarded': 'for=1.2.3.4;proto=https'})
     assert (seen['client'][0], seen['scheme']) == ('127.0.0.1', 'http')
+
+
+def _websocket_echo(server: Server, path: str, headers: dict[str, str]) -> dict[str, Any]:
+    url = 'ws' + server.url.removeprefix('http') + path
+    with connect(url, additional_headers=headers, open_timeout=10) as websocket:
+        message = websocket.recv(timeout=10)
+    result: dict[str, Any] = json.loads(message)
+    return result
+
+
+def test_websocket_scheme_maps_to_wss(server: Server) -> None:
+    seen = _websocket_echo(server, '/trusted', {'X-Forwarded-For': '203.0.113.7', 'X-Forwarded-Proto': 'https'})
+    assert (seen['client'], seen['scheme']) == (['203.0.113.7', 0], 'wss')
+
+
+def test_websocket_rfc_7239_with_host(server: Server) -> None:
+    seen = _websocket_echo(server, '/rfc7239', {'Forwarded': 'for=203.0.113.7;proto=http;host=example.com'})
+    assert (seen['client'], seen['scheme'], seen['host']) == (['203.0.113.7', 0], 'ws', ['example.com'])
+
+
+def test_websocket_from_an_untrusted_peer_changes_nothing(server: Server) -> None:
+    seen = _websocket_echo(server, '/untrusted', {'X-Forwarded-For': '203.0.113.7', 'X-Forwarded-Proto': 'https'})
+    assert (seen['client'][0], seen['scheme']) == ('127.0.0.1', 'ws')
 
 
 def test_ipv6_peer(server_v6: Server) -> None:

@@ -2,7 +2,7 @@
 
 The first path segment picks how the same echo app is wrapped, so one server process covers every
 configuration. The echo answers with what the app saw: client, scheme, server, Host header, and
-whether the lifespan scope reached it untouched.
+whether the lifespan scope reached it untouched; over a websocket it sends that as one message.
 """
 
 from __future__ import annotations
@@ -25,6 +25,13 @@ async def echo(scope: Any, receive: Any, send: Any) -> None:
                 await send({'type': 'lifespan.shutdown.complete'})
                 return
     hosts = [value.decode('latin-1') for name, value in scope['headers'] if name == b'host']
+    if scope['type'] == 'websocket':
+        await receive()  # websocket.connect
+        await send({'type': 'websocket.accept'})
+        seen = {'client': list(scope['client']), 'scheme': scope['scheme'], 'host': hosts}
+        await send({'type': 'websocket.send', 'text': json.dumps(seen)})
+        await send({'type': 'websocket.close', 'code': 1000})
+        return
     body = json.dumps(
         {
             'client': list(scope['client']),
