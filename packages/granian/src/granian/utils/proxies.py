@@ -1,4 +1,5 @@
 from granian_proxies import wrap_asgi_with_proxy_headers as wrap_asgi_with_proxy_headers
+from granian_proxies import wrap_rsgi_with_proxy_headers as wrap_rsgi_with_proxy_headers
 from granian_proxies import wrap_wsgi_with_proxy_headers as wrap_wsgi_with_proxy_headers
 
-__all__ = ['wrap_asgi_with_proxy_headers', 'wrap_wsgi_with_proxy_headers']
+__all__ = ['wrap_asgi_with_proxy_headers', 'wrap_rsgi_with_proxy_headers', 'wrap_wsgi_with_proxy_headers']
