@@ -57,6 +57,7 @@ DEFAULT_ROUTE = '/static'
 #: Bodies up to this size are read with the checks, in one executor call.
 _INLINE_BODY = 64 * 1024
 
+_PREAD: Callable[[int, int, int], bytes] | None = getattr(os, 'pread', None)
 _TEXT = (b'content-type', b'text/plain; charset=utf-8')
 _SLASH = 0x2F
 
@@ -106,16 +107,23 @@ def pair_mounts(routes: Sequence[str], mounts: Sequence[str | os.PathLike[str]])
     return pairs
 
 
-def _read_range(fd: int, offset: int, count: int) -> bytes:
+def _read_at(fd: int, size: int, offset: int) -> bytes:
+    if _PREAD is not None:
+        return _PREAD(fd, size, offset)
     os.lseek(fd, offset, os.SEEK_SET)
+    return os.read(fd, size)
+
+
+def _read_range(fd: int, offset: int, length: int) -> bytes:
     parts = []
-    while count > 0:
-        chunk = os.read(fd, count)
+    while length > 0:
+        chunk = _read_at(fd, length, offset)
         if not chunk:
-            break
+            break  # the file shrank since fstat: send what there is
         parts.append(chunk)
-        count -= len(chunk)
-    return b''.join(parts)
+        offset += len(chunk)
+        length -= len(chunk)
+    return parts[0] if len(parts) == 1 else b''.join(parts)
 
 
 class StaticFiles:

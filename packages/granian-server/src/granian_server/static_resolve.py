@@ -11,8 +11,8 @@ event loop. The rules, in order:
    ordinary file name character, but no static site needs one and it is a classic traversal
    spelling on other systems.
 3. The joined path is resolved with :func:`os.path.realpath` (``..`` and every symlink, as the
-   kernel would) and must stay inside the mount's own real path, compared component-wise with
-   :func:`os.path.commonpath`. A symlink inside the mount that leads out of it is refused.
+   kernel would) and must stay inside the mount's own real path, compared component-wise (as
+   :func:`os.path.commonpath` would). A symlink inside the mount that leads out of it is refused.
 4. A directory is served through ``dir_to_file`` (checked again the same way) or refused.
 5. The file is opened without following a final symlink and without blocking (a FIFO swapped in
    after the checks cannot hang a thread), and ``fstat`` on the open descriptor must say it is a
@@ -28,12 +28,19 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from typing import NamedTuple
 
 __all__ = ['FALL_THROUGH', 'NOT_FOUND', 'Found', 'Outcome', 'Resolution', 'open_static_file', 'split_segments']
 
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_NONBLOCK', 0) | getattr(os, 'O_CLOEXEC', 0)
-_BINARY = getattr(os, 'O_BINARY', 0)
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, 'O_NOFOLLOW', 0)
+    | getattr(os, 'O_NONBLOCK', 0)
+    | getattr(os, 'O_CLOEXEC', 0)
+    | getattr(os, 'O_BINARY', 0)
+)
+_WINDOWS = sys.platform == 'win32'
 
 
 class Found(NamedTuple):
@@ -79,25 +86,35 @@ def split_segments(rest: bytes) -> list[str] | None:
 
 
 def _inside(mount: str, path: str) -> bool:
-    try:
-        return os.path.commonpath((mount, path)) == mount
-    except ValueError:
-        # Different drives on Windows.
-        return False
+    """Whether ``path`` is ``mount`` or below it, compared by whole components.
+
+    Both are real paths (absolute, normalised, no trailing separator but for the root), for which
+    this equals ``os.path.commonpath((mount, path)) == mount`` at a fraction of the cost:
+    ``/srv/public2`` is not inside ``/srv/public``.
+    """
+    return path == mount or path.startswith(mount if mount.endswith(os.sep) else mount + os.sep)
 
 
-def _locate(mount: str, segments: list[str], dir_to_file: str | None) -> str | Outcome:
-    """The real path of the requested file, checked to be inside ``mount`` (a real path itself)."""
-    path = os.path.realpath(os.path.join(mount, *segments))
+def _open_inside(mount: str, path: str) -> tuple[int, os.stat_result] | Outcome | None:
+    """Open ``path`` (a real path) when it is inside ``mount``; ``None`` for a directory.
+
+    :class:`OSError` from opening propagates.
+    """
     if not _inside(mount, path):
         return NOT_FOUND
-    if os.path.isdir(path):
-        if not dir_to_file:
-            return NOT_FOUND
-        path = os.path.realpath(os.path.join(path, dir_to_file))
-        if not _inside(mount, path):
-            return NOT_FOUND
-    return path
+    if _WINDOWS and os.path.isdir(path):
+        # Windows cannot open a directory as a file.
+        return None
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        info = os.fstat(fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    if stat.S_ISDIR(info.st_mode):
+        os.close(fd)
+        return None
+    return fd, info
 
 
 def open_static_file(mount: str, rest: bytes, dir_to_file: str | None) -> Resolution:
@@ -109,21 +126,24 @@ def open_static_file(mount: str, rest: bytes, dir_to_file: str | None) -> Resolu
     if segments is None:
         return NOT_FOUND
     try:
-        located = _locate(mount, segments, dir_to_file)
-        if isinstance(located, Outcome):
-            return located
-        fd = os.open(located, _OPEN_FLAGS | _BINARY)
+        path = os.path.realpath(os.path.join(mount, *segments))
+        opened = _open_inside(mount, path)
+        if opened is None:
+            if not dir_to_file:
+                return NOT_FOUND
+            path = os.path.realpath(os.path.join(path, dir_to_file))
+            opened = _open_inside(mount, path)
+            if opened is None:
+                return NOT_FOUND
     except FileNotFoundError:
         return NOT_FOUND
     except (OSError, ValueError):
         return FALL_THROUGH
-    try:
-        info = os.fstat(fd)
-    except OSError:
-        os.close(fd)
-        return FALL_THROUGH
+    if isinstance(opened, Outcome):
+        return opened
+    fd, info = opened
     if not stat.S_ISREG(info.st_mode):
-        # A directory (dir_to_file naming one), a FIFO, a socket or a device.
+        # A FIFO, a socket or a device.
         os.close(fd)
         return NOT_FOUND
-    return Found(located, fd, info.st_size, info.st_mtime_ns)
+    return Found(path, fd, info.st_size, info.st_mtime_ns)

@@ -61,6 +61,11 @@ def content_type(path: str) -> str:
     return _type_for_extension(os.path.splitext(path)[1].lower())
 
 
+@lru_cache(maxsize=1024)
+def _http_date(seconds: int) -> bytes:
+    return email.utils.formatdate(seconds, usegmt=True).encode('ascii')
+
+
 def etag_for(size: int, mtime_ns: int) -> bytes:
     return b'"%x-%x"' % (mtime_ns, size)
 
@@ -195,7 +200,7 @@ def plan_response(
     headers = [
         (b'content-type', media_type.encode('latin-1')),
         (b'accept-ranges', b'bytes'),
-        (b'last-modified', email.utils.formatdate(mtime_s, usegmt=True).encode('ascii')),
+        (b'last-modified', _http_date(mtime_s)),
         *not_modified,
     ]
     if (
