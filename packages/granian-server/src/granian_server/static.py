@@ -28,8 +28,9 @@ on the event loop: one executor call resolves the file and decides the response,
 :meth:`Exchange.send_file <granian_http.exchange.Exchange.send_file>`, which reads in chunks off
 the loop.
 
-Like upstream, static responses are not written to the access log (upstream logs them from Rust,
-outside the interfaces that keep the access log).
+Static responses are not written to the access log, as upstream: there they are answered in Rust
+before the request reaches the interface, which is what keeps the access log. A missing file logs
+upstream's INFO line ``Request static file <path> not found``.
 """
 
 from __future__ import annotations
