@@ -74,6 +74,12 @@ def test_non_ascii_file_name(client: httpx.Client, tree: Any) -> None:
     assert response.content == tree.png
 
 
+def test_the_query_string_is_not_part_of_the_file_name(client: httpx.Client) -> None:
+    response = client.get('/static/hello.txt?v=3&x=%2e%2e')
+    assert response.status_code == 200
+    assert response.content == b'hello, static\n'
+
+
 def test_several_mounts_each_on_its_route(client: httpx.Client) -> None:
     assert client.get('/assets/app.js').content == b'console.log(1)\n'
     # Each route reaches only its own mount.
