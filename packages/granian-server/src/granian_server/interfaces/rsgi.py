@@ -23,7 +23,7 @@ from .._tasks import TaskSet
 from ..log import AccessLogFormatter, logger
 from . import INTERFACES, Interface, RequestHandler, Runtime
 from .common import RequestLog
-from .rsgi_http import RSGIHTTPProtocol, RSGIHTTPScope
+from .rsgi_http import RESPONSE_SENT, RSGIHTTPProtocol, RSGIHTTPScope
 
 __all__ = ['RSGIInterface', 'make_rsgi_handler']
 
@@ -58,6 +58,14 @@ class RSGIInterface(Interface):
 INTERFACES['rsgi'] = RSGIInterface
 
 
+async def _settle(exchange: Exchange, protocol: RSGIHTTPProtocol, failed: bool) -> None:
+    try:
+        await protocol.settle(failed)
+    except Exception:
+        logger.error('Unable to complete the response', exc_info=True)
+        exchange.abort()
+
+
 def make_rsgi_handler(
     app: RSGICallable,
     *,
@@ -76,18 +84,8 @@ def make_rsgi_handler(
         except Exception:
             failed = True
             logger.error('Application callable raised an exception', exc_info=True)
-        file_task = protocol.file_task
-        if file_task is not None:
-            try:
-                await file_task
-            except Exception:
-                failed = True
-                logger.error('Unable to send the response file', exc_info=True)
-        try:
-            protocol.settle(failed)
-        except Exception:
-            logger.error('Unable to complete the response', exc_info=True)
-            exchange.abort()
+        if protocol.state != RESPONSE_SENT:
+            await _settle(exchange, protocol, failed)
         if request_log is not None:
             request_log.done(exchange, protocol.status, scope.path, scope.query_string)
 

@@ -2,7 +2,8 @@
 
 Upstream's behaviour, which these follow:
 
-* The scope is plain attributes; the headers mapping is built only when the app asks for it.
+* The scope is plain attributes; ``client``, ``server`` (``'ip:port'``, IPv6 in brackets; on a
+  Unix socket ``'<path>:0'`` and ``''``) and the headers mapping are built only when read.
 * The body is read once, whole (``await protocol()``) or in chunks (``async for``); the iterator
   ends with an empty chunk. Reading it again is a :class:`ProtocolError`, a client that leaves
   mid-body a :class:`ProtocolClosed`.
@@ -30,17 +31,30 @@ from granian_rsgi_spec import (
     ResponseHeaders,
 )
 
+from ..log import logger
 from .common import decode_path
 from .rsgi_headers import RSGIHeaders
 
-__all__ = ['RSGIBodyChunks', 'RSGIHTTPProtocol', 'RSGIHTTPScope', 'RSGIStreamTransport', 'format_address']
+__all__ = [
+    'NO_RESPONSE',
+    'RESPONSE_FILE',
+    'RESPONSE_SENT',
+    'RESPONSE_STREAM',
+    'RSGIBodyChunks',
+    'RSGIHTTPProtocol',
+    'RSGIHTTPScope',
+    'RSGIStreamTransport',
+    'format_address',
+]
 
 _NOT_FOUND_HEADERS = ((b'content-type', b'text/plain; charset=utf-8'),)
 _NO_HEADERS: tuple[tuple[bytes, bytes], ...] = ()
+_PERCENT = 37  # ord('%'): an int membership test on bytes is several times faster than b'%'
 
-# The local address repeats on every request of a worker: format it once.
-_SERVER_STRINGS: dict[tuple[str, int], str] = {}
-_SERVER_STRINGS_MAX = 64
+# Apps send the same few headers again and again, usually as constant tuples: encode each once.
+# Bounded, so that headers which change on every response cannot grow it without limit.
+_ENCODED: dict[tuple[str, str], tuple[bytes, bytes]] = {}
+_ENCODED_MAX = 1024
 
 
 def format_address(address: tuple[str, int] | None) -> str:
@@ -53,63 +67,79 @@ def format_address(address: tuple[str, int] | None) -> str:
     return f'{host}:{port}'
 
 
-def _server_string(address: tuple[str, int] | None) -> str:
-    if address is None:
-        return ''
-    text = _SERVER_STRINGS.get(address)
-    if text is None:
-        text = format_address(address)
-        if len(_SERVER_STRINGS) < _SERVER_STRINGS_MAX:
-            _SERVER_STRINGS[address] = text
-    return text
+def _encode_header(header: tuple[str, str]) -> tuple[bytes, bytes]:
+    name, value = header
+    pair = (name.encode('latin-1'), value.encode('latin-1'))
+    if len(_ENCODED) < _ENCODED_MAX and type(header) is tuple:
+        _ENCODED[header] = pair
+    return pair
 
 
 def _encode_headers(headers: ResponseHeaders) -> Sequence[tuple[bytes, bytes]]:
-    if not headers:
-        return _NO_HEADERS
-    return [(name.encode('latin-1'), value.encode('latin-1')) for name, value in headers]
+    encoded = []
+    lookup = _ENCODED.get
+    for header in headers:
+        try:
+            pair = lookup(header)
+        except TypeError:  # a list pair: unhashable, so never cached
+            pair = None
+        encoded.append(pair or _encode_header(header))
+    return encoded
 
 
 class RSGIHTTPScope:
     """The scope of one HTTP request; satisfies :class:`granian_rsgi_spec.Scope` structurally.
 
     Not a subclass: the spec declares read-only properties, and plain slots are what make the
-    scope cheap to build.
+    scope cheap to build. What apps read on every request is computed here; ``client``,
+    ``server`` and ``headers`` cost formatting, so they are computed when read.
     """
 
     __slots__ = (
+        '_exchange',
         '_headers',
-        '_raw_headers',
         'authority',
-        'client',
         'http_version',
         'method',
         'path',
         'query_string',
         'scheme',
-        'server',
     )
 
     proto = 'http'
     rsgi_version = RSGI_VERSION
 
     def __init__(self, exchange: Exchange) -> None:
+        self._exchange = exchange
+        self._headers: RSGIHeaders | None = None
         self.http_version = exchange.http_version
         self.scheme = exchange.scheme
         self.method = exchange.method
-        self.path = decode_path(exchange.raw_path)
-        self.query_string = exchange.query_string.decode('utf-8', 'replace')
+        raw_path = exchange.raw_path
+        if _PERCENT in raw_path:
+            self.path = decode_path(raw_path)
+        else:
+            try:
+                self.path = raw_path.decode()
+            except UnicodeDecodeError:
+                self.path = raw_path.decode('utf-8', 'replace')
+        query = exchange.query_string
+        self.query_string = query.decode('utf-8', 'replace') if query else ''
         self.authority = exchange.authority
-        self.server = _server_string(exchange.server)
-        self.client = format_address(exchange.client)
-        self._raw_headers = exchange.headers
-        self._headers: RSGIHeaders | None = None
+
+    @property
+    def client(self) -> str:
+        return format_address(self._exchange.client)
+
+    @property
+    def server(self) -> str:
+        return format_address(self._exchange.server)
 
     @property
     def headers(self) -> RSGIHeaders:
         headers = self._headers
         if headers is None:
-            headers = self._headers = RSGIHeaders(self._raw_headers)
+            headers = self._headers = RSGIHeaders(self._exchange.headers)
         return headers
 
     def __repr__(self) -> str:
@@ -170,22 +200,24 @@ class RSGIStreamTransport(HTTPStreamTransport):
         await self.send_bytes(data.encode('utf-8'))
 
 
+#: :attr:`RSGIHTTPProtocol.state` values: which response the app chose.
+NO_RESPONSE, RESPONSE_SENT, RESPONSE_STREAM, RESPONSE_FILE = 0, 1, 2, 3
+
+
 class RSGIHTTPProtocol(HTTPProtocol):
     """One request's body and response."""
 
-    __slots__ = ('_body_taken', '_done', '_exchange', '_responded', 'file_task', 'status', 'stream')
+    __slots__ = ('_body_taken', '_exchange', 'pending', 'state', 'status')
 
     def __init__(self, exchange: Exchange) -> None:
         self._exchange = exchange
         self._body_taken = False
-        #: A response method was called (later ones are ignored).
-        self._responded = False
-        #: The response has been handed to the exchange in full.
-        self._done = False
+        #: One of the ``RESPONSE_*`` values once a response method succeeded.
+        self.state = NO_RESPONSE
         #: The status sent, for the access log: 500 until the app chooses one.
         self.status = 500
-        self.stream: RSGIStreamTransport | None = None
-        self.file_task: asyncio.Task[None] | None = None
+        #: The stream transport, or the task sending the file.
+        self.pending: RSGIStreamTransport | asyncio.Task[None] | None = None
 
     # -- request body ----------------------------------------------------------------------------
 
@@ -214,56 +246,67 @@ class RSGIHTTPProtocol(HTTPProtocol):
         await self._exchange.wait_disconnect()
 
     # -- response --------------------------------------------------------------------------------
-
-    def response_empty(self, status: int = 200, headers: ResponseHeaders = ()) -> None:
-        if self._responded:
-            return
-        self._responded = True
-        self.status = status
-        self._send_whole(status, headers, b'')
-
-    def response_str(self, status: int = 200, headers: ResponseHeaders = (), body: str = '') -> None:
-        if self._responded:
-            return
-        self._responded = True
-        self.status = status
-        self._send_whole(status, headers, body.encode('utf-8'))
+    #
+    # The three whole-body calls repeat a few lines instead of sharing a helper: this is the
+    # path every request takes, and a call costs more than the lines.
 
     def response_bytes(self, status: int = 200, headers: ResponseHeaders = (), body: bytes = b'') -> None:
-        if self._responded:
+        if self.state:
             return
-        self._responded = True
         self.status = status
-        self._send_whole(status, headers, body)
-
-    def _send_whole(self, status: int, headers: ResponseHeaders, body: bytes) -> None:
         exchange = self._exchange
         try:
-            exchange.start(status, _encode_headers(headers))
+            exchange.start(status, _encode_headers(headers) if headers else _NO_HEADERS)
             exchange.end(body)
         except ResponseStateError:
             # The protocol gave up on this request (the client is gone): nothing can be sent.
             if not exchange.disconnected:
                 raise
-        self._done = True
+        self.state = RESPONSE_SENT
+
+    def response_str(self, status: int = 200, headers: ResponseHeaders = (), body: str = '') -> None:
+        if self.state:
+            return
+        self.status = status
+        exchange = self._exchange
+        try:
+            exchange.start(status, _encode_headers(headers) if headers else _NO_HEADERS)
+            exchange.end(body.encode('utf-8'))
+        except ResponseStateError:
+            if not exchange.disconnected:
+                raise
+        self.state = RESPONSE_SENT
+
+    def response_empty(self, status: int = 200, headers: ResponseHeaders = ()) -> None:
+        if self.state:
+            return
+        self.status = status
+        exchange = self._exchange
+        try:
+            exchange.start(status, _encode_headers(headers) if headers else _NO_HEADERS)
+            exchange.end()
+        except ResponseStateError:
+            if not exchange.disconnected:
+                raise
+        self.state = RESPONSE_SENT
 
     def response_file(self, status: int, headers: ResponseHeaders, file: str) -> None:
-        if self._responded:
+        if self.state:
             return
         self._start_file(status, headers, file, 0, None)
 
     def response_file_range(self, status: int, headers: ResponseHeaders, file: str, start: int, end: int) -> None:
         if start >= end or start < 0:
             raise ValueError('Invalid range')
-        if self._responded:
+        if self.state:
             return
         self._start_file(status, headers, file, start, end - start)
 
     def _start_file(self, status: int, headers: ResponseHeaders, file: str, offset: int, count: int | None) -> None:
-        self._responded = True
         self.status = status
         self._exchange.start(status, _encode_headers(headers))
-        self.file_task = asyncio.get_running_loop().create_task(self._send_file(file, offset, count))
+        self.state = RESPONSE_FILE
+        self.pending = asyncio.get_running_loop().create_task(self._send_file(file, offset, count))
 
     async def _send_file(self, path: str, offset: int, count: int | None) -> None:
         exchange = self._exchange
@@ -280,15 +323,13 @@ class RSGIHTTPProtocol(HTTPProtocol):
         except ResponseStateError:
             if not exchange.disconnected:
                 raise
-        self._done = True
 
     def response_stream(self, status: int = 200, headers: ResponseHeaders = ()) -> RSGIStreamTransport:
-        if self._responded:
+        if self.state:
             raise ProtocolError()
-        self._responded = True
         self.status = status
         exchange = self._exchange
-        transport = self.stream = RSGIStreamTransport(exchange)
+        transport = RSGIStreamTransport(exchange)
         try:
             exchange.start(status, _encode_headers(headers))
             # Upstream sends the head at once: an app may stream nothing for a while (events).
@@ -297,24 +338,29 @@ class RSGIHTTPProtocol(HTTPProtocol):
             if not exchange.disconnected:
                 raise
             transport.closed = True
+        self.state = RESPONSE_STREAM
+        self.pending = transport
         return transport
 
     # -- after the handler -----------------------------------------------------------------------
 
-    def settle(self, failed: bool) -> None:
-        """Finish the response once the handler (and a file being sent) is over."""
-        if self._done:
-            return
-        self._done = True
-        stream = self.stream
-        if stream is not None:
-            stream.closed = True
+    async def settle(self, failed: bool) -> None:
+        """Finish the response once the handler returned (or raised), unless it is already sent."""
+        pending = self.pending
+        if isinstance(pending, asyncio.Task):
+            try:
+                await pending
+            except Exception:
+                failed = True
+                logger.error('Unable to send the response file', exc_info=True)
+        elif pending is not None:
+            pending.closed = True
         exchange = self._exchange
         if exchange.response_started:
             # A streamed body: it ends with the handler, or is cut short when the handler failed.
             if failed:
                 exchange.abort()
-            else:
+            elif self.state == RESPONSE_STREAM:
                 exchange.end()
             return
         self.status = 500
