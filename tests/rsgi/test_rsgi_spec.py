@@ -57,10 +57,9 @@ def test_spec_imports_alone() -> None:
     # No dependencies: importing the spec must not pull in the server or the protocol layer.
     code = 'import sys, granian_rsgi_spec; print(sorted(m for m in sys.modules if m.startswith("granian")))'
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "['granian_rsgi_spec', 'granian_rsgi_spec._app', 'granian_rsgi_spec._errors', " + (
-        "'granian_rsgi_spec._headers', 'granian_rsgi_spec._http', 'granian_rsgi_spec._scope', "
-        "'granian_rsgi_spec._websocket']"
-    )
+    loaded = out.strip().strip('[]').replace("'", '').split(', ')
+    assert 'granian_rsgi_spec' in loaded
+    assert all(name.split('.')[0] == 'granian_rsgi_spec' for name in loaded), loaded
 
 
 def test_server_classes_satisfy_the_protocols() -> None:
