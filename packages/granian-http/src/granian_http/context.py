@@ -18,6 +18,8 @@ from .settings import HTTP1Settings, HTTP2Settings
 if TYPE_CHECKING:
     import ssl
 
+    from .tls import TLSInfo, TLSServer
+
 __all__ = ['ManagedConnection', 'RequestHandler', 'ServeContext']
 
 RequestHandler = Callable[[Exchange], None]
@@ -47,6 +49,7 @@ class ServeContext:
         http_mode: str = 'auto',
         websockets: bool = True,
         ssl_context: ssl.SSLContext | None = None,
+        tls: TLSServer | None = None,
         max_connections: int | None = None,
     ) -> None:
         self.handler = handler
@@ -56,8 +59,10 @@ class ServeContext:
         self.h2 = http2 or HTTP2Settings()
         self.http_mode = http_mode
         self.websockets = websockets
-        self.ssl_context = ssl_context
-        self.scheme = 'https' if ssl_context is not None else 'http'
+        #: The TLS server (context and handshake facts); ``None`` on cleartext listeners.
+        self.tls = tls
+        self.ssl_context = tls.context if tls is not None else ssl_context
+        self.scheme = 'https' if self.ssl_context is not None else 'http'
         self.max_connections = max_connections
         #: The ``date`` response header line, refreshed once a second.
         self.date_header = b''
@@ -67,6 +72,13 @@ class ServeContext:
         self._date_timer: asyncio.TimerHandle | None = None
         self._all_closed: asyncio.Future[None] | None = None
         self._refresh_date()
+
+    def tls_info(self, transport: asyncio.BaseTransport) -> TLSInfo | None:
+        """The handshake facts of a connection, or ``None`` when it is not TLS."""
+        ssl_object = transport.get_extra_info('ssl_object')
+        if ssl_object is None or self.tls is None:
+            return None
+        return self.tls.handshake_info(ssl_object)
 
     def _refresh_date(self) -> None:
         now = time.time()

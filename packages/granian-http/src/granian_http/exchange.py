@@ -1,8 +1,8 @@
 """The exchange contract: the one object a protocol hands an interface for each request.
 
-Every protocol (HTTP/1.1 today, HTTP/2 next) produces an :class:`Exchange` per request and every
-interface (ASGI, RSGI, WSGI) consumes nothing else, so one interface adapter serves every HTTP
-version. The rules both sides rely on:
+Every protocol (HTTP/1.1, and HTTP/2 with one exchange per stream) produces an :class:`Exchange`
+per request and every interface (ASGI, RSGI, WSGI) consumes nothing else, so one interface adapter
+serves every HTTP version. The rules both sides rely on:
 
 * The request head is plain attributes, set once before the exchange reaches the interface.
 * The request body arrives through :meth:`Exchange.read_body`. The protocol stops reading from the
@@ -14,6 +14,10 @@ version. The rules both sides rely on:
 * The head is held until the first body bytes, so a small response leaves in one write.
 * Once the client is gone, writes are dropped silently and :attr:`disconnected` is true; the
   interface decides whether its app sees an error.
+* Optional response features are asked for, never assumed: :attr:`trailers_allowed` (the
+  protocol carries trailers and the client said ``te: trailers``) and :attr:`early_hints_allowed`
+  (a 103 can be sent now). :meth:`early_hints` is a no-op where it is not allowed.
+* :attr:`tls` holds the TLS handshake facts of the connection (``None`` on cleartext).
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .tls import TLSInfo
 
 __all__ = ['ClientDisconnected', 'Exchange', 'Headers', 'ResponseStateError']
 
@@ -49,6 +57,7 @@ class Exchange(ABC):
         'raw_path',
         'scheme',
         'server',
+        'tls',
     )
 
     #: Upper-case request method, e.g. ``'GET'``.
@@ -69,6 +78,8 @@ class Exchange(ABC):
     server: tuple[str, int] | None
     #: HTTP/2's ``:authority`` pseudo-header; ``None`` on HTTP/1.x.
     authority: str | None
+    #: The TLS handshake facts of the connection; ``None`` on a cleartext connection.
+    tls: TLSInfo | None
 
     # -- request body --------------------------------------------------------------------------
 
@@ -152,3 +163,23 @@ class Exchange(ABC):
     @abstractmethod
     def abort(self) -> None:
         """Give up on the response: close the connection without finishing the body."""
+
+    # -- optional response features ------------------------------------------------------------
+
+    @property
+    def trailers_allowed(self) -> bool:
+        """True when :meth:`end` can deliver trailers: the protocol carries them and the client
+        asked for them (``te: trailers``)."""
+        return False
+
+    @property
+    def early_hints_allowed(self) -> bool:
+        """True while :meth:`early_hints` would send a 103 (the head is not written yet)."""
+        return False
+
+    def early_hints(self, headers: Headers) -> None:  # noqa: B027 (a no-op unless a protocol has them)
+        """Send a 103 Early Hints response (RFC 8297) ahead of the final one, if allowed; else nothing.
+
+        HTTP/2 sends it. HTTP/1.1 does not: common clients (Python's ``http.client`` among them)
+        take any status line for the final response, so a 103 would break them.
+        """

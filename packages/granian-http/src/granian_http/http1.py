@@ -36,8 +36,10 @@ from ._h1_response import (
     build_head,
     status_line,
 )
+from ._h2_upgrade import h2c_upgrade_settings
 from .context import ServeContext
 from .exchange import ClientDisconnected, Exchange, Headers, ResponseStateError
+from .tls import TLSInfo
 
 __all__ = ['H1Exchange', 'HTTP1Connection']
 
@@ -80,6 +82,7 @@ class HTTP1Connection(asyncio.Protocol):
         '_ctx',
         '_drain_waiters',
         '_exchange',
+        '_h2c_settings',
         '_head_buf',
         '_head_limit',
         '_head_started',
@@ -92,6 +95,7 @@ class HTTP1Connection(asyncio.Protocol):
         '_server',
         '_timeout',
         '_timer',
+        '_tls',
         '_transport',
         '_write_paused',
     )
@@ -117,6 +121,9 @@ class HTTP1Connection(asyncio.Protocol):
         self._client: tuple[str, int] | None = None
         self._server: tuple[str, int] | None = None
         self._http_version_cache = ''
+        self._tls: TLSInfo | None = None
+        #: The ``HTTP2-Settings`` of an ``Upgrade: h2c`` request being read (RFC 7540 §3.2).
+        self._h2c_settings: bytes | None = None
 
     # -- asyncio.Protocol ----------------------------------------------------------------------
 
@@ -126,6 +133,8 @@ class HTTP1Connection(asyncio.Protocol):
         self._client = _peer(transport.get_extra_info('peername'))
         sockname = transport.get_extra_info('sockname')
         self._server = _peer(sockname) or (str(sockname or ''), 0)
+        if self._ctx.tls is not None:
+            self._tls = self._ctx.tls_info(transport)
         self._ctx.connection_made(self)
         self._start_head_timer()
 
@@ -190,6 +199,9 @@ class HTTP1Connection(asyncio.Protocol):
                 exchange = self._exchange
                 assert exchange is not None
                 exchange._feed_eof()
+                if self._h2c_settings is not None:
+                    self._switch_to_h2c(exchange)
+                    return
                 if exchange._finished and exchange._keep_alive and not self._closed:
                     # The response went out before the body was in; now that it is, move on.
                     self._next_cycle()
@@ -198,7 +210,7 @@ class HTTP1Connection(asyncio.Protocol):
                 # NEED_DATA; PAUSED (a pipelined request waits for this response); or the client
                 # closed, which connection_lost reports.
                 break
-        if dispatch is not None:
+        if dispatch is not None and self._h2c_settings is None:
             try:
                 self._ctx.handler(dispatch)
             except Exception:
@@ -209,6 +221,7 @@ class HTTP1Connection(asyncio.Protocol):
         headers = [(name, value) for _, name, value in full_items] if full_items is not None else list(request.headers)
         http11 = request.http_version == b'1.1'
         keep_alive = self._keep_alive and not self._ctx.closing
+        upgrade = False
         if keep_alive:
             # HTTP/1.1 stays open unless asked to close; HTTP/1.0 only when asked to stay open.
             keep_alive = http11
@@ -219,9 +232,11 @@ class HTTP1Connection(asyncio.Protocol):
                         keep_alive = False
                     elif b'keep-alive' in value:
                         keep_alive = True
+                elif name == b'upgrade':
+                    upgrade = True
         method = _METHODS.get(request.method) or request.method.decode('ascii')
         raw_path, query = _split_target(request.target)
-        return H1Exchange(
+        exchange = H1Exchange(
             self,
             method,
             raw_path,
@@ -232,6 +247,32 @@ class HTTP1Connection(asyncio.Protocol):
             keep_alive,
             self._parser.they_are_waiting_for_100_continue,
         )
+        if upgrade and http11:
+            self._h2c_settings = h2c_upgrade_settings(self._ctx, headers, exchange._expect_continue, self._head_limit)
+        return exchange
+
+    def _switch_to_h2c(self, exchange: H1Exchange) -> None:
+        """The ``Upgrade: h2c`` request is complete: HTTP/2 takes the transport and answers it."""
+        from .http2 import HTTP2Connection  # HTTP/2 is loaded only when a client asks for it
+
+        settings, self._h2c_settings = self._h2c_settings, None
+        pending, _ = self._parser.trailing_data
+        transport = self._transport
+        assert transport is not None and settings is not None
+        self._detach()
+        HTTP2Connection.from_h2c_upgrade(self._ctx, transport, settings, exchange, b''.join(exchange._body), pending)
+
+    def _detach(self) -> None:
+        """Hand the transport over to another protocol object, which keeps it open."""
+        self._closed = True  # for this object: it must not touch the transport any more
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._exchange = None
+        self._ctx.connections.discard(self)
+        if self._read_paused:
+            self._read_paused = False
+            self._transport.resume_reading()  # type: ignore[union-attr]
 
     def _next_cycle(self) -> None:
         """Start parsing the next request, beginning with whatever the client pipelined."""
@@ -404,6 +445,7 @@ class H1Exchange(Exchange):
         self.client = conn._client
         self.server = conn._server
         self.authority = None
+        self.tls = conn._tls
         self._http11 = http11
         self._keep_alive = keep_alive
         self._expect_continue = expect_continue

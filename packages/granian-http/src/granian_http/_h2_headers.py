@@ -1,0 +1,235 @@
+"""HTTP/2 header blocks: the request head an exchange needs, and response header lists.
+
+Inbound, h2 has joined split ``cookie`` fields; the checks of RFC 9113 §8.2 to §8.3 are made here,
+in the one pass that also picks the request apart (h2's own validation walks the block through a
+chain of generators, which costs more than the rest of the request). A malformed block raises
+:class:`MalformedRequest`, which resets that stream with ``PROTOCOL_ERROR`` (a stream error, §8.1.1):
+
+* names are non-empty lower-case tokens (a colon only to start a pseudo-header); values hold no
+  CR, LF or NUL and no surrounding whitespace;
+* no connection-specific fields, and ``te`` may only say ``trailers``;
+* pseudo-headers come first, each at most once, only the request ones, with ``:method``, and
+  ``:scheme`` plus a non-empty ``:path`` (except for CONNECT, which needs ``:authority`` instead);
+* ``host``, when present with ``:authority``, names the same authority.
+
+Outbound, h2's own validation and normalisation are off (they cost more than the rest of a small
+response), so the rules are applied here, once per header:
+
+* names are lower-cased and must be tokens; values must not contain CR, LF or NUL, and lose
+  surrounding whitespace (§8.2.1);
+* connection-specific fields (``connection``, ``keep-alive``, ``proxy-connection``,
+  ``transfer-encoding``, ``upgrade``) are dropped: HTTP/2 frames the body itself (§8.2.2);
+* ``server: granian`` and ``date`` are added unless the app set them, and ``content-length``
+  when the whole body is known and the app gave none.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+__all__ = [
+    'MalformedRequest',
+    'RequestHead',
+    'check_trailers',
+    'informational_headers',
+    'parse_request',
+    'response_headers',
+    'trailer_headers',
+]
+
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BAD_VALUE = re.compile(rb'[\r\n\x00]')
+_DIGITS = re.compile(rb'[0-9]{1,18}')
+
+_DROP = frozenset((b'connection', b'keep-alive', b'proxy-connection', b'transfer-encoding', b'upgrade'))
+_CONTENT_LENGTH = b'content-length'
+_SERVER = b'server'
+_DATE = b'date'
+_SPECIAL = _DROP | {_CONTENT_LENGTH, _SERVER, _DATE}
+_SERVER_PAIR = (_SERVER, b'granian')
+
+_STATUS = {code: b'%d' % code for code in range(100, 600)}
+
+# Raw app header name -> lower-case name, filled as names are validated (bounded).
+_NAMES: dict[bytes, bytes] = {}
+_NAMES_MAX = 4096
+
+
+# Request field names: lower-case tokens (RFC 9113 §8.2.1). Checked names are remembered.
+_REQUEST_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9a-z]+")
+_GOOD_NAMES: set[bytes] = set()
+_CONNECTION_SPECIFIC = frozenset((b'connection', b'proxy-connection', b'keep-alive', b'transfer-encoding', b'upgrade'))
+
+
+class MalformedRequest(ValueError):
+    """A request header block RFC 9113 §8 calls malformed."""
+
+
+class RequestHead:
+    """The parts of a request header block an exchange is built from."""
+
+    __slots__ = ('authority', 'headers', 'method', 'path', 'protocol', 'scheme', 'te_trailers')
+
+    def __init__(self) -> None:
+        self.method = b''
+        self.path = b''
+        self.scheme = b''
+        self.authority: bytes | None = None
+        #: RFC 8441's ``:protocol`` (extended CONNECT).
+        self.protocol: bytes | None = None
+        self.headers: list[tuple[bytes, bytes]] = []
+        #: The client accepts trailers (``te: trailers``).
+        self.te_trailers = False
+
+
+def parse_request(block: Iterable[tuple[bytes, bytes]]) -> RequestHead:
+    """Check a request header block and pick it apart; raises :class:`MalformedRequest`."""
+    head = RequestHead()
+    headers = head.headers
+    seen: set[bytes] = set()
+    regular = False
+    host: bytes | None = None
+    for name, value in block:
+        if _BAD_VALUE.search(value) is not None or value[:1] in b' \t' or value[-1:] in b' \t':
+            raise MalformedRequest(f'invalid value for {name!r}')
+        if name[:1] == b':':
+            if regular:
+                raise MalformedRequest('pseudo-header after a regular field')
+            if name in seen:
+                raise MalformedRequest(f'repeated {name!r}')
+            seen.add(name)
+            if name == b':method':
+                head.method = value
+            elif name == b':path':
+                head.path = value
+            elif name == b':authority':
+                head.authority = value
+            elif name == b':scheme':
+                head.scheme = value
+            elif name == b':protocol':
+                head.protocol = value
+            else:
+                raise MalformedRequest(f'unknown pseudo-header {name!r}')
+            continue
+        regular = True
+        if name not in _GOOD_NAMES:
+            if _REQUEST_NAME.fullmatch(name) is None:
+                raise MalformedRequest(f'invalid field name {name!r}')
+            if name in _CONNECTION_SPECIFIC:
+                raise MalformedRequest(f'connection-specific field {name!r}')
+            if len(_GOOD_NAMES) < _NAMES_MAX:
+                _GOOD_NAMES.add(name)
+        if name == b'te':
+            if value.lower() != b'trailers':
+                raise MalformedRequest('te other than trailers')
+            head.te_trailers = True
+        elif name == b'host':
+            host = value
+        headers.append((name, value))
+    if not head.method:
+        raise MalformedRequest('no :method')
+    if head.method == b'CONNECT' and head.protocol is None:
+        if head.scheme or head.path or not head.authority:
+            raise MalformedRequest('CONNECT takes :authority only')
+    else:
+        if not head.scheme or not head.path:
+            raise MalformedRequest('no :scheme or empty :path')
+        if head.path[:1] != b'/' and not (head.path == b'*' and head.method == b'OPTIONS'):
+            raise MalformedRequest('invalid :path')
+        if head.protocol is not None and head.method != b'CONNECT':
+            raise MalformedRequest(':protocol outside CONNECT')
+    if host is not None and head.authority is not None and host != head.authority:
+        raise MalformedRequest('host and :authority differ')
+    return head
+
+
+def check_trailers(block: Iterable[tuple[bytes, bytes]]) -> None:
+    """Request trailers carry no pseudo-headers (§8.1); raises :class:`MalformedRequest`."""
+    for name, _ in block:
+        if name[:1] == b':':
+            raise MalformedRequest('pseudo-header in trailers')
+
+
+def _lower_name(name: bytes) -> bytes:
+    lowered = _NAMES.get(name)
+    if lowered is not None:
+        return lowered
+    if not isinstance(name, bytes) or _TOKEN.fullmatch(name) is None:
+        raise ValueError(f'Invalid HTTP header name {name!r}')
+    lowered = name.lower()
+    if len(_NAMES) < _NAMES_MAX:
+        _NAMES[name] = lowered
+    return lowered
+
+
+def _value(value: bytes) -> bytes:
+    if _BAD_VALUE.search(value) is not None:
+        raise ValueError(f'Invalid HTTP header value {value!r}')
+    if value[:1] in b' \t' or value[-1:] in b' \t':
+        value = value.strip(b' \t')
+    return value
+
+
+def _fields(headers: Iterable[tuple[bytes, bytes]], out: list[tuple[bytes, bytes]]) -> tuple[int | None, int]:
+    """Append the app's fields to ``out``; return its content-length and which defaults it set."""
+    length: int | None = None
+    present = 0  # bit 1: server, bit 2: date
+    for name, value in headers:
+        lname = _lower_name(name)
+        if lname in _SPECIAL:
+            if lname in _DROP:
+                continue
+            if lname == _CONTENT_LENGTH:
+                if _DIGITS.fullmatch(value) is None:
+                    raise ValueError(f'Invalid content-length header value {value!r}')
+                if length is not None:
+                    continue  # one is enough; a conflicting duplicate is dropped
+                length = int(value)
+            elif lname == _SERVER:
+                present |= 1
+            else:
+                present |= 2
+        out.append((lname, _value(value)))
+    return length, present
+
+
+def response_headers(
+    status: int, headers: Iterable[tuple[bytes, bytes]], date: bytes, body_length: int | None
+) -> tuple[list[tuple[bytes, bytes]], int | None]:
+    """The header list of a response, and the content-length the app announced (if any).
+
+    ``body_length`` is the size of the whole body when it is known now; it becomes the
+    ``content-length`` unless the app gave one or the status has no body.
+    """
+    try:
+        code = _STATUS[status]
+    except (KeyError, TypeError):
+        raise ValueError(f'Invalid HTTP status code {status!r}') from None
+    out = [(b':status', code)]
+    length, present = _fields(headers, out)
+    if not present & 1:
+        out.append(_SERVER_PAIR)
+    if not present & 2:
+        out.append((_DATE, date))
+    if length is None and body_length is not None and status >= 200 and status not in (204, 304):
+        out.append((_CONTENT_LENGTH, b'%d' % body_length))
+    return out, length
+
+
+def informational_headers(status: int, headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """A 1xx header list (103 Early Hints)."""
+    out = [(b':status', _STATUS[status])]
+    _fields(headers, out)
+    return out
+
+
+def trailer_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """A trailer block: plain fields only (no pseudo-headers, no framing fields)."""
+    out: list[tuple[bytes, bytes]] = []
+    for name, value in headers:
+        lname = _lower_name(name)
+        if lname in _DROP or lname == _CONTENT_LENGTH:
+            continue
+        out.append((lname, _value(value)))
+    return out

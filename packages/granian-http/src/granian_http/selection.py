@@ -1,0 +1,108 @@
+"""Choosing HTTP/1.1 or HTTP/2 for each new connection (the ``http`` option: ``auto``, ``1``, ``2``).
+
+* Cleartext with ``http='1'`` or ``'2'``: the listener creates that protocol directly, so a pure
+  HTTP/1.1 server pays nothing for the choice. ``'2'`` speaks only h2c with prior knowledge.
+* TLS: the ALPN protocol the handshake settled decides (``h2`` or ``http/1.1``), read once the
+  handshake is done, which is when ``connection_made`` runs.
+* Cleartext ``auto`` (and TLS clients that sent no ALPN): the connection starts as HTTP/1.1 (so its
+  header-read timeout and admission rules apply at once), and :class:`ProtocolSelector` looks at
+  the first bytes. The HTTP/2 preface (RFC 9113 §3.4) hands the transport to HTTP/2; anything else
+  goes to HTTP/1.1 unchanged, and from then on the transport calls that protocol directly. A
+  request starting ``GET`` is decided by its first byte. HTTP/1.1 can still switch later through
+  ``Upgrade: h2c`` (:mod:`._h2_upgrade`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from .context import ServeContext
+from .http1 import HTTP1Connection
+
+__all__ = ['ProtocolSelector', 'protocol_factory']
+
+_PREFACE = b'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'
+
+
+def protocol_factory(ctx: ServeContext) -> Callable[[], asyncio.Protocol]:
+    """The ``protocol_factory`` for ``loop.create_server`` on this context's listeners."""
+    mode = ctx.http_mode
+    if ctx.ssl_context is None:
+        if mode == '1':
+            return lambda: HTTP1Connection(ctx)
+        if mode == '2':
+            from .http2 import HTTP2Connection
+
+            return lambda: HTTP2Connection(ctx)
+    return lambda: ProtocolSelector(ctx)
+
+
+class ProtocolSelector(asyncio.Protocol):
+    """Stands in for the connection's protocol until it is known."""
+
+    __slots__ = ('_buffer', '_ctx', '_h1', '_transport')
+
+    def __init__(self, ctx: ServeContext) -> None:
+        self._ctx = ctx
+        self._transport: asyncio.Transport | None = None
+        self._h1: HTTP1Connection | None = None
+        self._buffer = b''
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        ssl_object = transport.get_extra_info('ssl_object')
+        alpn = ssl_object.selected_alpn_protocol() if ssl_object is not None else None
+        mode = self._ctx.http_mode
+        if alpn == 'h2' or (alpn is None and mode == '2'):
+            self._hand_to_h2(b'')
+            return
+        h1 = self._h1 = HTTP1Connection(self._ctx)
+        if alpn == 'http/1.1' or mode == '1':
+            transport.set_protocol(h1)
+        h1.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        h1 = self._h1
+        assert h1 is not None and self._transport is not None
+        if self._buffer:
+            data = self._buffer + data
+            self._buffer = b''
+        if data[:1] == b'P' and _PREFACE.startswith(data[:24]):
+            if len(data) < len(_PREFACE):
+                self._buffer = data  # wait for the rest of the preface
+                return
+            h1._detach()
+            self._hand_to_h2(data)
+            return
+        self._transport.set_protocol(h1)
+        h1.data_received(data)
+
+    def _hand_to_h2(self, data: bytes) -> None:
+        from .http2 import HTTP2Connection
+
+        transport = self._transport
+        assert transport is not None
+        h2conn = HTTP2Connection(self._ctx)
+        transport.set_protocol(h2conn)
+        h2conn.connection_made(transport)
+        if data:
+            h2conn.data_received(data)
+
+    # Until the choice is made, everything else is HTTP/1.1's business.
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._h1 is not None:
+            self._h1.connection_lost(exc)
+
+    def eof_received(self) -> bool | None:
+        return self._h1.eof_received() if self._h1 is not None else None
+
+    def pause_writing(self) -> None:
+        if self._h1 is not None:
+            self._h1.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self._h1 is not None:
+            self._h1.resume_writing()
