@@ -129,8 +129,6 @@ def test_blocking_threads_idle_timeout_range(value: int) -> None:
 @pytest.mark.parametrize(
     ('option', 'value'),
     [
-        ('http', '2'),
-        ('ssl_cert', Path('cert.pem')),
         ('respawn_failed_workers', True),
         ('workers_lifetime', 3600),
         ('workers_max_rss', 100),

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from granian_http.settings import HTTP1Settings, HTTP2Settings
+from granian_http.tls import TLSConfig, TLSConfigError, check_crl_files, load_tls
 
 from .constants import HTTPModes, Interfaces, Loops, RuntimeModes, SSLProtocols, TaskImpl
 from .errors import ConfigurationError
@@ -185,20 +186,55 @@ class Server:
         self.hooks_shutdown: list[Callable[[], Any]] = []
 
         configure_logging(self.log_level, self.log_config, self.log_enabled)
+        self._init_tls()
         self._check_unsupported()
         self._init_static()
         self._resolve_runtime()
 
     # -- checks --------------------------------------------------------------------------------
 
+    def _init_tls(self) -> None:
+        """Check the ``ssl_*`` options now, so a bad certificate, key or password fails here."""
+        self.tls_config: TLSConfig | None = None
+        if self.ssl_client_verify and not self.ssl_ca:
+            logger.warning('SSL client verification requires a CA certificate, ignoring')
+            self.ssl_client_verify = False
+        if self.ssl_cert or self.ssl_key:
+            if not (self.ssl_cert and self.ssl_key):
+                missing = 'ssl_key' if self.ssl_cert else 'ssl_cert'
+                raise ConfigurationError(f'{missing}: TLS needs both ssl_cert and ssl_key; give the missing one')
+            if self.ssl_crl and not self.ssl_ca:
+                logger.warning('ssl_crl has no effect without ssl_ca (client certificates are not asked for)')
+            self.tls_config = TLSConfig(
+                cert=str(self.ssl_cert),
+                key=str(self.ssl_key),
+                key_password=self.ssl_key_password,
+                protocol_min=self.ssl_protocol_min.value,
+                ca=str(self.ssl_ca) if self.ssl_ca else None,
+                crl=tuple(str(path) for path in self.ssl_crl) if self.ssl_ca else (),
+                client_verify=self.ssl_client_verify,
+            )
+            try:
+                load_tls(self.tls_config, self.http.value)
+                for warning in check_crl_files(self.tls_config.crl):
+                    logger.warning(warning)
+            except TLSConfigError as exc:
+                raise ConfigurationError(str(exc)) from None
+        elif self.ssl_ca or self.ssl_crl or self.ssl_key_password is not None:
+            logger.warning('ssl_ca, ssl_crl and ssl_key_password have no effect without ssl_cert and ssl_key')
+        self.ssl_ctx = (
+            self.tls_config is not None,
+            self.ssl_cert,
+            self.ssl_key,
+            self.ssl_key_password,
+            self.ssl_protocol_min.value,
+            self.ssl_ca,
+            list(self.ssl_crl),
+            self.ssl_client_verify,
+        )
+
     def _check_unsupported(self) -> None:
         """Refuse options whose feature does not exist here yet (never ignore them silently)."""
-        if self.http == HTTPModes.http2:
-            raise _not_yet('http', 'HTTP/2')
-        if self.ssl_cert or self.ssl_key or self.ssl_ca or self.ssl_crl or self.ssl_client_verify:
-            raise _not_yet('ssl_cert', 'TLS')
-        if self.ssl_key_password is not None:
-            raise _not_yet('ssl_key_password', 'TLS')
         unsupported: dict[str, tuple[object, object, str]] = {
             'respawn_failed_workers': (self.respawn_failed_workers, False, 'respawning failed workers'),
             'workers_lifetime': (self.workers_lifetime, None, 'worker lifetimes'),
@@ -319,7 +355,8 @@ class Server:
         if self.bind_uds is not None:
             return f'unix:{self.bind_uds}'
         host = f'[{self.bind_addr}]' if ':' in self.bind_addr else self.bind_addr
-        return f'http://{host}:{self.bind_port}'
+        scheme = 'https' if self.tls_config is not None else 'http'
+        return f'{scheme}://{host}:{self.bind_port}'
 
     # -- serving -------------------------------------------------------------------------------
 
@@ -338,6 +375,7 @@ class Server:
             url_path_prefix=self.url_path_prefix,
             log_access=self.log_access,
             log_access_format=self.log_access_format,
+            tls=self.tls_config,
             static_path_mounts=self.static_path_mounts,
             static_path_dir_to_file=self.static_path_dir_to_file,
             static_path_expires=self.static_path_expires,

@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from granian_http.context import ServeContext
-from granian_http.http1 import HTTP1Connection
+from granian_http.selection import protocol_factory
 from granian_http.settings import HTTP1Settings, HTTP2Settings
+from granian_http.tls import TLSConfig, TLSConfigError, load_tls
 
 from ._tasks import TaskSet
 from .constants import Interfaces
+from .errors import FatalError
 from .interfaces import Interface, Runtime
 from .log import AccessLogFormatter, logger
 from .static import StaticFiles
@@ -43,6 +45,8 @@ class ServeConfig:
     url_path_prefix: str | None = None
     log_access: bool = False
     log_access_format: str | None = None
+    #: The ``ssl_*`` options, checked at construction; ``None`` serves cleartext.
+    tls: TLSConfig | None = None
     #: ``(route, real mount path)`` pairs, already checked by :func:`.static.pair_mounts`.
     static_path_mounts: tuple[tuple[str, str], ...] = ()
     static_path_dir_to_file: str | None = None
@@ -60,9 +64,14 @@ async def serve_app(
     """Serve through ``interface`` on ``sockets`` until ``stop`` resolves.
 
     Raises :class:`~granian_server.errors.FatalError` when the interface cannot start (a failed
-    ASGI lifespan startup).
+    ASGI lifespan startup) or the TLS files cannot be loaded.
     """
     loop = asyncio.get_running_loop()
+    try:
+        # Checked when the server was built; this catches files that changed since.
+        tls = load_tls(config.tls, config.http) if config.tls is not None else None
+    except TLSConfigError as exc:
+        raise FatalError(str(exc)) from None
     executor = ThreadPoolExecutor(max_workers=config.runtime_blocking_threads, thread_name_prefix='granian-io')
     tasks = TaskSet(loop)
     runtime = Runtime(
@@ -99,10 +108,12 @@ async def serve_app(
         http2=config.http2,
         http_mode=config.http,
         websockets=config.websockets,
+        tls=tls,
         max_connections=config.backpressure,
     )
+    factory = protocol_factory(ctx)
     servers = [
-        await loop.create_server(lambda: HTTP1Connection(ctx), sock=sock, backlog=config.backlog) for sock in sockets
+        await loop.create_server(factory, sock=sock, backlog=config.backlog, ssl=ctx.ssl_context) for sock in sockets
     ]
     logger.info(f'Started worker-{worker_id}')
     try:

@@ -4,6 +4,9 @@ Behaviour follows upstream Granian where the ASGI spec leaves room: ports in ``c
 ``server`` are strings, HTTP/1.0 is ``'1'``, ``state`` is a shallow copy per request, the response
 head waits for the first body message (an event stream starts at once), an app that fails or
 answers nothing gets a 500, and the flow errors carry upstream's exact texts.
+
+Beyond upstream: the ``tls`` extension on TLS connections, and on HTTP/2 ``http.response.early_hint``
+and (when the client sent ``te: trailers``) ``http.response.trailers``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from .._tasks import TaskSet
 from ..errors import FatalError
 from ..log import AccessLogFormatter, logger
 from . import INTERFACES, Interface, Runtime
-from .asgi_spec import ASGI_EXTENSIONS, ASGI_VERSION, ASGIApp, Message
+from .asgi_spec import ASGI_EXTENSIONS, ASGI_VERSION, ASGIApp, Message, http_extensions
 from .common import RequestLog, decode_path
 from .lifespan import Lifespan
 
@@ -32,8 +35,8 @@ _ALREADY_FINISHED = 'ASGI flow error: Response already finished'
 _ERROR_HEADERS = ((b'content-type', b'text/plain; charset=utf-8'),)
 _DISCONNECT: dict[str, Any] = {'type': 'http.disconnect'}
 
-# The states of one response, in order.
-_IDLE, _STARTED, _STREAMING, _DONE = 0, 1, 2, 3
+# The states of one response, in order. _HOLD: the last body waits for the app's trailers.
+_IDLE, _STARTED, _STREAMING, _HOLD, _DONE = 0, 1, 2, 3, 4
 
 
 def _is_event_stream(headers: Any) -> bool:
@@ -43,15 +46,29 @@ def _is_event_stream(headers: Any) -> bool:
     return False
 
 
+def _with_host(headers: list[tuple[bytes, bytes]], authority: str) -> list[tuple[bytes, bytes]]:
+    """HTTP/2 carries the host in ``:authority``; upstream puts it first as ``host`` when absent."""
+    for name, _ in headers:
+        if name == b'host':
+            return headers
+    return [(b'host', authority.encode('latin-1')), *headers]
+
+
 class HTTPCycle:
     """One HTTP request as the app sees it: the ``receive`` and ``send`` callables."""
 
-    __slots__ = ('_body_done', '_state', 'exchange', 'status')
+    __slots__ = ('_body_done', '_held', '_state', '_trailers', '_trailers_done', 'exchange', 'status')
+
+    # Set only once the app asks for trailers (``trailers: True`` where they can be sent).
+    _held: bytes
+    _trailers_done: bool
 
     def __init__(self, exchange: Exchange) -> None:
         self.exchange = exchange
         self._state = _IDLE
         self._body_done = False
+        #: Trailers collected from ``http.response.trailers`` (the extension), when they can be sent.
+        self._trailers: list[tuple[bytes, bytes]] | None = None
         #: The status the app chose, for the access log; 500 until it chooses one.
         self.status = 500
 
@@ -81,7 +98,7 @@ class HTTPCycle:
             state = self._state
             if state == _IDLE:
                 raise RuntimeError(_NOT_STARTED)
-            if state == _DONE:
+            if state >= _HOLD:
                 raise RuntimeError(_ALREADY_FINISHED)
             body = message.get('body', b'')
             if message.get('more_body', False):
@@ -89,8 +106,11 @@ class HTTPCycle:
                 self._state = _STREAMING
                 if exchange.write_paused:
                     await exchange.drain()
+            elif self._trailers is not None and not self._trailers_done:
+                self._held = body
+                self._state = _HOLD
             else:
-                exchange.end(body)
+                exchange.end(body, self._trailers)
                 self._state = _DONE
         elif kind == 'http.response.start':
             if self._state != _IDLE:
@@ -103,6 +123,9 @@ class HTTPCycle:
             exchange.start(status, headers)
             self.status = status
             self._state = _STARTED
+            if message.get('trailers') and exchange.trailers_allowed:
+                self._trailers = []
+                self._trailers_done = False
             if _is_event_stream(headers):
                 self._state = _STREAMING
                 exchange.flush_head()
@@ -124,8 +147,28 @@ class HTTPCycle:
                 exchange.start(404, _ERROR_HEADERS)
                 exchange.end(b'Not found')
             self._state = _DONE
+        elif kind == 'http.response.trailers':
+            await self._send_trailers(message)
+        elif kind == 'http.response.early_hint':
+            # Sent where the protocol and the head allow it (HTTP/2); ignored elsewhere, as the
+            # extension lets a server do.
+            if self._state < _HOLD:
+                exchange.early_hints([(b'link', bytes(link)) for link in message.get('links', ())])
         else:
             raise RuntimeError(_UNSUPPORTED)
+
+    async def _send_trailers(self, message: Message) -> None:
+        trailers = self._trailers
+        if self._state == _IDLE:
+            raise RuntimeError(_NOT_STARTED)
+        if trailers is None or self._trailers_done:
+            return  # not asked for with ``trailers: True``, or the client cannot take them
+        trailers.extend((bytes(name), bytes(value)) for name, value in message.get('headers', ()))
+        if not message.get('more_trailers', False):
+            self._trailers_done = True
+            if self._state == _HOLD:
+                self.exchange.end(self._held, trailers)
+                self._state = _DONE
 
     def finish(self, failed: bool) -> None:
         """Settle the response after the app returned (or raised)."""
@@ -134,6 +177,10 @@ class HTTPCycle:
             return
         exchange = self.exchange
         self._state = _DONE
+        if state == _HOLD:
+            # The app returned without its last trailers: send the ones it gave.
+            exchange.end(self._held, self._trailers or None)
+            return
         if exchange.response_started:
             # The body had begun: a failure cuts it short, a plain return just ends it.
             if failed:
@@ -191,10 +238,16 @@ def make_asgi_handler(
         server = exchange.server
         raw_path = exchange.raw_path
         path = decode_path(raw_path)
+        headers = exchange.headers
+        extensions = ASGI_EXTENSIONS
+        if exchange.tls is not None or exchange.http_version == '2':
+            extensions = http_extensions(exchange)
+            if exchange.authority is not None:
+                headers = _with_host(headers, exchange.authority)
         scope = {
             'type': 'http',
             'asgi': ASGI_VERSION,
-            'extensions': ASGI_EXTENSIONS,
+            'extensions': extensions,
             'http_version': exchange.http_version,
             'server': (server[0], str(server[1])) if server else None,
             'client': (client[0], str(client[1])) if client else None,
@@ -204,7 +257,7 @@ def make_asgi_handler(
             'path': path,
             'raw_path': raw_path,
             'query_string': exchange.query_string,
-            'headers': exchange.headers,
+            'headers': headers,
             'state': state.copy(),
         }
         failed = False
