@@ -58,7 +58,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--warmup', type=float, default=2, help='seconds of load before measuring (default 2)')
     parser.add_argument('--connections', type=int, default=64, help='wrk connections (default 64)')
     parser.add_argument('--threads', type=int, default=1, help='wrk threads (default 1)')
-    parser.add_argument('--repeat', type=int, default=1, help='measured runs per pair; the median is kept (default 1)')
+    parser.add_argument(
+        '--repeat', type=int, default=1, help='rounds over all pairs; each pair keeps its median (default 1)'
+    )
     parser.add_argument('--only', help='servers to run, comma-separated globs (e.g. "ours-*,hypercorn-*")')
     parser.add_argument('--scenarios', help='scenarios to run, comma-separated globs (e.g. "get-*")')
     parser.add_argument('--interface', help='interfaces to run, comma-separated (e.g. "asgi")')
@@ -133,8 +135,7 @@ def run_one(
         proc.check_response(scenario.method, scenario.path, scenario.body, scenario.expect)
         if warmup > 0:
             measure(scenario, url, replace(settings, duration=warmup))
-        runs = sorted((measure(scenario, url, settings) for _ in range(args.repeat)), key=lambda m: m.rps)
-        measurement = runs[len(runs) // 2]
+        measurement = measure(scenario, url, settings)
         proc.check_healthy()
         return Outcome(measurement=measurement)
     except (ServerError, wrk.WrkError, subprocess.TimeoutExpired) as exc:
@@ -197,18 +198,32 @@ def main(argv: Sequence[str] | None = None) -> int:
             f'!! load average is {load_before:.2f}: other work on this machine will skew the numbers', file=sys.stderr
         )
     started = datetime.datetime.now(datetime.timezone.utc)
-    outcomes: dict[tuple[str, str], Outcome] = {}
     pairs = [(sc, sv) for sc in scenarios for sv in servers if sv.interface in sc.interfaces]
+    samples: dict[tuple[str, str], list[Measurement]] = {(sv.name, sc.name): [] for sc, sv in pairs}
+    failures: dict[tuple[str, str], str] = {}
     with tempfile.TemporaryDirectory(prefix='bench-logs-') as tmp:
-        for index, (scenario, server) in enumerate(pairs, 1):
-            print(f'[{index}/{len(pairs)}] {scenario.name} {server.name} ...', end=' ', file=sys.stderr, flush=True)
-            outcome = run_one(server, scenario, commands[server.name], settings, args.warmup, args, Path(tmp))
-            outcomes[(server.name, scenario.name)] = outcome
-            if outcome.measurement:
-                m = outcome.measurement
-                print(f'{m.rps:,.0f} req/s, p99 {m.p99_ms:.2f} ms', file=sys.stderr)
-            else:
-                print(f'FAILED\n{outcome.failure}\n', file=sys.stderr)
+        # Whole rounds rather than back-to-back repeats, so a burst of outside load hits every row alike.
+        for round_no in range(1, args.repeat + 1):
+            for index, (scenario, server) in enumerate(pairs, 1):
+                key = (server.name, scenario.name)
+                if key in failures:
+                    continue
+                step = f'round {round_no}/{args.repeat} ' if args.repeat > 1 else ''
+                print(f'{step}[{index}/{len(pairs)}] {scenario.name} {server.name} ...', end=' ', file=sys.stderr)
+                outcome = run_one(server, scenario, commands[server.name], settings, args.warmup, args, Path(tmp))
+                if outcome.measurement:
+                    m = outcome.measurement
+                    samples[key].append(m)
+                    print(f'{m.rps:,.0f} req/s, p99 {m.p99_ms:.2f} ms', file=sys.stderr, flush=True)
+                else:
+                    failures[key] = outcome.failure or 'failed'
+                    print(f'FAILED\n{outcome.failure}\n', file=sys.stderr, flush=True)
+    outcomes: dict[tuple[str, str], Outcome] = {}
+    for key, runs in samples.items():
+        if key in failures:
+            outcomes[key] = Outcome(failure=failures[key])
+        else:
+            outcomes[key] = Outcome(measurement=sorted(runs, key=lambda m: m.rps)[len(runs) // 2])
 
     header = [
         f'## Benchmark run {started:%Y-%m-%d %H:%M} UTC',
@@ -216,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f'- machine: {_cpu_model()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}; '
         f'server pinned to CPU {args.server_cpu}, wrk to CPU {args.client_cpu}',
         f'- load: {_wrk_version()}, -t{args.threads} -c{args.connections}, {args.duration:g} s measured '
-        + (f'{args.repeat} times (median kept) ' if args.repeat > 1 else '')
+        + (f'in {args.repeat} rounds (median kept) ' if args.repeat > 1 else '')
         + 'after '
         f'{args.warmup:g} s warm-up; one worker per server, access log off; '
         f'load average before/after: {load_before:.2f}/{os.getloadavg()[0]:.2f}',
@@ -237,7 +252,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.markdown:
         args.markdown.write_text(report)
 
-    failures = [pair for pair, outcome in outcomes.items() if outcome.failure]
     if failures:
         print(f'!! {len(failures)} run(s) failed: ' + ', '.join(f'{sv}/{sc}' for sv, sc in failures), file=sys.stderr)
         return 1
