@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from harness import envs, wrk
+from harness import certs, envs, h2load, wrk
 from harness.process import ServerError, ServerProcess, free_port
 from harness.report import Outcome, render_scenario, render_targets, targets_met
 from harness.results import LoadSettings, Measurement
@@ -36,7 +36,7 @@ VENVS_DIR = BENCH_DIR / '.venvs'
 HOST = '127.0.0.1'
 
 # Load generators by Scenario.tool; each returns a Measurement or raises with the reason.
-TOOLS: dict[str, Callable[[Scenario, str, LoadSettings], Measurement]] = {'wrk': wrk.measure}
+TOOLS: dict[str, Callable[[Scenario, str, LoadSettings], Measurement]] = {'wrk': wrk.measure, 'h2load': h2load.measure}
 
 
 def _patterns(text: str | None) -> list[str]:
@@ -116,9 +116,12 @@ def run_one(
     warmup: float,
     args: argparse.Namespace,
     logs: Path,
+    tls_files: tuple[Path, Path],
 ) -> Outcome:
     port = free_port(HOST)
-    argv = expand_argv(argv, {'port': str(port)})
+    extra = server.transport_args(scenario.transport) or ()
+    files = {'cert': str(tls_files[0]), 'key': str(tls_files[1])}
+    argv = expand_argv([*argv, *expand_argv(extra, files)], {'port': str(port)})
     proc = ServerProcess(
         argv,
         cpu=args.server_cpu,
@@ -129,16 +132,17 @@ def run_one(
         port=port,
     )
     measure = TOOLS[scenario.tool]
-    url = f'http://{HOST}:{port}{scenario.path}'
+    tls = scenario.transport == 'https'
+    url = f'{"https" if tls else "http"}://{HOST}:{port}{scenario.path}'
     try:
         proc.wait_ready()
-        proc.check_response(scenario.method, scenario.path, scenario.body, scenario.expect)
+        proc.check_response(scenario.method, scenario.path, scenario.body, scenario.expect, tls=tls)
         if warmup > 0:
             measure(scenario, url, replace(settings, duration=warmup))
         measurement = measure(scenario, url, settings)
         proc.check_healthy()
         return Outcome(measurement=measurement)
-    except (ServerError, wrk.WrkError, subprocess.TimeoutExpired) as exc:
+    except (ServerError, wrk.WrkError, h2load.H2loadError, subprocess.TimeoutExpired) as exc:
         return Outcome(failure=str(exc))
     finally:
         try:
@@ -198,10 +202,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             f'!! load average is {load_before:.2f}: other work on this machine will skew the numbers', file=sys.stderr
         )
     started = datetime.datetime.now(datetime.timezone.utc)
-    pairs = [(sc, sv) for sc in scenarios for sv in servers if sv.interface in sc.interfaces]
+    pairs = [
+        (sc, sv)
+        for sc in scenarios
+        for sv in servers
+        if sv.interface in sc.interfaces and sv.transport_args(sc.transport) is not None
+    ]
     samples: dict[tuple[str, str], list[Measurement]] = {(sv.name, sc.name): [] for sc, sv in pairs}
     failures: dict[tuple[str, str], str] = {}
     with tempfile.TemporaryDirectory(prefix='bench-logs-') as tmp:
+        tls_files = certs.make_certificate(Path(tmp), HOST)
         # Whole rounds rather than back-to-back repeats, so a burst of outside load hits every row alike.
         for round_no in range(1, args.repeat + 1):
             for index, (scenario, server) in enumerate(pairs, 1):
@@ -210,7 +220,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     continue
                 step = f'round {round_no}/{args.repeat} ' if args.repeat > 1 else ''
                 print(f'{step}[{index}/{len(pairs)}] {scenario.name} {server.name} ...', end=' ', file=sys.stderr)
-                outcome = run_one(server, scenario, commands[server.name], settings, args.warmup, args, Path(tmp))
+                outcome = run_one(
+                    server, scenario, commands[server.name], settings, args.warmup, args, Path(tmp), tls_files
+                )
                 if outcome.measurement:
                     m = outcome.measurement
                     samples[key].append(m)

@@ -11,6 +11,7 @@ import http.client
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -65,9 +66,20 @@ class ServerProcess:
             time.sleep(0.05)
         raise self._fail(f'server did not accept connections on port {self.port} within {timeout:.0f} s')
 
-    def check_response(self, method: str, path: str, body: bytes, expect: bytes, timeout: float = 30.0) -> None:
+    def check_response(
+        self, method: str, path: str, body: bytes, expect: bytes, timeout: float = 30.0, tls: bool = False
+    ) -> None:
         """One real request: status 200 and exactly the expected body, or the run fails."""
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        if tls:
+            # The harness's own throwaway certificate: checking it would prove nothing.
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                self.host, self.port, timeout=timeout, context=context
+            )
+        else:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
             headers = {'Content-Type': 'application/octet-stream'} if body else {}
             conn.request(method, path, body=body or None, headers=headers)

@@ -28,15 +28,23 @@ class Scenario:
     # A Lua script under benchmarks/lua for wrk; None lets the harness write one from method/body.
     wrk_script: str | None = None
     wrk_args: tuple[str, ...] = ()
+    # 'h1' (HTTP/1.1, cleartext), 'https' (HTTP/1.1 over TLS) or 'h2c' (HTTP/2 with prior knowledge).
+    # Only servers listing the transport in ServerSpec.transports run it.
+    transport: str = 'h1'
+    # h2load's load shape: connections and concurrent streams per connection.
+    h2load_args: tuple[str, ...] = ('-c', '16', '-m', '16')
 
     @property
     def title(self) -> str:
         sent = f', {len(self.body)} B sent' if self.body else ''
-        return f'{self.name}: {self.method} {self.path} ({len(self.expect)} B response{sent})'
+        over = {'h1': '', 'https': ', HTTP/1.1 over TLS', 'h2c': ', HTTP/2 cleartext'}[self.transport]
+        return f'{self.name}: {self.method} {self.path} ({len(self.expect)} B response{sent}{over})'
 
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario('get-short', 'GET', '/b', expect=b'Hello, world!'),
     Scenario('get-10k', 'GET', '/b10k', expect=b'x' * 10240),
     Scenario('post-echo-1k', 'POST', '/echo', expect=_ECHO_BODY, body=_ECHO_BODY),
+    Scenario('h2c-get-short', 'GET', '/b', expect=b'Hello, world!', tool='h2load', transport='h2c'),
+    Scenario('https-get-short', 'GET', '/b', expect=b'Hello, world!', transport='https'),
 )

@@ -7,6 +7,7 @@ the ``ours`` environment's Python.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from granian import Granian
 
@@ -22,6 +23,8 @@ def main() -> None:
     parser.add_argument('--host', default='127.0.0.1')
     parser.add_argument('--port', type=int, default=8000)
     parser.add_argument('--workers', type=int, default=1)
+    parser.add_argument('--ssl-certificate', type=Path)
+    parser.add_argument('--ssl-keyfile', type=Path)
     args = parser.parse_args()
     Granian(
         args.target,
@@ -33,6 +36,8 @@ def main() -> None:
         websockets=args.websockets,
         log_level=args.log_level,
         workers=args.workers,
+        ssl_cert=args.ssl_certificate,
+        ssl_key=args.ssl_keyfile,
     ).serve()
 
 

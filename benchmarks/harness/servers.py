@@ -29,6 +29,15 @@ class ServerSpec:
     interface: str
     env: str
     argv: tuple[str, ...]
+    # Transports served beyond cleartext HTTP/1.1 ('https', 'h2c'), each with the arguments it
+    # adds ({cert} and {key} are the harness's certificate and key).
+    transports: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def transport_args(self, transport: str) -> tuple[str, ...] | None:
+        """The extra arguments for ``transport``, or ``None`` when this server cannot serve it."""
+        if transport == 'h1':
+            return ()
+        return dict(self.transports).get(transport)
 
 
 _OURS = ('{ours}', '--log-level', 'warning', '--host', '{host}', '--port', '{port}')
@@ -36,19 +45,59 @@ _RUST = ('{bin}/granian', '--http', '1', '--no-ws', '--log-level', 'warning', '-
 _UVICORN = ('{bin}/uvicorn', '--no-access-log', '--log-level', 'warning', '--host', '{host}', '--port', '{port}')
 _HYPERCORN = ('{bin}/hypercorn', '--workers', '1', '--log-level', 'warning', '--bind', '{host}:{port}')
 
+_GRANIAN_TLS = ('--ssl-certificate', '{cert}', '--ssl-keyfile', '{key}')
+# Ours serves h2c by prior knowledge in its default http=auto; the Rust Granian needs --http auto
+# (its rows say --http 1 for the HTTP/1.1 scenarios, and the last --http wins).
+_OURS_TRANSPORTS = (('https', _GRANIAN_TLS), ('h2c', ()))
+_RUST_TRANSPORTS = (('https', _GRANIAN_TLS), ('h2c', ('--http', 'auto')))
+_UVICORN_TRANSPORTS = (('https', ('--ssl-certfile', '{cert}', '--ssl-keyfile', '{key}')),)
+_HYPERCORN_TRANSPORTS = (('https', ('--certfile', '{cert}', '--keyfile', '{key}')), ('h2c', ()))
+
 SERVERS: tuple[ServerSpec, ...] = (
-    ServerSpec('ours-asyncio', 'asgi', 'ours', (*_OURS, '--interface', 'asgi', '--loop', 'asyncio', '{app}')),
-    ServerSpec('ours-uvloop', 'asgi', 'ours', (*_OURS, '--interface', 'asgi', '--loop', 'uvloop', '{app}')),
-    ServerSpec('uvicorn-h11-asyncio', 'asgi', 'ours', (*_UVICORN, '--http', 'h11', '--loop', 'asyncio', '{app}')),
     ServerSpec(
-        'uvicorn-httptools-uvloop', 'asgi', 'ours', (*_UVICORN, '--http', 'httptools', '--loop', 'uvloop', '{app}')
-    ),
-    ServerSpec('hypercorn-asyncio', 'asgi', 'ours', (*_HYPERCORN, '--worker-class', 'asyncio', '{app}')),
-    ServerSpec(
-        'granian-rust-asyncio', 'asgi', 'granian-rust', (*_RUST, '--interface', 'asgi', '--loop', 'asyncio', '{app}')
+        'ours-asyncio',
+        'asgi',
+        'ours',
+        (*_OURS, '--interface', 'asgi', '--loop', 'asyncio', '{app}'),
+        _OURS_TRANSPORTS,
     ),
     ServerSpec(
-        'granian-rust-uvloop', 'asgi', 'granian-rust', (*_RUST, '--interface', 'asgi', '--loop', 'uvloop', '{app}')
+        'ours-uvloop', 'asgi', 'ours', (*_OURS, '--interface', 'asgi', '--loop', 'uvloop', '{app}'), _OURS_TRANSPORTS
+    ),
+    ServerSpec(
+        'uvicorn-h11-asyncio',
+        'asgi',
+        'ours',
+        (*_UVICORN, '--http', 'h11', '--loop', 'asyncio', '{app}'),
+        _UVICORN_TRANSPORTS,
+    ),
+    ServerSpec(
+        'uvicorn-httptools-uvloop',
+        'asgi',
+        'ours',
+        (*_UVICORN, '--http', 'httptools', '--loop', 'uvloop', '{app}'),
+        _UVICORN_TRANSPORTS,
+    ),
+    ServerSpec(
+        'hypercorn-asyncio',
+        'asgi',
+        'ours',
+        (*_HYPERCORN, '--worker-class', 'asyncio', '{app}'),
+        _HYPERCORN_TRANSPORTS,
+    ),
+    ServerSpec(
+        'granian-rust-asyncio',
+        'asgi',
+        'granian-rust',
+        (*_RUST, '--interface', 'asgi', '--loop', 'asyncio', '{app}'),
+        _RUST_TRANSPORTS,
+    ),
+    ServerSpec(
+        'granian-rust-uvloop',
+        'asgi',
+        'granian-rust',
+        (*_RUST, '--interface', 'asgi', '--loop', 'uvloop', '{app}'),
+        _RUST_TRANSPORTS,
     ),
 )
 

@@ -20,4 +20,5 @@ _ASGI_GETS = ('get-short', 'get-10k')
 TARGETS: tuple[Target, ...] = (
     Target('ours-asyncio', 'uvicorn-h11-asyncio', _ASGI_GETS, 1.5),
     Target('ours-asyncio', 'hypercorn-asyncio', _ASGI_GETS, 3.0),
+    Target('ours-asyncio', 'hypercorn-asyncio', ('h2c-get-short',), 5.0),
 )
