@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any
+from typing import Any, cast
 
 import h11
 
@@ -128,8 +128,8 @@ class HTTP1Connection(asyncio.Protocol):
     # -- asyncio.Protocol ----------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses, only look-alikes.
+        self._transport = cast(asyncio.Transport, transport)
         self._client = _peer(transport.get_extra_info('peername'))
         sockname = transport.get_extra_info('sockname')
         self._server = _peer(sockname) or (str(sockname or ''), 0)

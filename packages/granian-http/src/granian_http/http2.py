@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, cast
 
 import h2.config
 import h2.connection
@@ -206,8 +206,7 @@ class HTTP2Connection(asyncio.Protocol):
         self._flush()
 
     def _attach(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's are look-alikes, not subclasses
         self._client = _peer(transport.get_extra_info('peername'))
         sockname = transport.get_extra_info('sockname')
         self._server = _peer(sockname) or (str(sockname or ''), 0)

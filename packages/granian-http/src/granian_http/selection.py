@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import cast
 
 from .context import ServeContext
 from .http1 import HTTP1Connection
@@ -50,8 +51,7 @@ class ProtocolSelector(asyncio.Protocol):
         self._buffer = b''
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's are look-alikes, not subclasses
         ssl_object = transport.get_extra_info('ssl_object')
         alpn = ssl_object.selected_alpn_protocol() if ssl_object is not None else None
         mode = self._ctx.http_mode
