@@ -51,7 +51,11 @@ _GRANIAN_TLS = ('--ssl-certificate', '{cert}', '--ssl-keyfile', '{key}')
 _OURS_TRANSPORTS = (('https', _GRANIAN_TLS), ('h2c', ()))
 _RUST_TRANSPORTS = (('https', _GRANIAN_TLS), ('h2c', ('--http', 'auto')))
 _UVICORN_TRANSPORTS = (('https', ('--ssl-certfile', '{cert}', '--ssl-keyfile', '{key}')),)
-_HYPERCORN_TRANSPORTS = (('https', ('--certfile', '{cert}', '--keyfile', '{key}')), ('h2c', ()))
+# The path is relative to benchmarks/apps, where servers run (see hypercorn-h2c.toml for why).
+_HYPERCORN_TRANSPORTS = (
+    ('https', ('--certfile', '{cert}', '--keyfile', '{key}')),
+    ('h2c', ('--config', '../harness/hypercorn-h2c.toml')),
+)
 
 SERVERS: tuple[ServerSpec, ...] = (
     ServerSpec(
