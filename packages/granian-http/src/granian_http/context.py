@@ -109,7 +109,7 @@ class ServeContext:
     # -- shutdown ----------------------------------------------------------------------------------
 
     def shutdown(self) -> None:
-        """Stop serving new requests: idle connections close now, busy ones after their response."""
+        """Stop serving new requests: idle connections close after a short grace, busy ones after their response."""
         self.closing = True
         for conn in list(self.connections):
             conn.shutdown()

@@ -47,6 +47,8 @@ _METHODS = {m.encode(): m for m in ('GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPT
 _CONTINUE = b'HTTP/1.1 100 Continue\r\n\r\n'
 # Bodies above this size are written after the head instead of being copied into one buffer.
 _COALESCE_LIMIT = 64 * 1024
+#: How long an idle connection stays open once the worker stops, for a request already on its way.
+_SHUTDOWN_GRACE = 1.0
 # Small files are read whole and sent in the same write as the head.
 _SMALL_FILE = 64 * 1024
 _FILE_CHUNK = 128 * 1024
@@ -370,9 +372,15 @@ class HTTP1Connection(asyncio.Protocol):
     def shutdown(self) -> None:
         self._keep_alive = False
         if self._exchange is None and not self._closed:
-            self._transport.close()  # type: ignore[union-attr]
+            # Not at once: a request may be on its way (a connection just accepted, or a keep-alive
+            # client sending its next one); it gets served, with ``connection: close``.
+            self._loop.call_later(_SHUTDOWN_GRACE, self._close_if_idle)
         elif self._exchange is not None:
             self._exchange._keep_alive = False
+
+    def _close_if_idle(self) -> None:
+        if self._exchange is None and not self._head_buf and not self._closed:
+            self._transport.close()  # type: ignore[union-attr]
 
     # -- called by the exchange ----------------------------------------------------------------
 

@@ -27,6 +27,8 @@ from .static import StaticFiles
 
 __all__ = ['ServeConfig', 'serve_app']
 
+_ACCEPTED_SETTLE = 0.05
+
 
 @dataclass(frozen=True)
 class ServeConfig:
@@ -120,6 +122,12 @@ async def serve_app(
         await stop
     finally:
         logger.info(f'Stopping worker-{worker_id}')
+        # Stop accepting first and close the servers only once the connections accepted last have
+        # their transports: asyncio drops (resets) an accepted connection whose server closed in
+        # between. The listening socket stays open in the main process and the other workers.
+        for sock in sockets:
+            loop.remove_reader(sock.fileno())
+        await asyncio.sleep(_ACCEPTED_SETTLE)
         for server in servers:
             server.close()
         ctx.shutdown()
