@@ -1,10 +1,8 @@
-"""Granian(...) keyword handling: upstream's defaults and derived values, its checks, and the
-refusal of options whose feature does not exist yet (never silently ignored)."""
+"""Granian(...) keyword handling: upstream's defaults and derived values, and its checks."""
 
 from __future__ import annotations
 
 import inspect
-from pathlib import Path
 
 import pytest
 
@@ -124,24 +122,6 @@ def test_blocking_threads_idle_timeout_range(value: int) -> None:
     server = Granian('app:app', interface='asgi', blocking_threads_idle_timeout=value)
     with pytest.raises(ConfigurationError, match=r'^blocking_threads_idle_timeout: '):
         server._check_serve()
-
-
-@pytest.mark.parametrize(
-    ('option', 'value'),
-    [
-        ('respawn_failed_workers', True),
-        ('workers_lifetime', 3600),
-        ('workers_max_rss', 100),
-        ('metrics_enabled', True),
-        ('reload', True),
-        ('env_files', [Path('.env')]),
-        ('process_name', 'web'),
-        ('pid_file', Path('granian.pid')),
-    ],
-)
-def test_features_not_built_yet_are_refused_by_name(option: str, value: object) -> None:
-    with pytest.raises(ConfigurationError, match=rf'^{option}: .* is not supported yet'):
-        Granian('app:app', interface='asgi', **{option: value})  # type: ignore[arg-type]
 
 
 def test_rust_runtime_options_are_accepted_and_explained(capsys: pytest.CaptureFixture[str]) -> None:

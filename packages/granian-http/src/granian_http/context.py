@@ -68,6 +68,12 @@ class ServeContext:
         self.date_header = b''
         self.closing = False
         self.connections: set[ManagedConnection] = set()
+        #: Plain counters for the metrics exporter, bumped by the connections (nothing else to pay).
+        self.connections_handled = 0
+        self.connections_err = 0
+        self.requests_handled = 0
+        self.static_requests_handled = 0
+        self.static_requests_err = 0
         self._waiting: deque[ManagedConnection] = deque()
         self._date_timer: asyncio.TimerHandle | None = None
         self._all_closed: asyncio.Future[None] | None = None
@@ -90,6 +96,7 @@ class ServeContext:
 
     def connection_made(self, conn: ManagedConnection) -> None:
         self.connections.add(conn)
+        self.connections_handled += 1
         if self.max_connections is not None and len(self.connections) > self.max_connections:
             # Over the limit: the connection waits, unread, until another one closes; the client
             # sees the same wait it would see in the listen backlog.

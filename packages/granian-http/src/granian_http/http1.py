@@ -148,6 +148,7 @@ class HTTP1Connection(asyncio.Protocol):
         if self._exchange is not None:
             self._exchange._connection_lost()
         self._wake_drain_waiters()
+        self._ctx.connections_err += exc is not None
         self._ctx.connection_lost(self)
 
     def pause_writing(self) -> None:
@@ -213,6 +214,7 @@ class HTTP1Connection(asyncio.Protocol):
                 # closed, which connection_lost reports.
                 break
         if dispatch is not None and self._h2c_settings is None:
+            self._ctx.requests_handled += 1
             try:
                 self._ctx.handler(dispatch)
             except Exception:
@@ -313,6 +315,7 @@ class HTTP1Connection(asyncio.Protocol):
         )
         self._in_head = False
         self._head_buf = b''
+        self._ctx.connections_err += 1
         if not self._closed:
             self._transport.write(head)  # type: ignore[union-attr]
             self._transport.close()  # type: ignore[union-attr]

@@ -13,6 +13,7 @@ import socket
 import stat
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,10 +23,14 @@ from granian_http.tls import TLSConfig, TLSConfigError, check_crl_files, load_tl
 
 from .constants import HTTPModes, Interfaces, Loops, RuntimeModes, SSLProtocols, TaskImpl
 from .errors import ConfigurationError
+from .extras import require_module
 from .log import DEFAULT_ACCESSLOG_FMT, LogLevels, configure_logging, logger
+from .pidfile import PidFile
+from .process_title import resolve_process_name, set_process_title
+from .reloader import ReloadOptions
 from .serving import ServeConfig
 from .static import pair_mounts
-from .supervisor import Supervisor
+from .supervisor import Supervisor, SupervisorOptions
 from .target import env_loader
 from .worker import WorkerSpec
 
@@ -187,7 +192,6 @@ class Server:
 
         configure_logging(self.log_level, self.log_config, self.log_enabled)
         self._init_tls()
-        self._check_unsupported()
         self._init_static()
         self._resolve_runtime()
 
@@ -233,22 +237,6 @@ class Server:
             self.ssl_client_verify,
         )
 
-    def _check_unsupported(self) -> None:
-        """Refuse options whose feature does not exist here yet (never ignore them silently)."""
-        unsupported: dict[str, tuple[object, object, str]] = {
-            'respawn_failed_workers': (self.respawn_failed_workers, False, 'respawning failed workers'),
-            'workers_lifetime': (self.workers_lifetime, None, 'worker lifetimes'),
-            'workers_max_rss': (self.workers_max_rss, None, 'worker memory limits'),
-            'metrics_enabled': (self.metrics_enabled, False, 'the metrics exporter'),
-            'reload': (self.reload_on_changes, False, 'reloading on changes'),
-            'env_files': (self.env_files, [], 'env files'),
-            'process_name': (self.process_name, None, 'process names'),
-            'pid_file': (self.pid_file, None, 'pid files'),
-        }
-        for option, (value, default, feature) in unsupported.items():
-            if value != default:
-                raise _not_yet(option, feature)
-
     def _init_static(self) -> None:
         """Pair static routes with their mounts now, as upstream does (a mistake fails early)."""
         if self.static_path_expires < 0:
@@ -288,6 +276,30 @@ class Server:
                 f'Configured number of runtime threads ({self.runtime_threads}) is greater than '
                 f'the number of CPUs ({cpus}); this might hurt performance'
             )
+        self._check_process_options()
+
+    def _check_process_options(self) -> None:
+        """The main process's options: optional packages they need, their limits, reload mode."""
+        if self.process_name:
+            require_module('setproctitle', 'process_name')
+        if self.env_files:
+            require_module('dotenv', 'env_files')
+        if self.workers_lifetime is not None and self.workers_lifetime < 60:
+            raise ConfigurationError('workers_lifetime: must be at least 60 seconds')
+        if self.metrics_enabled and sys.platform == 'win32':
+            logger.warning('The metrics exporter is not available on Windows, ignoring')
+            self.metrics_enabled = False
+        if self.reload_on_changes:
+            require_module('watchfiles', 'reload')
+            if self.workers_lifetime is not None:
+                logger.info('Workers lifetime is not available in combination with reload, ignoring')
+                self.workers_lifetime = None
+            if self.workers_max_rss is not None:
+                logger.info('Workers max RSS is not available in combination with reload, ignoring')
+                self.workers_max_rss = None
+            if self.metrics_enabled:
+                logger.info('Metrics are not available in combination with reload, ignoring')
+                self.metrics_enabled = False
 
     def _describe_runtime(self) -> None:
         """Say once what upstream's Rust runtime options mean in a pure-Python worker."""
@@ -394,6 +406,33 @@ class Server:
             log_dictconfig=self.log_config,
             process_name=self.process_name,
             target_loader=target_loader,
+            metrics_interval=float(self.metrics_scrape_interval),
+        )
+
+    def _supervisor_options(self) -> SupervisorOptions:
+        reload = None
+        if self.reload_on_changes:
+            reload = ReloadOptions(
+                paths=[str(path) for path in self.reload_paths],
+                ignore_dirs=list(self.reload_ignore_dirs),
+                ignore_patterns=list(self.reload_ignore_patterns),
+                ignore_paths=[str(path) for path in self.reload_ignore_paths],
+                filter_class=self.reload_filter,
+                tick_ms=self.reload_tick,
+                ignore_worker_failure=self.reload_ignore_worker_failure,
+            )
+        return SupervisorOptions(
+            workers=self.workers,
+            kill_timeout=self.workers_kill_timeout,
+            respawn_failed_workers=self.respawn_failed_workers,
+            respawn_interval=self.respawn_interval,
+            lifetime=self.workers_lifetime,
+            max_rss=self.workers_max_rss,
+            rss_sample_interval=self.rss_sample_interval,
+            rss_samples=self.rss_samples,
+            reload=reload,
+            metrics_address=self.metrics_address if self.metrics_enabled else None,
+            metrics_port=self.metrics_port,
         )
 
     def serve(
@@ -410,20 +449,37 @@ class Server:
             target_loader = partial(target_loader, self.target)
         logger.info(f'Starting granian (main PID: {os.getpid()})')
         self._describe_runtime()
+        pid_file = PidFile(self.pid_file) if self.pid_file is not None else None
+        if pid_file is not None:
+            pid_file.write()
+        try:
+            code = self._serve_workers(target_loader)
+        finally:
+            if pid_file is not None:
+                pid_file.remove()
+        logger.info('Granian shutdown completed, see ya!')
+        if code:
+            sys.exit(code)
+
+    def _serve_workers(self, target_loader: Callable[..., Any] | None) -> int:
         sock = self._bind()
         logger.info(f'Listening at: {self._listen_url()}')
-        env_loader([str(path) for path in self.env_files])()
-        for hook in self.hooks_startup:
-            hook()
-        supervisor = Supervisor(
-            self._worker_spec(target_loader),
-            [sock],
-            workers=self.workers,
-            kill_timeout=self.workers_kill_timeout,
-        )
-        supervisor.on_reload = self._run_reload_hooks
+        bind = str(self.bind_uds) if self.bind_uds is not None else f'{self.bind_addr}:{self.bind_port}'
+        title = resolve_process_name(self.process_name, interface=self.interface.value, bind=bind, target=self.target)
+        if title is not None:
+            set_process_title(title)
+        load_env = env_loader([str(path) for path in self.env_files])
+        load_env()
+
+        def on_reload() -> None:
+            load_env()
+            self._run_reload_hooks()
+
         try:
-            code = supervisor.run()
+            for hook in self.hooks_startup:
+                hook()
+            spec = replace(self._worker_spec(target_loader), process_name=title)
+            code = Supervisor(spec, [sock], self._supervisor_options(), on_reload=on_reload).run()
         finally:
             sock.close()
             for hook in self.hooks_shutdown:
@@ -431,9 +487,7 @@ class Server:
             if self.bind_uds is not None:
                 with contextlib.suppress(OSError):
                     self.bind_uds.unlink()
-        logger.info('Granian shutdown completed, see ya!')
-        if code:
-            sys.exit(code)
+        return code
 
     def _run_reload_hooks(self) -> None:
         for hook in self.hooks_reload:

@@ -11,7 +11,7 @@ import asyncio
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from granian_http.context import ServeContext
 from granian_http.selection import protocol_factory
@@ -24,6 +24,9 @@ from .errors import FatalError
 from .interfaces import Interface, Runtime
 from .log import AccessLogFormatter, logger
 from .static import StaticFiles
+
+if TYPE_CHECKING:
+    from .metrics_worker import MetricsPusher
 
 __all__ = ['ServeConfig', 'serve_app']
 
@@ -62,6 +65,7 @@ async def serve_app(
     stop: asyncio.Future[Any],
     *,
     worker_id: int = 1,
+    metrics: MetricsPusher | None = None,
 ) -> None:
     """Serve through ``interface`` on ``sockets`` until ``stop`` resolves.
 
@@ -117,11 +121,15 @@ async def serve_app(
     servers = [
         await loop.create_server(factory, sock=sock, backlog=config.backlog, ssl=ctx.ssl_context) for sock in sockets
     ]
+    if metrics is not None:
+        metrics.start(ctx, executor, getattr(interface, 'pool', None))
     logger.info(f'Started worker-{worker_id}')
     try:
         await stop
     finally:
         logger.info(f'Stopping worker-{worker_id}')
+        if metrics is not None:
+            metrics.stop()
         # Stop accepting first and close the servers only once the connections accepted last have
         # their transports: asyncio drops (resets) an accepted connection whose server closed in
         # between. The listening socket stays open in the main process and the other workers.

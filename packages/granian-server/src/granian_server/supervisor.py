@@ -1,28 +1,64 @@
-"""The main process: spawn the workers, watch them and the signals, stop them gracefully.
+"""The main process: spawn the workers, watch them, respawn them, stop them gracefully.
 
-The supervisor is single-threaded. Signal handlers only note the signal (``set_wakeup_fd`` wakes
-the wait); the loop blocks on the worker sentinels and the wake-up pipe, so there is no watcher
-thread and ``fork`` stays safe.
+The supervisor is single-threaded, so ``fork`` stays safe. Signal handlers only note the signal
+(``set_wakeup_fd`` wakes the wait); the loop blocks in one ``multiprocessing.connection.wait`` on
+the worker sentinels, the wake-up socket, the metrics pipes and endpoint, and the reloader's pipe.
+Every timer (a hand-over, a kill timeout, worker lifetimes, memory sampling, a metrics client's
+deadline) is a deadline that bounds that wait.
+
+How workers are replaced:
+
+- **Rolling** (SIGHUP, ``workers_lifetime``, ``workers_max_rss``): one worker at a time. The
+  replacement is spawned, both serve for ``respawn_interval`` seconds, then the old one gets SIGTERM
+  (it finishes its in-flight requests; SIGKILL after ``workers_kill_timeout``), and the next
+  replacement starts once it has exited. The listening socket is one socket shared by every worker,
+  so a connection waiting in its backlog is accepted by whichever worker comes next: a worker that
+  stops loses none.
+- **After an unexpected exit** (``respawn_failed_workers``): at once, unless that worker had been
+  respawned less than 5.5 s before; that is a crash loop, and the server exits with code 1.
+- **Reloader mode** (files changed): every worker is stopped, then every worker is spawned again.
+
+Test-only: the environment variable ``_GRANIAN_TEST_LIFETIME_SCALE`` (a float, default 1) scales
+``workers_lifetime``, so that tests can watch a 60 s lifetime (the smallest allowed) end in a few
+seconds. It exists for the test suite and nothing else.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.connection
+import os
 import signal
 import socket
 import sys
-from collections.abc import Callable
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from typing import Any
 
 from .log import logger
+from .metrics import GLOBAL_COUNTERS, MetricsHub, render
+from .metrics_exporter import MetricsExporter
+from .reloader import ChangeWatcher, ReloadOptions
+from .rss import rss_of
 from .worker import WorkerSpec, run_worker
 
-__all__ = ['Supervisor', 'WorkerProcess', 'mp_context']
+__all__ = ['LIFETIME_SCALE_ENV', 'Supervisor', 'SupervisorOptions', 'WorkerProcess', 'mp_context']
 
 _INTERRUPT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_SIGHUP = getattr(signal, 'SIGHUP', None)
+
+#: A worker that fails again this soon after its respawn is in a crash loop (upstream's rule).
+_CRASH_LOOP_WINDOW = 5.5
+#: Workers are replaced at this share of their lifetime, so the replacement is up in time.
+_LIFETIME_SHARE = 0.95
+_MIB = 1024 * 1024
+
+LIFETIME_SCALE_ENV = '_GRANIAN_TEST_LIFETIME_SCALE'
 
 
 def mp_context() -> BaseContext:
@@ -31,20 +67,56 @@ def mp_context() -> BaseContext:
     return multiprocessing.get_context('fork' if sys.platform == 'linux' else 'spawn')
 
 
+def _lifetime_scale() -> float:
+    try:
+        scale = float(os.environ.get(LIFETIME_SCALE_ENV, '1'))
+    except ValueError:
+        return 1.0
+    return scale if scale > 0 else 1.0
+
+
+@dataclass(frozen=True)
+class SupervisorOptions:
+    workers: int = 1
+    kill_timeout: float | None = None
+    respawn_failed_workers: bool = False
+    respawn_interval: float = 3.5
+    #: Seconds; None for no limit.
+    lifetime: float | None = None
+    #: Bytes; None for no limit.
+    max_rss: int | None = None
+    rss_sample_interval: float = 30.0
+    rss_samples: int = 1
+    #: Reloader mode when set.
+    reload: ReloadOptions | None = None
+    #: The Prometheus exporter's address when it is enabled.
+    metrics_address: str | None = None
+    metrics_port: int = 9090
+
+
 class WorkerProcess:
-    """One worker process and its identity (``worker-N``) across respawns."""
+    """One worker process, known as ``worker-N``; a respawn makes a new one with the same N."""
 
-    def __init__(self, idx: int, spec: WorkerSpec, sockets: list[socket.socket], ctx: BaseContext) -> None:
+    def __init__(
+        self,
+        idx: int,
+        spec: WorkerSpec,
+        sockets: list[socket.socket],
+        ctx: BaseContext,
+        *,
+        metrics_writer: Connection | None = None,
+        respawned_at: float | None = None,
+    ) -> None:
         self.idx = idx
-        self._spec = spec
-        self._sockets = sockets
-        self._ctx = ctx
-        self.proc: BaseProcess = self._new_process()
-
-    def _new_process(self) -> BaseProcess:
-        return self._ctx.Process(  # type: ignore[attr-defined,no-any-return]
-            name='granian-worker', target=run_worker, args=(self._spec, self.idx, self._sockets)
+        self.proc: BaseProcess = ctx.Process(  # type: ignore[attr-defined]
+            name='granian-worker', target=run_worker, args=(spec, idx, sockets, metrics_writer)
         )
+        #: When this process replaced a predecessor (None for the first of its line).
+        self.respawned_at = respawned_at
+        self.spawned_at = 0.0
+        #: Queued for a rolling replacement, or being replaced: no further decision about it.
+        self.retiring = False
+        self.rss_strikes = 0
 
     @property
     def pid(self) -> int | None:
@@ -56,18 +128,40 @@ class WorkerProcess:
 
     def start(self) -> None:
         self.proc.start()
+        self.spawned_at = time.monotonic()
         logger.info(f'Spawning worker-{self.idx} with PID: {self.proc.pid}')
 
     def terminate(self) -> None:
         if self.proc.is_alive():
             self.proc.terminate()
 
-    def join(self, timeout: float | None) -> None:
-        self.proc.join(timeout)
+    def kill(self) -> None:
+        logger.warning(f'Killing worker-{self.idx} after it refused to gracefully stop')
         if self.proc.is_alive():
-            logger.warning(f'Killing worker-{self.idx} after it refused to gracefully stop')
             self.proc.kill()
-            self.proc.join()
+
+
+def stop_processes(workers: Iterable[WorkerProcess], kill_timeout: float | None) -> None:
+    """SIGTERM every worker, wait for all of them together, SIGKILL those still there at the deadline."""
+    workers = list(workers)
+    for worker in workers:
+        worker.terminate()
+    deadline = None if kill_timeout is None else time.monotonic() + kill_timeout
+    for worker in workers:
+        worker.proc.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        if worker.proc.is_alive():
+            worker.kill()
+            worker.proc.join()
+
+
+@dataclass
+class _Handover:
+    """A rolling replacement: ``old`` serves next to its replacement until ``stop_at``, then stops."""
+
+    old: WorkerProcess
+    stop_at: float
+    stopping: bool = False
+    kill_at: float | None = None
 
 
 class Supervisor:
@@ -75,19 +169,28 @@ class Supervisor:
         self,
         spec: WorkerSpec,
         sockets: list[socket.socket],
+        options: SupervisorOptions,
         *,
-        workers: int,
-        kill_timeout: float | None,
+        on_reload: Callable[[], None] | None = None,
     ) -> None:
         self.spec = spec
         self.sockets = sockets
-        self.kill_timeout = kill_timeout
+        self.options = options
+        #: Called before workers are replaced for SIGHUP or a change: reload env files, run hooks.
+        self.on_reload = on_reload
+        self.exit_code = 0
+        self.workers: dict[int, WorkerProcess] = {}
+        self.counters = dict.fromkeys(GLOBAL_COUNTERS, 0)
         self._ctx = mp_context()
-        self.workers = [WorkerProcess(idx + 1, spec, sockets, self._ctx) for idx in range(workers)]
         self._signals: list[int] = []
         self._wakeup_r, self._wakeup_w = socket.socketpair()
-        self.exit_code = 0
-        self.on_reload: Callable[[], None] | None = None
+        self._queue: deque[tuple[int, int | None, str]] = deque()
+        self._handover: _Handover | None = None
+        self._lifetime = options.lifetime * _lifetime_scale() if options.lifetime else None
+        self._rss_due = 0.0
+        self._metrics = MetricsHub() if options.metrics_address is not None else None
+        self._exporter: MetricsExporter | None = None
+        self._watcher: ChangeWatcher | None = None
 
     # -- signals -------------------------------------------------------------------------------
 
@@ -98,7 +201,7 @@ class Supervisor:
         previous: dict[int, Any] = {}
         self._wakeup_w.setblocking(False)
         signal.set_wakeup_fd(self._wakeup_w.fileno(), warn_on_full_buffer=False)
-        for sig in (*_INTERRUPT_SIGNALS, *((signal.SIGHUP,) if hasattr(signal, 'SIGHUP') else ())):
+        for sig in (*_INTERRUPT_SIGNALS, *((_SIGHUP,) if _SIGHUP is not None else ())):
             previous[sig] = signal.signal(sig, self._on_signal)
         return previous
 
@@ -115,52 +218,260 @@ class Supervisor:
         """Spawn the workers and supervise them until an interrupt or a failure; return the exit code."""
         previous = self._install_signals()
         try:
-            for worker in self.workers:
-                worker.start()
+            if self.options.metrics_address is not None:
+                self._exporter = MetricsExporter(self.options.metrics_address, self.options.metrics_port, self._render)
+            for idx in range(1, self.options.workers + 1):
+                self._spawn(idx)
+            if self._exporter is not None:
+                logger.info(f'Metrics exporter listening at: {self._exporter.url}')
+            if self.options.reload is not None:
+                self._watcher = ChangeWatcher(self.options.reload, self._ctx)
+                self._watcher.start()
+            self._rss_due = time.monotonic() + self.options.rss_sample_interval
             self._watch()
             self.shutdown()
         finally:
             self._restore_signals(previous)
         return self.exit_code
 
+    def shutdown(self) -> None:
+        logger.info('Shutting down granian')
+        if self._exporter is not None:
+            self._exporter.close()
+            self._exporter = None
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+        workers = list(self.workers.values())
+        if self._handover is not None:
+            workers.append(self._handover.old)
+            self._handover = None
+        stop_processes(workers, self.options.kill_timeout)
+        if self._metrics is not None:
+            self._metrics.close()
+
+    def _spawn(self, idx: int, *, respawned: bool = False) -> WorkerProcess:
+        reader = writer = None
+        if self._metrics is not None:
+            reader, writer = self._ctx.Pipe(duplex=False)
+        worker = WorkerProcess(
+            idx,
+            self.spec,
+            self.sockets,
+            self._ctx,
+            metrics_writer=writer,
+            respawned_at=time.monotonic() if respawned else None,
+        )
+        worker.start()
+        if reader is not None and writer is not None and self._metrics is not None:
+            writer.close()  # the worker has its own copy; ours would hide its exit from the reader
+            self._metrics.attach(idx, reader)
+        self.workers[idx] = worker
+        self.counters['workers_spawns'] += 1
+        return worker
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def _waitables(self) -> list[Any]:
+        waitables: list[Any] = [self._wakeup_r, *(worker.sentinel for worker in self.workers.values())]
+        if self._handover is not None:
+            waitables.append(self._handover.old.sentinel)
+        if self._metrics is not None:
+            waitables.extend(self._metrics.readers())
+        if self._exporter is not None:
+            waitables.extend(self._exporter.waitables())
+        if self._watcher is not None:
+            waitables.extend((self._watcher.reader, self._watcher.sentinel))
+        return waitables
+
+    def _timeout(self) -> float | None:
+        deadlines: list[float] = []
+        handover = self._handover
+        if handover is not None:
+            if not handover.stopping:
+                deadlines.append(handover.stop_at)
+            elif handover.kill_at is not None:
+                deadlines.append(handover.kill_at)
+        if self._lifetime is not None:
+            ttl = self._lifetime * _LIFETIME_SHARE
+            deadlines.extend(w.spawned_at + ttl for w in self.workers.values() if not w.retiring)
+        if self.options.max_rss is not None:
+            deadlines.append(self._rss_due)
+        if self._exporter is not None and (client_deadline := self._exporter.next_deadline()) is not None:
+            deadlines.append(client_deadline)
+        if self._queue and handover is None:
+            return 0.0
+        if not deadlines:
+            return None
+        return max(0.0, min(deadlines) - time.monotonic())
+
     def _watch(self) -> None:
         while True:
-            by_sentinel = {worker.sentinel: worker for worker in self.workers}
-            ready = multiprocessing.connection.wait([self._wakeup_r, *by_sentinel])
+            ready = set(multiprocessing.connection.wait(self._waitables(), self._timeout()))
             if self._wakeup_r in ready:
                 try:
                     self._wakeup_r.recv(4096)
                 except BlockingIOError:
                     pass
-            while self._signals:
-                signum = self._signals.pop(0)
-                if signum in _INTERRUPT_SIGNALS:
-                    return
-                if signum == getattr(signal, 'SIGHUP', None):
-                    self._rolling_respawn()
-            for sentinel in ready:
-                worker = by_sentinel.get(sentinel) if isinstance(sentinel, int) else None
-                if worker is not None:
-                    worker.proc.join()
-                    logger.error(f'Unexpected exit from worker-{worker.idx}')
-                    self.exit_code = 1
-                    return
+            if not self._handle_signals():
+                return
+            now = time.monotonic()
+            if self._metrics is not None:
+                self._metrics.receive(ready)
+            if self._exporter is not None:
+                self._exporter.handle(ready, now)
+            if not self._reap(ready, now) or not self._handle_watcher(ready):
+                return
+            self._check_lifetimes(now)
+            self._sample_rss(now)
+            self._advance_handover(time.monotonic())
 
-    def _rolling_respawn(self) -> None:
-        """Replace every worker, one at a time, the new one serving before the old one stops."""
-        logger.info('HUP signal received, gracefully respawning workers..')
+    def _handle_signals(self) -> bool:
+        """Act on the signals received; False on an interrupt."""
+        while self._signals:
+            signum = self._signals.pop(0)
+            if signum in _INTERRUPT_SIGNALS:
+                return False
+            if signum == _SIGHUP:
+                logger.info('HUP signal received, gracefully respawning workers..')
+                self._run_reload_hooks()
+                for idx in range(1, self.options.workers + 1):
+                    worker = self.workers.get(idx)
+                    if worker is None:
+                        self._queue.append((idx, None, 'reload'))
+                    elif not worker.retiring:
+                        self._enqueue(worker, 'reload')
+        return True
+
+    def _run_reload_hooks(self) -> None:
         if self.on_reload is not None:
             self.on_reload()
-        for pos, old in enumerate(self.workers):
-            new = WorkerProcess(old.idx, self.spec, self.sockets, self._ctx)
-            new.start()
-            self.workers[pos] = new
-            old.terminate()
-            old.join(self.kill_timeout)
 
-    def shutdown(self) -> None:
-        logger.info('Shutting down granian')
-        for worker in self.workers:
-            worker.terminate()
-        for worker in self.workers:
-            worker.join(self.kill_timeout)
+    # -- exits ---------------------------------------------------------------------------------
+
+    def _reap(self, ready: set[Any], now: float) -> bool:
+        """Handle workers that exited; False when the server has to stop."""
+        for worker in list(self.workers.values()):
+            if worker.sentinel in ready:
+                worker.proc.join()
+                if not self._on_unexpected_exit(worker, now):
+                    return False
+        handover = self._handover
+        if handover is not None and handover.old.sentinel in ready:
+            handover.old.proc.join()
+            self._handover = None
+        return True
+
+    def _on_unexpected_exit(self, worker: WorkerProcess, now: float) -> bool:
+        logger.error(f'Unexpected exit from worker-{worker.idx}')
+        del self.workers[worker.idx]
+        crash_loop = worker.respawned_at is not None and now - worker.respawned_at < _CRASH_LOOP_WINDOW
+        if self.options.respawn_failed_workers and not crash_loop:
+            self.counters['workers_respawns_for_err'] += 1
+            self._spawn(worker.idx, respawned=True)
+            return True
+        reload = self.options.reload
+        if reload is not None and reload.ignore_worker_failure:
+            # The worker stays down until the next change brings every worker back.
+            return True
+        if crash_loop and self.options.respawn_failed_workers:
+            logger.error('Worker crash loop detected, exiting')
+        self.exit_code = 1
+        return False
+
+    # -- rolling replacements ------------------------------------------------------------------
+
+    def _enqueue(self, worker: WorkerProcess, reason: str) -> None:
+        worker.retiring = True
+        self._queue.append((worker.idx, worker.pid, reason))
+
+    def _check_lifetimes(self, now: float) -> None:
+        if self._lifetime is None:
+            return
+        ttl = self._lifetime * _LIFETIME_SHARE
+        for worker in list(self.workers.values()):
+            if not worker.retiring and now >= worker.spawned_at + ttl:
+                logger.info(f'worker-{worker.idx} lifetime expired, gracefully respawning..')
+                self._enqueue(worker, 'lifetime')
+
+    def _sample_rss(self, now: float) -> None:
+        limit = self.options.max_rss
+        if limit is None or now < self._rss_due:
+            return
+        self._rss_due = now + self.options.rss_sample_interval
+        candidates = [w for w in self.workers.values() if not w.retiring and w.pid is not None]
+        sizes = rss_of(w.pid for w in candidates if w.pid is not None)
+        for worker in candidates:
+            size = sizes.get(worker.pid)  # type: ignore[arg-type]
+            if size is None:
+                continue
+            worker.rss_strikes = worker.rss_strikes + 1 if size > limit else 0
+            if worker.rss_strikes >= self.options.rss_samples:
+                logger.info(
+                    f'worker-{worker.idx} memory usage ({size / _MIB:.1f} MiB) exceeded the limit '
+                    f'({limit / _MIB:.0f} MiB), gracefully respawning..'
+                )
+                self._enqueue(worker, 'rss')
+
+    def _advance_handover(self, now: float) -> None:
+        handover = self._handover
+        if handover is not None:
+            if not handover.stopping and now >= handover.stop_at:
+                handover.old.terminate()
+                handover.stopping = True
+                if self.options.kill_timeout is not None:
+                    handover.kill_at = now + self.options.kill_timeout
+            elif handover.kill_at is not None and now >= handover.kill_at:
+                handover.old.kill()
+                handover.kill_at = None
+            return  # the old worker's exit (seen by _reap) ends the hand-over
+        while self._queue and self._handover is None:
+            idx, pid, reason = self._queue.popleft()
+            old = self.workers.get(idx)
+            if pid is not None and (old is None or old.pid != pid):
+                continue  # replaced meanwhile (it failed and was respawned)
+            if reason in ('lifetime', 'rss'):
+                self.counters[f'workers_respawns_for_{reason}'] += 1
+            self._spawn(idx, respawned=True)
+            if old is not None:
+                self._handover = _Handover(old, time.monotonic() + self.options.respawn_interval)
+
+    # -- reloader ------------------------------------------------------------------------------
+
+    def _handle_watcher(self, ready: set[Any]) -> bool:
+        watcher = self._watcher
+        if watcher is None:
+            return True
+        if watcher.reader in ready:
+            for kind, payload in watcher.receive():
+                if kind == 'ready':
+                    logger.info(f'Watching for changes in: {", ".join(watcher.options.paths)}')
+                elif kind == 'changes':
+                    self._reload_all(payload)
+        if watcher.sentinel in ready:
+            logger.error('The reloader stopped unexpectedly')
+            self.exit_code = 1
+            return False
+        return True
+
+    def _reload_all(self, changes: list[tuple[str, str]]) -> None:
+        logger.info('Changes detected, reloading workers..')
+        for change, path in changes:
+            logger.info(f'{change}: {path}')
+        self._run_reload_hooks()
+        workers = list(self.workers.values())
+        if self._handover is not None:
+            workers.append(self._handover.old)
+            self._handover = None
+        self._queue.clear()
+        stop_processes(workers, self.options.kill_timeout)
+        self.workers.clear()
+        for idx in range(1, self.options.workers + 1):
+            self._spawn(idx)
+
+    # -- metrics -------------------------------------------------------------------------------
+
+    def _render(self) -> bytes:
+        now = time.monotonic()
+        lifetimes = {idx: now - worker.spawned_at for idx, worker in self.workers.items()}
+        return render(self.counters, lifetimes, self._metrics.records if self._metrics is not None else {})

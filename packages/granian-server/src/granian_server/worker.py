@@ -12,12 +12,15 @@ import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from typing import Any
 
 from .errors import FatalError
 from .interfaces import make_interface
 from .log import configure_logging, logger
 from .loops import loops
+from .metrics_worker import MetricsPusher
+from .process_title import set_process_title, worker_title
 from .serving import ServeConfig, serve_app
 from .target import env_loader, load_target
 
@@ -41,6 +44,8 @@ class WorkerSpec:
     log_dictconfig: dict[str, Any] | None = None
     process_name: str | None = None
     target_loader: Callable[..., Any] | None = None
+    #: Seconds between two metrics records sent to the main process (with a metrics pipe).
+    metrics_interval: float = 15.0
 
 
 def _load(spec: WorkerSpec) -> Any:
@@ -49,8 +54,13 @@ def _load(spec: WorkerSpec) -> Any:
     return load_target(spec.target, wd=spec.working_dir, factory=spec.factory)
 
 
-def run_worker(spec: WorkerSpec, worker_id: int, sockets: list[socket.socket]) -> None:
-    """Entry point of a worker process; exits the process when serving ends."""
+def run_worker(
+    spec: WorkerSpec, worker_id: int, sockets: list[socket.socket], metrics_writer: Connection | None = None
+) -> None:
+    """Entry point of a worker process; exits the process when serving ends.
+
+    ``metrics_writer`` is this worker's end of its metrics pipe, when the exporter is enabled.
+    """
     # A forked child inherits the supervisor's signal plumbing: drop it before anything else.
     for sig in _STOP_SIGNALS:
         signal.signal(sig, signal.SIG_DFL)
@@ -61,9 +71,7 @@ def run_worker(spec: WorkerSpec, worker_id: int, sockets: list[socket.socket]) -
     except ValueError:
         pass
     if spec.process_name:
-        import setproctitle
-
-        setproctitle.setproctitle(f'{spec.process_name} worker-{worker_id}')
+        set_process_title(worker_title(spec.process_name, worker_id))
     configure_logging(spec.log_level, spec.log_dictconfig, spec.log_enabled)
     env_loader(spec.env_files)()
 
@@ -88,10 +96,11 @@ def run_worker(spec: WorkerSpec, worker_id: int, sockets: list[socket.socket]) -
         except (NotImplementedError, RuntimeError):
             signal.signal(sig, lambda *_: loop.call_soon_threadsafe(request_stop))
 
+    metrics = MetricsPusher(metrics_writer, spec.metrics_interval) if metrics_writer is not None else None
     code = 0
     interface.setup(loop)
     try:
-        loop.run_until_complete(serve_app(interface, spec.serve, sockets, stop, worker_id=worker_id))
+        loop.run_until_complete(serve_app(interface, spec.serve, sockets, stop, worker_id=worker_id, metrics=metrics))
     except FatalError:
         code = 1
     finally:
