@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import h2.errors
 import h2.events
@@ -363,3 +364,41 @@ async def test_connect_is_not_served() -> None:
     assert not pair.server.exchanges
     assert pair.client.responses[stream].status == 405
     assert pair.client.responses[stream].ended
+
+
+async def test_send_file_small_and_large(tmp_path: Path) -> None:
+    small, large = tmp_path / 'small.bin', tmp_path / 'large.bin'
+    small.write_bytes(b'tiny file')
+    payload = bytes(range(256)) * 1000  # 256 000 bytes: streamed in chunks
+    large.write_bytes(payload)
+    pair = Pair()
+    first = pair.client.request('GET', '/small')
+    second = pair.client.request('GET', '/large')
+    pair.pump()
+    small_ex, large_ex = pair.server.exchanges
+    small_ex.start(200, [])
+    large_ex.start(200, [(b'content-type', b'application/octet-stream')])
+    await small_ex.send_file(small)
+    sending = asyncio.ensure_future(large_ex.send_file(large, offset=1000, count=200_000))
+    while not sending.done():
+        await pair.settle()
+    await sending
+    await pair.settle()
+    assert bytes(pair.client.responses[first].body) == b'tiny file'
+    response = pair.client.responses[second]
+    assert response.header(b'content-length') == b'200000'
+    assert bytes(response.body) == payload[1000:201_000]
+    assert response.ended
+
+
+async def test_send_file_missing_raises_before_anything_is_sent(tmp_path: Path) -> None:
+    pair = Pair()
+    stream = pair.client.request('GET', '/')
+    pair.pump()
+    (exchange,) = pair.server.exchanges
+    exchange.start(200, [])
+    with pytest.raises(OSError):
+        await exchange.send_file(tmp_path / 'missing')
+    respond(exchange, b'not found', status=404)
+    await pair.settle()
+    assert pair.client.responses[stream].status == 404

@@ -428,6 +428,8 @@ class H2Exchange(Exchange):
                 self.end(await loop.run_in_executor(executor, file.read, count))
                 return
             self._send_head(count, False)
+            if self._remaining < 0:
+                self._remaining = count  # the content-length we sent: a shorter file resets the stream
             left = count
             while left > 0 and not self._response_over:
                 chunk = await loop.run_in_executor(executor, file.read, min(_FILE_CHUNK, left))

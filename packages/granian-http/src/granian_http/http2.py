@@ -316,8 +316,10 @@ class HTTP2Connection(asyncio.Protocol):
                 return
             opened: list[H2Exchange] = []
             for event in events:
+                if self._closed:
+                    return  # a budget ran out: nothing more from this client is served
                 self._on_event(event, opened)
-            if opened:
+            if opened and not self._closed:
                 self._dispatch(opened)
         finally:
             self._in_receive = False
