@@ -441,6 +441,7 @@ class HTTP2Connection(asyncio.Protocol):
         for exchange in opened:
             if exchange._response_over:
                 continue  # reset by the client in the same read
+            self._ctx.requests_handled += 1
             try:
                 handler(exchange)
             except Exception:
