@@ -316,14 +316,18 @@ class HTTP2Connection(asyncio.Protocol):
                 return
             opened: list[H2Exchange] = []
             for event in events:
-                if self._closed:
-                    return  # a budget ran out: nothing more from this client is served
                 self._on_event(event, opened)
-            if opened and not self._closed:
+                if self._gave_up():
+                    return  # a budget ran out: nothing more from this client is served
+            if opened:
                 self._dispatch(opened)
         finally:
             self._in_receive = False
         self._flush()
+
+    def _gave_up(self) -> bool:
+        """True once an event made us close the connection (a call, so the check is re-read)."""
+        return self._closed
 
     # -- events --------------------------------------------------------------------------------
 
