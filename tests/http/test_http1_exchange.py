@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import h11
 import pytest
@@ -375,3 +376,45 @@ async def test_h11_client_agrees_with_every_framing() -> None:
             ((response, received),) = client.responses(server.transport.take())
             assert received == body
             assert isinstance(response, h11.Response)
+
+
+async def test_body_chunks_reach_the_app_as_bytes() -> None:
+    server = Server()
+    server.send(b'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nabc')
+    chunk = await server.exchanges[0].read_body()
+    assert type(chunk) is bytes and chunk == b'abc'
+
+
+async def test_send_file_shorter_than_the_announced_length_closes(tmp_path: Path) -> None:
+    path = tmp_path / 'data.bin'
+    path.write_bytes(b'z' * 200_000)
+    server = Server()
+    server.send(b'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    exchange = server.exchanges[0]
+    exchange.start(200, [(b'content-length', b'300000')])
+    await exchange.send_file(path)
+    data = server.transport.take()
+    assert b'content-length: 300000\r\n' in data
+    assert server.transport.closing
+
+
+async def test_disconnect_reaches_a_finished_exchange_on_a_keep_alive_connection() -> None:
+    server = Server()
+    server.send(b'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    first = server.exchanges[0]
+    respond(first)
+    # A cancelled wait (what apps do once they answered) leaves nothing behind...
+    cancelled = asyncio.ensure_future(first.wait_disconnect())
+    await settle()
+    cancelled.cancel()
+    await settle()
+    assert not server.conn._disconnect_watchers
+    # ...and a later one still learns when the connection closes, after other requests.
+    waiting = asyncio.ensure_future(first.wait_disconnect())
+    server.send(b'GET /next HTTP/1.1\r\nHost: x\r\n\r\n')
+    respond(server.exchanges[1])
+    await settle()
+    assert not waiting.done()
+    server.conn.connection_lost(None)
+    await settle()
+    assert waiting.done() and first.disconnected

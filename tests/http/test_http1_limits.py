@@ -205,18 +205,33 @@ async def test_connection_limit_holds_extra_connections_unread() -> None:
     assert len(server.exchanges) == 1
 
 
-async def test_shutdown_closes_idle_and_finishes_busy_connections() -> None:
+async def test_shutdown_closes_idle_and_finishes_busy_connections(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Idle connections get a short grace (a request may be on its way), then close.
+    monkeypatch.setattr('granian_http.http1._SHUTDOWN_GRACE', 0.05)
     server = Server()
     busy_conn, busy = server.conn, server.transport
     idle_conn, idle = server.connect()
     busy_conn.data_received(b'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
     server.ctx.shutdown()
-    assert idle.closing
+    assert not idle.closing
     assert not busy.closing
     respond(server.exchanges[0], b'last')
     assert b'connection: close\r\n' in busy.take()
     assert busy.closing
+    await asyncio.sleep(0.1)
+    assert idle.closing
     await settle()
     assert not server.ctx.connections
     await asyncio.wait_for(server.ctx.wait_closed(), 1)
     idle_conn.connection_lost(None)  # a second report is harmless
+
+
+async def test_request_arriving_in_the_shutdown_grace_is_served_and_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr('granian_http.http1._SHUTDOWN_GRACE', 0.05)
+    server = Server()
+    server.ctx.shutdown()
+    server.send(b'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    respond(server.exchanges[0], b'served')
+    data = server.transport.take()
+    assert data.endswith(b'served') and b'connection: close\r\n' in data
+    assert server.transport.closing

@@ -260,11 +260,6 @@ def test_response_file_is_sent_while_the_handler_runs(server: ServerProcess, fil
         assert response.content == files['large'].read_bytes()
 
 
-@pytest.mark.xfail(
-    reason='granian_http.http1 reports a disconnect only to the exchange in progress: once a response is '
-    'complete, its exchange never learns that the (keep-alive) connection closed',
-    strict=True,
-)
 def test_client_disconnect_resolves_after_a_complete_response(server: ServerProcess, files: dict[str, Path]) -> None:
     with httpx.Client(base_url=server.url, timeout=10) as own:
         own.get('/file-then-wait', params={'path': str(files['small']), 'key': 'after'})

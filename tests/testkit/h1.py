@@ -66,6 +66,17 @@ class MemoryTransport(asyncio.Transport):
     def is_reading(self) -> bool:
         return self.reading
 
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        assert isinstance(protocol, asyncio.Protocol)
+        self.protocol = protocol
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self.protocol
+
+    def receive(self, data: bytes) -> None:
+        """Deliver bytes to whichever protocol owns the transport now."""
+        self.protocol.data_received(data)
+
     def take(self) -> bytes:
         data = bytes(self.written)
         self.written.clear()
@@ -106,6 +117,8 @@ class Client:
 
     def __init__(self) -> None:
         self.conn = h11.Connection(h11.CLIENT)
+        self._response: h11.Response | None = None
+        self._body = bytearray()
 
     def request(
         self,
@@ -125,21 +138,22 @@ class Client:
         return data
 
     def responses(self, data: bytes) -> list[tuple[h11.Response, bytes]]:
-        """Parse every complete response in ``data``; h11 checks it is valid HTTP/1.1."""
+        """Parse every response completed by ``data``; h11 checks it is valid HTTP/1.1.
+
+        A response may arrive over several calls: the partial one is kept until its end.
+        """
         self.conn.receive_data(data)
         out: list[tuple[h11.Response, bytes]] = []
-        response: h11.Response | None = None
-        body = bytearray()
         while True:
             event = self.conn.next_event()
             if isinstance(event, h11.Response):
-                response = event
+                self._response = event
             elif isinstance(event, h11.Data):
-                body += event.data
+                self._body += event.data
             elif isinstance(event, h11.EndOfMessage):
-                assert response is not None
-                out.append((response, bytes(body)))
-                response, body = None, bytearray()
+                assert self._response is not None
+                out.append((self._response, bytes(self._body)))
+                self._response, self._body = None, bytearray()
                 if self.conn.our_state is h11.DONE and self.conn.their_state is h11.DONE:
                     self.conn.start_next_cycle()
             elif isinstance(event, h11.InformationalResponse):

@@ -3,7 +3,8 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 
 @asynccontextmanager
@@ -28,6 +29,19 @@ async def stream(request: Request):
     return StreamingResponse(gen(), media_type='text/plain')
 
 
+async def websocket(ws: WebSocket):
+    await ws.accept()
+    message = await ws.receive_text()
+    await ws.send_text(f'{ws.state.greeting}: {message}')
+    await ws.close()
+
+
 app = Starlette(
-    routes=[Route('/', home), Route('/echo', echo, methods=['POST']), Route('/stream', stream)], lifespan=lifespan
+    routes=[
+        Route('/', home),
+        Route('/echo', echo, methods=['POST']),
+        Route('/stream', stream),
+        WebSocketRoute('/ws', websocket),
+    ],
+    lifespan=lifespan,
 )

@@ -24,6 +24,7 @@ from .exchange import ClientDisconnected, Exchange, Headers, ResponseStateError
 
 if TYPE_CHECKING:
     from .http2 import HTTP2Connection
+    from .websocket import WebSocket
 
 __all__ = ['H2Exchange']
 
@@ -87,6 +88,7 @@ class H2Exchange(Exchange):
         self.server = conn._server
         self.authority = authority
         self.tls = conn._tls
+        self.websocket = None
         self._te_trailers = te_trailers
         self._head_request = method == 'HEAD'
         # request side
@@ -475,6 +477,12 @@ class H2Exchange(Exchange):
             return
         self._conn._h2.send_headers(self._stream_id, informational_headers(103, headers))
         self._conn._want_flush()
+
+    # -- websockets ----------------------------------------------------------------------------
+
+    def accept_websocket(self, subprotocol: str | None = None, headers: Headers = ()) -> WebSocket:
+        # RFC 8441 (extended CONNECT) is not served yet, so no HTTP/2 exchange is a handshake.
+        raise ResponseStateError('Not a WebSocket handshake')
 
     def __repr__(self) -> str:
         return f'<H2Exchange stream={self._stream_id} {self.method} {self.raw_path!r}>'

@@ -18,6 +18,9 @@ serves every HTTP version. The rules both sides rely on:
   protocol carries trailers and the client said ``te: trailers``) and :attr:`early_hints_allowed`
   (a 103 can be sent now). :meth:`early_hints` is a no-op where it is not allowed.
 * :attr:`tls` holds the TLS handshake facts of the connection (``None`` on cleartext).
+* A WebSocket handshake arrives as an exchange whose :attr:`websocket` is set; the interface
+  either accepts it (:meth:`accept_websocket`, which returns the session) or answers it with an
+  ordinary response, which rejects it.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .tls import TLSInfo
+    from .websocket import WebSocket, WebSocketOffer
 
 __all__ = ['ClientDisconnected', 'Exchange', 'Headers', 'ResponseStateError']
 
@@ -58,6 +62,7 @@ class Exchange(ABC):
         'scheme',
         'server',
         'tls',
+        'websocket',
     )
 
     #: Upper-case request method, e.g. ``'GET'``.
@@ -80,6 +85,9 @@ class Exchange(ABC):
     authority: str | None
     #: The TLS handshake facts of the connection; ``None`` on a cleartext connection.
     tls: TLSInfo | None
+    #: For a valid WebSocket opening handshake, what the client offered; ``None`` otherwise.
+    #: (A broken handshake never reaches the interface: the protocol answers it with 400.)
+    websocket: WebSocketOffer | None
 
     # -- request body --------------------------------------------------------------------------
 
@@ -182,4 +190,13 @@ class Exchange(ABC):
 
         HTTP/2 sends it. HTTP/1.1 does not: common clients (Python's ``http.client`` among them)
         take any status line for the final response, so a 103 would break them.
+        """
+
+    # -- websockets ----------------------------------------------------------------------------
+
+    @abstractmethod
+    def accept_websocket(self, subprotocol: str | None = None, headers: Headers = ()) -> WebSocket:
+        """Accept the WebSocket handshake (101 on HTTP/1.1) and return the open session.
+
+        To reject it, answer with an ordinary response instead (:meth:`start`/:meth:`end`).
         """

@@ -27,6 +27,7 @@ from typing import Any, cast
 
 import h11
 
+from ._flow import WriteFlow
 from ._h1_guard import HeadError, check_head, check_partial_head, find_head_end
 from ._h1_response import (
     FRAMING_CHUNKED,
@@ -40,6 +41,8 @@ from ._h2_upgrade import h2c_upgrade_settings
 from .context import ServeContext
 from .exchange import ClientDisconnected, Exchange, Headers, ResponseStateError
 from .tls import TLSInfo
+from .websocket import MAX_MESSAGE_SIZE, HandshakeError, WebSocket, check_handshake, negotiate_extensions
+from .websocket_h1 import WebSocketConnection, accept_head
 
 __all__ = ['H1Exchange', 'HTTP1Connection']
 
@@ -82,8 +85,9 @@ class HTTP1Connection(asyncio.Protocol):
         '_client',
         '_closed',
         '_ctx',
-        '_drain_waiters',
+        '_disconnect_watchers',
         '_exchange',
+        '_flow',
         '_h2c_settings',
         '_head_buf',
         '_head_limit',
@@ -99,7 +103,6 @@ class HTTP1Connection(asyncio.Protocol):
         '_timer',
         '_tls',
         '_transport',
-        '_write_paused',
     )
 
     def __init__(self, ctx: ServeContext) -> None:
@@ -116,9 +119,10 @@ class HTTP1Connection(asyncio.Protocol):
         self._head_started = 0.0
         self._keep_alive = ctx.h1.keep_alive
         self._read_paused = False
-        self._write_paused = False
-        self._drain_waiters: list[asyncio.Future[None]] = []
+        self._flow = WriteFlow(ctx.loop)
         self._closed = False
+        # Finished exchanges whose apps still wait to hear that the connection closed.
+        self._disconnect_watchers: set[H1Exchange] = set()
         self._admitted = True
         self._client: tuple[str, int] | None = None
         self._server: tuple[str, int] | None = None
@@ -147,16 +151,17 @@ class HTTP1Connection(asyncio.Protocol):
             self._timer = None
         if self._exchange is not None:
             self._exchange._connection_lost()
-        self._wake_drain_waiters()
+        for exchange in list(self._disconnect_watchers):
+            exchange._connection_lost()
+        self._flow.close()
         self._ctx.connections_err += exc is not None
         self._ctx.connection_lost(self)
 
     def pause_writing(self) -> None:
-        self._write_paused = True
+        self._flow.pause()
 
     def resume_writing(self) -> None:
-        self._write_paused = False
-        self._wake_drain_waiters()
+        self._flow.resume()
 
     def data_received(self, data: bytes) -> None:
         if self._in_head:
@@ -197,7 +202,11 @@ class HTTP1Connection(asyncio.Protocol):
             if event_type is h11.Data:
                 self._exchange._feed(event.data)  # type: ignore[union-attr]
             elif event_type is h11.Request:
-                dispatch = self._exchange = self._new_exchange(event)  # type: ignore[arg-type]
+                try:
+                    dispatch = self._exchange = self._new_exchange(event)  # type: ignore[arg-type]
+                except HandshakeError as err:
+                    self._write_error_and_close(err.status, err.reason.encode(), err.headers)
+                    return
             elif event_type is h11.EndOfMessage:
                 exchange = self._exchange
                 assert exchange is not None
@@ -224,20 +233,19 @@ class HTTP1Connection(asyncio.Protocol):
         full_items = getattr(request.headers, '_full_items', None)
         headers = [(name, value) for _, name, value in full_items] if full_items is not None else list(request.headers)
         http11 = request.http_version == b'1.1'
-        keep_alive = self._keep_alive and not self._ctx.closing
+        # HTTP/1.1 stays open unless asked to close; HTTP/1.0 only when asked to stay open.
+        keep_alive = http11
         upgrade = False
-        if keep_alive:
-            # HTTP/1.1 stays open unless asked to close; HTTP/1.0 only when asked to stay open.
-            keep_alive = http11
-            for name, value in headers:
-                if name == b'connection':
-                    value = value.lower()
-                    if b'close' in value:
-                        keep_alive = False
-                    elif b'keep-alive' in value:
-                        keep_alive = True
-                elif name == b'upgrade':
-                    upgrade = True
+        for name, value in headers:
+            if name == b'connection':
+                value = value.lower()
+                if b'close' in value:
+                    keep_alive = False
+                elif b'keep-alive' in value:
+                    keep_alive = True
+            elif name == b'upgrade':
+                upgrade = True
+        keep_alive = keep_alive and self._keep_alive and not self._ctx.closing
         method = _METHODS.get(request.method) or request.method.decode('ascii')
         raw_path, query = _split_target(request.target)
         exchange = H1Exchange(
@@ -251,7 +259,10 @@ class HTTP1Connection(asyncio.Protocol):
             keep_alive,
             self._parser.they_are_waiting_for_100_continue,
         )
-        if upgrade and http11:
+        if upgrade and self._ctx.websockets:
+            # Raises HandshakeError for a broken WebSocket handshake; None if not one at all.
+            exchange.websocket = check_handshake(method, exchange.http_version, headers)
+        if upgrade and exchange.websocket is None and http11:
             self._h2c_settings = h2c_upgrade_settings(self._ctx, headers, exchange._expect_continue, self._head_limit)
         return exchange
 
@@ -304,14 +315,16 @@ class HTTP1Connection(asyncio.Protocol):
             return
         self._write_error_and_close(status)
 
-    def _write_error_and_close(self, status: int) -> None:
+    def _write_error_and_close(self, status: int, body: bytes = b'', headers: Headers = ()) -> None:
         if status < 400 or status > 599:
             status = 400
         head = (
             status_line(status, True)
-            + b'content-length: 0\r\nconnection: close\r\nserver: granian\r\n'
+            + b''.join(name + b': ' + value + b'\r\n' for name, value in headers)
+            + b'content-length: %d\r\nconnection: close\r\nserver: granian\r\n' % len(body)
             + self._ctx.date_header
             + b'\r\n'
+            + body
         )
         self._in_head = False
         self._head_buf = b''
@@ -349,18 +362,6 @@ class HTTP1Connection(asyncio.Protocol):
         if self._read_paused and self._admitted and not self._closed:
             self._read_paused = False
             self._transport.resume_reading()  # type: ignore[union-attr]
-
-    def _wake_drain_waiters(self) -> None:
-        waiters, self._drain_waiters = self._drain_waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-
-    async def _drain(self) -> None:
-        if self._write_paused and not self._closed:
-            waiter = self._loop.create_future()
-            self._drain_waiters.append(waiter)
-            await waiter
 
     # -- ManagedConnection ---------------------------------------------------------------------
 
@@ -408,6 +409,28 @@ class HTTP1Connection(asyncio.Protocol):
     def _close(self) -> None:
         if not self._closed:
             self._transport.close()  # type: ignore[union-attr]
+
+    def _upgrade(self, extensions: list[Any]) -> WebSocket:
+        """Hand the transport to a WebSocket carrier; this connection serves no more requests."""
+        transport = self._transport
+        assert transport is not None
+        carrier = WebSocketConnection(self._ctx, transport, self._flow)
+        session = carrier.session = WebSocket(carrier, self._loop, extensions)
+        pending, _ = self._parser.trailing_data
+        self._closed = True  # for this protocol object: the carrier owns the transport now
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._exchange = None
+        transport.set_protocol(carrier)
+        self._ctx.connections.discard(self)
+        self._ctx.connections.add(carrier)
+        if self._read_paused:
+            self._read_paused = False
+            transport.resume_reading()
+        if pending:
+            session.feed(pending)
+        return session
 
 
 class H1Exchange(Exchange):
@@ -457,6 +480,7 @@ class H1Exchange(Exchange):
         self.server = conn._server
         self.authority = None
         self.tls = conn._tls
+        self.websocket = None
         self._http11 = http11
         self._keep_alive = keep_alive
         self._expect_continue = expect_continue
@@ -532,7 +556,8 @@ class H1Exchange(Exchange):
         while True:
             body = self._body
             if body:
-                data = body[0] if len(body) == 1 else b''.join(body)
+                # h11 hands us bytearrays; apps are promised bytes (bytes() of bytes is free).
+                data = bytes(body[0]) if len(body) == 1 else b''.join(body)
                 body.clear()
                 self._body_size = 0
                 self._conn._resume_reading()
@@ -555,10 +580,18 @@ class H1Exchange(Exchange):
         return self._disconnected
 
     async def wait_disconnect(self) -> None:
-        if not self._disconnected:
-            if self._disconnect_waiter is None:
-                self._disconnect_waiter = self._conn._loop.create_future()
-            await self._disconnect_waiter
+        if self._disconnected:
+            return
+        waiter = self._disconnect_waiter
+        if waiter is None or waiter.done():
+            # A new waiter also after a cancelled one (apps cancel this wait once they answered).
+            waiter = self._disconnect_waiter = self._conn._loop.create_future()
+            # The connection can outlive this exchange (keep-alive): have it tell us too, for as
+            # long as someone waits.
+            watchers = self._conn._disconnect_watchers
+            watchers.add(self)
+            waiter.add_done_callback(lambda _: watchers.discard(self))
+        await waiter
 
     async def wait_complete(self) -> None:
         if not self._finished and not self._disconnected:
@@ -716,7 +749,6 @@ class H1Exchange(Exchange):
             if self._framing == FRAMING_NONE:
                 self._finish()
                 return
-            self._remaining = 0
             if offset:
                 await loop.run_in_executor(executor, file.seek, offset)
             left = count
@@ -727,19 +759,39 @@ class H1Exchange(Exchange):
                     self._keep_alive = False
                     break
                 left -= len(chunk)
-                self._conn._write(chunk)
-                if self._conn._write_paused:
-                    await self._conn._drain()
+                self._conn._write(self._frame(chunk))
+                if self._conn._flow.paused:
+                    await self._conn._flow.drain()
+            if self._remaining:
+                # The head promised more than the file had (the app's content-length, or a file
+                # that shrank): only closing tells the client.
+                self._keep_alive = False
             self._finish()
         finally:
             file.close()
 
+    def accept_websocket(self, subprotocol: str | None = None, headers: Headers = ()) -> WebSocket:
+        offer = self.websocket
+        if offer is None or offer.key is None:
+            raise ResponseStateError('Not a WebSocket handshake')
+        if self._head_sent or self._finished:
+            raise ResponseStateError('Response already started')
+        extensions, extensions_header = negotiate_extensions(offer.extensions, MAX_MESSAGE_SIZE)
+        head = accept_head(offer.key, subprotocol, extensions_header, headers, self._conn._ctx.date_header)
+        self._conn._write(head)
+        self._head_sent = True
+        self._finished = True
+        waiter = self._complete_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        return self._conn._upgrade(extensions)
+
     @property
     def write_paused(self) -> bool:
-        return self._conn._write_paused
+        return self._conn._flow.paused
 
     async def drain(self) -> None:
-        await self._conn._drain()
+        await self._conn._flow.drain()
 
     def abort(self) -> None:
         if not self._finished:

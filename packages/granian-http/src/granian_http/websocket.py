@@ -168,12 +168,25 @@ class _BoundedDeflate(PerMessageDeflate):
 
 
 def negotiate_extensions(offers: list[str], max_message_size: int) -> tuple[list[Extension], bytes | None]:
-    """Pick the extensions we support from the client's offers; return them and the header value."""
-    if not offers:
-        return [], None
-    deflate = _BoundedDeflate(max_message_size)
-    header = server_extensions_handshake(offers, [deflate])
-    return ([deflate] if header else []), header
+    """Pick the first extension offer we can honour; return it and its response header value.
+
+    Each header value may hold several comma-separated offers, in the client's order of
+    preference. An offer with parameters we cannot meet (a window below 9 bits, which zlib does
+    not do) is declined and the next one tried, as RFC 7692 §5 asks.
+    """
+    for value in offers:
+        for offer in value.split(','):
+            offer = offer.strip()
+            if not offer:
+                continue
+            deflate = _BoundedDeflate(max_message_size)
+            try:
+                header = server_extensions_handshake([offer], [deflate])
+            except ValueError:
+                continue
+            if header:
+                return [deflate], header
+    return [], None
 
 
 def accept_token(key: bytes) -> bytes:

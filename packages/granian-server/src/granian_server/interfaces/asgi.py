@@ -22,6 +22,7 @@ from ..errors import FatalError
 from ..log import AccessLogFormatter, logger
 from . import INTERFACES, Interface, Runtime
 from .asgi_spec import ASGI_EXTENSIONS, ASGI_VERSION, ASGIApp, Message, http_extensions
+from .asgi_ws import run_websocket
 from .common import RequestLog, decode_path
 from .lifespan import Lifespan
 
@@ -277,6 +278,17 @@ def make_asgi_handler(
     spawn = tasks.spawn
 
     def handle(exchange: Exchange) -> None:
-        spawn(run(exchange))
+        if exchange.websocket is None:
+            spawn(run(exchange))
+        else:
+            spawn(
+                run_websocket(
+                    app,
+                    exchange,
+                    root_path=root_path,
+                    state=state,
+                    request_log=RequestLog(access_log) if access_log is not None else None,
+                )
+            )
 
     return handle

@@ -1,0 +1,203 @@
+"""The WebSocket session driven with bytes from a wsproto client over a memory carrier."""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+
+import pytest
+from wsproto.connection import Connection, ConnectionType
+from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
+from wsproto.extensions import PerMessageDeflate
+
+from granian_http.websocket import INBOX_LIMIT, WebSocket, WebSocketClose, WebSocketClosed, negotiate_extensions
+
+pytestmark = pytest.mark.anyio
+
+
+class Carrier:
+    def __init__(self) -> None:
+        self.out = bytearray()
+        self.closed = False
+        self.reading = True
+        self.write_paused = False
+
+    def write(self, data: bytes) -> None:
+        assert not self.closed
+        self.out += data
+
+    def close(self) -> None:
+        self.closed = True
+
+    def pause_reading(self) -> None:
+        self.reading = False
+
+    def resume_reading(self) -> None:
+        self.reading = True
+
+    async def drain(self) -> None:
+        pass
+
+
+class Pair:
+    """A session and a wsproto client joined through the carrier."""
+
+    def __init__(self, extensions: list[str] | None = None, **options: object) -> None:
+        self.carrier = Carrier()
+        server_extensions, header = negotiate_extensions(extensions or [], 16 * 1024 * 1024)
+        client_extensions = []
+        if header:
+            client_deflate = PerMessageDeflate()
+            client_deflate.finalize(header.decode())
+            client_extensions.append(client_deflate)
+        self.session = WebSocket(
+            self.carrier,  # type: ignore[arg-type]
+            asyncio.get_running_loop(),
+            server_extensions,
+            **options,  # type: ignore[arg-type]
+        )
+        self.client = Connection(ConnectionType.CLIENT, client_extensions)
+
+    def send(self, event: object) -> None:
+        self.session.feed(self.client.send(event))  # type: ignore[arg-type]
+
+    def events(self) -> list[object]:
+        self.client.receive_data(bytes(self.carrier.out))
+        self.carrier.out.clear()
+        return list(self.client.events())
+
+
+async def test_text_and_bytes_both_ways() -> None:
+    pair = Pair()
+    pair.send(TextMessage(data='héllo'))
+    pair.send(BytesMessage(data=b'\x00\x01'))
+    assert await pair.session.receive() == 'héllo'
+    assert await pair.session.receive() == b'\x00\x01'
+    await pair.session.send('back')
+    await pair.session.send(b'raw')
+    events = pair.events()
+    assert [type(e) for e in events] == [TextMessage, BytesMessage]
+    assert events[0].data == 'back' and events[1].data == b'raw'  # type: ignore[attr-defined]
+
+
+async def test_fragments_are_reassembled() -> None:
+    pair = Pair()
+    pair.send(TextMessage(data='one ', message_finished=False))
+    pair.send(TextMessage(data='two ', message_finished=False))
+    pair.send(TextMessage(data='three', message_finished=True))
+    assert await pair.session.receive() == 'one two three'
+
+
+async def test_ping_is_answered_and_pong_swallowed() -> None:
+    pair = Pair()
+    pair.send(Ping(payload=b'are you there'))
+    pair.send(Pong(payload=b'unsolicited'))
+    pair.send(TextMessage(data='after'))
+    assert await pair.session.receive() == 'after'
+    (pong,) = pair.events()
+    assert isinstance(pong, Pong) and pong.payload == b'are you there'
+
+
+async def test_client_close_is_answered_and_reported() -> None:
+    pair = Pair()
+    pair.send(CloseConnection(code=4001, reason='bye'))
+    assert await pair.session.receive() == WebSocketClose(4001, 'bye')
+    (close,) = pair.events()
+    assert isinstance(close, CloseConnection) and close.code == 4001
+    assert pair.carrier.closed
+    # The end keeps being reported, and sending is over.
+    assert await pair.session.receive() == WebSocketClose(4001, 'bye')
+    with pytest.raises(WebSocketClosed):
+        await pair.session.send('late')
+
+
+async def test_close_without_code_reports_1005() -> None:
+    pair = Pair()
+    pair.session.feed(b'\x88\x80' + b'\x00\x00\x00\x00')  # masked close frame, no payload
+    assert (await pair.session.receive()).code == 1005  # type: ignore[union-attr]
+
+
+async def test_server_close_waits_for_the_answer_or_the_timeout() -> None:
+    pair = Pair(close_timeout=0.05)
+    pair.session.close(1001, 'going away')
+    (close,) = pair.events()
+    assert isinstance(close, CloseConnection) and close.code == 1001
+    assert not pair.carrier.closed
+    pair.send(close.response())
+    assert pair.carrier.closed
+    assert pair.session.close_event == WebSocketClose(1001, 'going away')
+
+    silent = Pair(close_timeout=0.05)
+    silent.session.close()
+    await asyncio.sleep(0.1)
+    assert silent.carrier.closed
+
+
+async def test_dropped_connection_reports_1006() -> None:
+    pair = Pair()
+    receiver = asyncio.ensure_future(pair.session.receive())
+    await asyncio.sleep(0)
+    pair.session.connection_lost()
+    assert await receiver == WebSocketClose(1006)
+
+
+async def test_message_too_big_closes_with_1009() -> None:
+    pair = Pair(max_message_size=1000)
+    pair.send(BytesMessage(data=b'x' * 600, message_finished=False))
+    pair.send(BytesMessage(data=b'x' * 600, message_finished=True))
+    (close,) = pair.events()
+    assert isinstance(close, CloseConnection) and close.code == 1009
+    assert pair.carrier.closed
+
+
+async def test_compression_is_negotiated_and_inflation_is_bounded() -> None:
+    pair = Pair(['permessage-deflate; client_max_window_bits'], max_message_size=10_000)
+    pair.send(TextMessage(data='a' * 5000))
+    assert await pair.session.receive() == 'a' * 5000
+    await pair.session.send('z' * 5000)
+    (message,) = pair.events()
+    assert message.data == 'z' * 5000  # type: ignore[attr-defined]
+    # A compressed frame that inflates past the limit fails the connection with 1009.
+    bomb = Pair(['permessage-deflate'], max_message_size=10_000)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    payload = compressor.compress(b'\x00' * 1_000_000) + compressor.flush(zlib.Z_SYNC_FLUSH)[:-4]
+    assert len(payload) < 2000
+    mask = b'\x01\x02\x03\x04'
+    masked = bytes(byte ^ mask[idx % 4] for idx, byte in enumerate(payload))
+    header = b'\xc2' + bytes([0x80 | 126]) + len(payload).to_bytes(2, 'big')  # FIN+RSV1, binary, masked
+    bomb.session.feed(header + mask + masked)
+    (close,) = bomb.events()
+    assert isinstance(close, CloseConnection) and close.code == 1009
+
+
+async def test_protocol_errors_fail_the_connection() -> None:
+    pair = Pair()
+    pair.session.feed(b'\x81\x82abcd\xff\xff')  # masked text frame with invalid UTF-8
+    (close,) = pair.events()
+    assert isinstance(close, CloseConnection) and close.code == 1007
+    assert pair.carrier.closed
+    unmasked = Pair()
+    unmasked.session.feed(b'\x81\x02hi')  # clients must mask
+    (close,) = unmasked.events()
+    assert isinstance(close, CloseConnection) and close.code == 1002
+
+
+async def test_slow_reader_pauses_the_carrier() -> None:
+    pair = Pair()
+    chunk = b'x' * 65536
+    while pair.carrier.reading:
+        pair.send(BytesMessage(data=chunk))
+    assert pair.session._inbox_size <= INBOX_LIMIT + len(chunk)
+    while not pair.carrier.reading:
+        assert await pair.session.receive() == chunk
+
+
+def test_unacceptable_deflate_offers_are_declined_for_the_next() -> None:
+    # zlib cannot deflate with an 8-bit window: that offer is declined, the next one accepted.
+    extensions, header = negotiate_extensions(
+        ['permessage-deflate; server_max_window_bits=8, permessage-deflate; client_max_window_bits'], 1000
+    )
+    assert header is not None and header.startswith(b'permessage-deflate')
+    assert len(extensions) == 1
+    assert negotiate_extensions(['permessage-deflate; server_max_window_bits=8'], 1000) == ([], None)
+    assert negotiate_extensions(['x-unknown-extension'], 1000) == ([], None)
