@@ -1,10 +1,13 @@
-"""The RSGI 1.6 interface over the exchange contract (HTTP; websockets come with the protocol layer's).
+"""The RSGI 1.6 interface over the exchange contract.
 
 The app is called as ``app(scope, protocol)`` once per request, through ``__rsgi__`` when the
 object has one. ``__rsgi_init__(loop)`` and ``__rsgi_del__(loop)`` run once per worker, before
 the loop starts serving and after it stopped (so the loop is not running, and the hooks may
 ``loop.run_until_complete`` their own set-up). An app that raises, or returns without
 responding, gets a 500 with an empty body; the exception is logged as upstream logs it.
+
+HTTP only, for now: a WebSocket handshake reaches the app as a plain HTTP request (as it does
+upstream with websockets turned off), and whatever the app answers rejects the handshake.
 
 The request path is a handful of attribute sets and one exchange call: no per-request dict, no
 closures, and the response of ``response_bytes`` leaves in a single write.
