@@ -59,6 +59,11 @@ _NAMES_MAX = 4096
 # Request field names: lower-case tokens (RFC 9113 §8.2.1). Checked names are remembered.
 _REQUEST_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9a-z]+")
 _GOOD_NAMES: set[bytes] = set()
+# Field values already found clean (most repeat from request to request); emptied when full.
+_GOOD_VALUES: set[bytes] = set()
+_VALUES_MAX = 8192
+# Only short names and values are remembered, so the caches stay small whatever clients send.
+_CACHED_LENGTH = 128
 _CONNECTION_SPECIFIC = frozenset((b'connection', b'proxy-connection', b'keep-alive', b'transfer-encoding', b'upgrade'))
 
 
@@ -71,46 +76,59 @@ class RequestHead:
 
     __slots__ = ('authority', 'headers', 'method', 'path', 'protocol', 'scheme', 'te_trailers')
 
-    def __init__(self) -> None:
-        self.method = b''
-        self.path = b''
-        self.scheme = b''
-        self.authority: bytes | None = None
+    def __init__(
+        self,
+        method: bytes,
+        path: bytes,
+        scheme: bytes,
+        authority: bytes | None,
+        protocol: bytes | None,
+        headers: list[tuple[bytes, bytes]],
+        te_trailers: bool,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.scheme = scheme
+        self.authority = authority
         #: RFC 8441's ``:protocol`` (extended CONNECT).
-        self.protocol: bytes | None = None
-        self.headers: list[tuple[bytes, bytes]] = []
+        self.protocol = protocol
+        self.headers = headers
         #: The client accepts trailers (``te: trailers``).
-        self.te_trailers = False
+        self.te_trailers = te_trailers
+
+
+def _check_value(name: bytes, value: bytes) -> None:
+    if _BAD_VALUE.search(value) is not None or value[:1] in b' \t' or value[-1:] in b' \t':
+        raise MalformedRequest(f'invalid value for {name!r}')
+    if len(value) <= _CACHED_LENGTH:
+        if len(_GOOD_VALUES) >= _VALUES_MAX:
+            _GOOD_VALUES.clear()
+        _GOOD_VALUES.add(value)
 
 
 def parse_request(block: Iterable[tuple[bytes, bytes]]) -> RequestHead:
     """Check a request header block and pick it apart; raises :class:`MalformedRequest`."""
-    head = RequestHead()
-    headers = head.headers
-    seen: set[bytes] = set()
-    regular = False
-    host: bytes | None = None
+    method = path = scheme = authority = protocol = host = None
+    headers: list[tuple[bytes, bytes]] = []
+    te_trailers = regular = False
     for name, value in block:
-        if _BAD_VALUE.search(value) is not None or value[:1] in b' \t' or value[-1:] in b' \t':
-            raise MalformedRequest(f'invalid value for {name!r}')
+        if value not in _GOOD_VALUES:
+            _check_value(name, value)
         if name[:1] == b':':
             if regular:
                 raise MalformedRequest('pseudo-header after a regular field')
-            if name in seen:
-                raise MalformedRequest(f'repeated {name!r}')
-            seen.add(name)
-            if name == b':method':
-                head.method = value
-            elif name == b':path':
-                head.path = value
-            elif name == b':authority':
-                head.authority = value
-            elif name == b':scheme':
-                head.scheme = value
-            elif name == b':protocol':
-                head.protocol = value
+            if name == b':method' and method is None:
+                method = value
+            elif name == b':path' and path is None:
+                path = value
+            elif name == b':scheme' and scheme is None:
+                scheme = value
+            elif name == b':authority' and authority is None:
+                authority = value
+            elif name == b':protocol' and protocol is None:
+                protocol = value
             else:
-                raise MalformedRequest(f'unknown pseudo-header {name!r}')
+                raise MalformedRequest(f'unknown or repeated pseudo-header {name!r}')
             continue
         regular = True
         if name not in _GOOD_NAMES:
@@ -118,30 +136,31 @@ def parse_request(block: Iterable[tuple[bytes, bytes]]) -> RequestHead:
                 raise MalformedRequest(f'invalid field name {name!r}')
             if name in _CONNECTION_SPECIFIC:
                 raise MalformedRequest(f'connection-specific field {name!r}')
-            if len(_GOOD_NAMES) < _NAMES_MAX:
+            if len(_GOOD_NAMES) < _NAMES_MAX and len(name) <= _CACHED_LENGTH:
                 _GOOD_NAMES.add(name)
         if name == b'te':
             if value.lower() != b'trailers':
                 raise MalformedRequest('te other than trailers')
-            head.te_trailers = True
+            te_trailers = True
         elif name == b'host':
             host = value
         headers.append((name, value))
-    if not head.method:
+    if not method:
         raise MalformedRequest('no :method')
-    if head.method == b'CONNECT' and head.protocol is None:
-        if head.scheme or head.path or not head.authority:
+    if method == b'CONNECT' and protocol is None:
+        if scheme is not None or path is not None or not authority:
             raise MalformedRequest('CONNECT takes :authority only')
+        scheme = path = b''
     else:
-        if not head.scheme or not head.path:
+        if not scheme or not path:
             raise MalformedRequest('no :scheme or empty :path')
-        if head.path[:1] != b'/' and not (head.path == b'*' and head.method == b'OPTIONS'):
+        if path[:1] != b'/' and not (path == b'*' and method == b'OPTIONS'):
             raise MalformedRequest('invalid :path')
-        if head.protocol is not None and head.method != b'CONNECT':
+        if protocol is not None and method != b'CONNECT':
             raise MalformedRequest(':protocol outside CONNECT')
-    if host is not None and head.authority is not None and host != head.authority:
+    if host is not None and authority is not None and host != authority:
         raise MalformedRequest('host and :authority differ')
-    return head
+    return RequestHead(method, path, scheme, authority, protocol, headers, te_trailers)
 
 
 def check_trailers(block: Iterable[tuple[bytes, bytes]]) -> None:
