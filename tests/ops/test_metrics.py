@@ -42,6 +42,7 @@ def server() -> Iterator[ServerProcess]:
         metrics_enabled=True,
         metrics_port=0,
         metrics_scrape_interval=1,
+        static_path_mount=[APPS],
     ).ready()
     server.wait_for('Started worker-1')
     server.wait_for('Started worker-2')
@@ -99,6 +100,20 @@ def test_requests_and_connections_are_counted_across_workers(server: ServerProce
 
     wait_until(counted, 20, 'the workers to report the requests')
     assert total(scrape(server), 'connections_active') == 0
+
+
+def test_static_requests_are_counted(server: ServerProcess) -> None:
+    def total(name: str) -> float:
+        return sum(scrape(server)[f'granian_{name}'].values())
+
+    handled, failed = total('static_requests_handled'), total('static_requests_err')
+    assert httpx.get(f'{server.url}/static/ops_app.py').status_code == 200
+    assert httpx.get(f'{server.url}/static/no-such-file').status_code == 404
+    wait_until(
+        lambda: total('static_requests_handled') >= handled + 2 and total('static_requests_err') >= failed + 1,
+        20,
+        'the workers to report the static requests',
+    )
 
 
 def test_a_respawn_after_an_error_is_counted(server: ServerProcess) -> None:

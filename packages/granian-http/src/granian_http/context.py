@@ -72,8 +72,6 @@ class ServeContext:
         self.connections_handled = 0
         self.connections_err = 0
         self.requests_handled = 0
-        self.static_requests_handled = 0
-        self.static_requests_err = 0
         self._waiting: deque[ManagedConnection] = deque()
         self._date_timer: asyncio.TimerHandle | None = None
         self._all_closed: asyncio.Future[None] | None = None

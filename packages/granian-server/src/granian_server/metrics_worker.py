@@ -1,8 +1,9 @@
 """A worker's side of the metrics: every scrape interval, one record of its values to the main process.
 
 The values are plain counters the connections keep on the worker's
-:class:`~granian_http.context.ServeContext` (nothing is measured per request beyond an integer
-increment); the pusher reads them on a timer of the event loop, so it costs no task and no thread.
+:class:`~granian_http.context.ServeContext`, and the static files handler on itself (nothing is
+measured per request beyond an integer increment); the pusher reads them on a timer of the event
+loop, so it costs no task and no thread.
 The pipe is non-blocking: a record the main process has no room for is dropped, never waited on.
 """
 
@@ -13,11 +14,14 @@ import contextlib
 import os
 from concurrent.futures import Executor, ThreadPoolExecutor
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from granian_http.context import ServeContext
 
 from .metrics import RECORD
+
+if TYPE_CHECKING:
+    from .static import StaticFiles
 
 __all__ = ['MetricsPusher']
 
@@ -36,17 +40,26 @@ class MetricsPusher:
         self._ctx: ServeContext | None = None
         self._executor: Executor | None = None
         self._pool: Any = None
+        self._static: StaticFiles | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._due = 0.0
         self._lag_us = 0
         with contextlib.suppress(OSError, ValueError):
             os.set_blocking(writer.fileno(), False)
 
-    def start(self, ctx: ServeContext, executor: Executor | None, blocking_pool: Any = None) -> None:
+    def start(
+        self,
+        ctx: ServeContext,
+        executor: Executor | None,
+        *,
+        blocking_pool: Any = None,
+        static: StaticFiles | None = None,
+    ) -> None:
         """Begin pushing; ``blocking_pool`` is the interface's thread pool for the app, if it has one."""
         self._ctx = ctx
         self._executor = executor
         self._pool = blocking_pool
+        self._static = static
         self._schedule()
 
     def _schedule(self) -> None:
@@ -70,13 +83,14 @@ class MetricsPusher:
         if pool is not None:
             threads += int(getattr(pool, 'size', 0))
             queued += int(getattr(pool, 'queued', 0))
+        static = self._static
         return (
             len(ctx.connections),
             ctx.connections_handled,
             ctx.connections_err,
             ctx.requests_handled,
-            ctx.static_requests_handled,
-            ctx.static_requests_err,
+            static.requests_handled if static is not None else 0,
+            static.requests_err if static is not None else 0,
             threads,
             queued,
             int(getattr(pool, 'idle_us', 0)),

@@ -96,15 +96,17 @@ async def serve_app(
     except BaseException:
         executor.shutdown(wait=False)
         raise
+    static = None
     if config.static_path_mounts:
-        handler = StaticFiles(
+        static = StaticFiles(
             config.static_path_mounts,
             dir_to_file=config.static_path_dir_to_file,
             expires=config.static_path_expires,
             loop=loop,
             executor=executor,
             spawn=tasks.spawn,
-        ).wrap(handler)
+        )
+        handler = static.wrap(handler)
 
     ctx = ServeContext(
         handler,
@@ -122,7 +124,7 @@ async def serve_app(
         await loop.create_server(factory, sock=sock, backlog=config.backlog, ssl=ctx.ssl_context) for sock in sockets
     ]
     if metrics is not None:
-        metrics.start(ctx, executor, getattr(interface, 'pool', None))
+        metrics.start(ctx, executor, blocking_pool=getattr(interface, 'pool', None), static=static)
     logger.info(f'Started worker-{worker_id}')
     try:
         await stop
