@@ -1,4 +1,4 @@
-"""The benchmark's own virtual environments, and the tools it needs (uv, wrk, taskset).
+"""The benchmark's own virtual environments, and the tools it needs (uv, wrk, h2load, openssl, taskset).
 
 Each server runs from one environment of the ``ENVS`` table, created with uv under
 ``benchmarks/.venvs/<name>``. An environment is reused while its stamp (Python version,
@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ['ENVS', 'Env', 'ensure_env', 'ensure_tools', 'env_python', 'find_uv', 'installed_versions']
+__all__ = ['ENVS', 'TOOLS', 'Env', 'ensure_env', 'ensure_tools', 'env_python', 'find_uv', 'installed_versions']
 
 _OUR_PACKAGES = (
     'packages/granian-rsgi-spec',
@@ -120,13 +120,17 @@ def installed_versions(python: Path, dists: tuple[str, ...]) -> dict[str, str]:
     return versions
 
 
+# Command-line tools the harness runs, and the Debian package of each.
+TOOLS: dict[str, str] = {'wrk': 'wrk', 'h2load': 'nghttp2-client', 'openssl': 'openssl', 'taskset': 'util-linux'}
+
+
 def ensure_tools() -> None:
-    """wrk (from Debian's packages, installed when missing and root) and taskset."""
-    if shutil.which('wrk') is None:
-        if os.geteuid() != 0 or shutil.which('apt-get') is None:
-            raise SystemExit('wrk is missing: install it (Debian/Ubuntu: apt-get install -y wrk)')
-        print('wrk not found: installing it with apt-get', file=sys.stderr)
-        subprocess.run(['apt-get', 'update', '-q'], check=True)
-        subprocess.run(['apt-get', 'install', '-y', '-q', 'wrk'], check=True)
-    if shutil.which('taskset') is None:
-        raise SystemExit('taskset is missing: install util-linux')
+    """Install the missing tools from Debian's packages (as root), or say which to install."""
+    missing = sorted({package for tool, package in TOOLS.items() if shutil.which(tool) is None})
+    if not missing:
+        return
+    if os.geteuid() != 0 or shutil.which('apt-get') is None:
+        raise SystemExit(f'missing tools: install the packages {" ".join(missing)} (Debian/Ubuntu names)')
+    print(f'installing {" ".join(missing)} with apt-get', file=sys.stderr)
+    subprocess.run(['apt-get', 'update', '-q'], check=True)
+    subprocess.run(['apt-get', 'install', '-y', '-q', *missing], check=True)
