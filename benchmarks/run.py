@@ -241,8 +241,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f'## Benchmark run {started:%Y-%m-%d %H:%M} UTC',
         '',
         f'- machine: {_cpu_model()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}; '
-        f'server pinned to CPU {args.server_cpu}, wrk to CPU {args.client_cpu}',
-        f'- load: {_wrk_version()}, -t{args.threads} -c{args.connections}, {args.duration:g} s measured '
+        f'server pinned to CPU {args.server_cpu}, load generator to CPU {args.client_cpu}',
+        f'- load: {_wrk_version()} -t{args.threads} -c{args.connections} (h2load: per scenario), '
+        f'{args.duration:g} s measured '
         + (f'in {args.repeat} rounds (median kept) ' if args.repeat > 1 else '')
         + 'after '
         f'{args.warmup:g} s warm-up; one worker per server, access log off; '
