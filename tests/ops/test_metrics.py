@@ -129,3 +129,15 @@ def test_a_respawn_after_an_error_is_counted(server: ServerProcess) -> None:
     assert values['granian_workers_respawns_for_rss'][''] == 0
     # The new worker-1 starts from zero, its lifetime too.
     assert values['granian_worker_lifetime']['1'] <= values['granian_worker_lifetime']['2']
+
+
+def test_a_taken_metrics_port_is_a_configuration_error() -> None:
+    with socket.create_server(('127.0.0.1', 0)) as taken:
+        port = taken.getsockname()[1]
+        server = api_server(
+            'ops_app:app', interface='asgi', working_dir=str(APPS), metrics_enabled=True, metrics_port=port
+        )
+        assert server.proc.wait(30) == 1
+    server.stop()
+    assert f'ConfigurationError: metrics_port: cannot listen on 127.0.0.1:{port}' in server.output
+    assert 'Spawning worker' not in server.output

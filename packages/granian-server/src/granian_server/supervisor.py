@@ -40,6 +40,7 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from .errors import ConfigurationError
 from .log import logger
 from .metrics import GLOBAL_COUNTERS, MetricsHub, render
 from .metrics_exporter import MetricsExporter
@@ -219,7 +220,7 @@ class Supervisor:
         previous = self._install_signals()
         try:
             if self.options.metrics_address is not None:
-                self._exporter = MetricsExporter(self.options.metrics_address, self.options.metrics_port, self._render)
+                self._exporter = self._start_exporter(self.options.metrics_address, self.options.metrics_port)
             for idx in range(1, self.options.workers + 1):
                 self._spawn(idx)
             if self._exporter is not None:
@@ -233,6 +234,15 @@ class Supervisor:
         finally:
             self._restore_signals(previous)
         return self.exit_code
+
+    def _start_exporter(self, address: str, port: int) -> MetricsExporter:
+        try:
+            return MetricsExporter(address, port, self._render)
+        except OSError as exc:
+            raise ConfigurationError(
+                f'metrics_port: cannot listen on {address}:{port} ({exc.strerror or exc}); '
+                'choose a free address and port for the metrics exporter'
+            ) from None
 
     def shutdown(self) -> None:
         logger.info('Shutting down granian')
