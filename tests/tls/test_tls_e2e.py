@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import ssl
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import websockets
 
 from testkit.certs import KEY_PASSWORD, Certs, make_certs
 from testkit.process import ServerProcess, api_server
@@ -142,6 +144,15 @@ def test_alpn_per_http_mode(certs: Certs) -> None:
     finally:
         assert only1.stop() == 0
         assert only2.stop() == 0
+
+
+def test_websocket_over_tls_is_wss(optional_mtls: ServerProcess, certs: Certs) -> None:
+    async def talk() -> dict[str, str]:
+        url = optional_mtls.url.replace('https://', 'wss://') + '/ws'
+        async with websockets.connect(url, ssl=_context(certs)) as socket:
+            return json.loads(await socket.recv())  # type: ignore[no-any-return]
+
+    assert asyncio.run(talk()) == {'scheme': 'wss'}
 
 
 @pytest.mark.parametrize('interface', ['rsgi', 'wsgi'])

@@ -2,7 +2,8 @@
 
 Routes: ``/scope`` (the scope as JSON), ``/echo`` (the body back), ``/stream?n=&size=`` (a streamed
 body), ``/trailers``, ``/hints`` (103 then 200), ``/wait`` (answers nothing until the client goes;
-records it), ``/events`` (what ``/wait`` recorded), ``/slow?ms=`` (answers after a delay).
+records it), ``/events`` (what ``/wait`` recorded), ``/slow?ms=`` (answers after a delay). A
+WebSocket is accepted, told its scheme in a JSON text message, and closed.
 """
 
 from __future__ import annotations
@@ -51,6 +52,12 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             elif message['type'] == 'lifespan.shutdown':
                 await send({'type': 'lifespan.shutdown.complete'})
                 return
+    if scope['type'] == 'websocket':
+        await receive()  # websocket.connect
+        await send({'type': 'websocket.accept'})
+        await send({'type': 'websocket.send', 'text': json.dumps({'scheme': scope['scheme']})})
+        await send({'type': 'websocket.close', 'code': 1000})
+        return
     path = scope['path']
     query = {key: values[0] for key, values in parse_qs(scope['query_string'].decode()).items()}
     if path == '/scope':
