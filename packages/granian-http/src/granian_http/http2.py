@@ -55,6 +55,7 @@ from ._h2_limits import (
 from ._h2_upgrade import SWITCHING_PROTOCOLS
 from .context import ServeContext
 from .exchange import Exchange
+from .tls import TLSInfo
 
 __all__ = ['PREFACE', 'HTTP2Connection']
 
@@ -144,7 +145,7 @@ class HTTP2Connection(asyncio.Protocol):
         self._stall_timer: asyncio.TimerHandle | None = None
         self._client: tuple[str, int] | None = None
         self._server: tuple[str, int] | None = None
-        self._tls: Any = None
+        self._tls: TLSInfo | None = None
         self._send_limit = max(1, settings.max_send_buffer_size)
         clock = self._loop.time
         self._control_budget = Budget(CONTROL_BURST, CONTROL_RATE, clock)
