@@ -29,9 +29,9 @@ def run_kosoku(address: str, cases: list[str], outdir: Path) -> dict[str, dict[s
     return {case: result for cases in report.values() for case, result in cases.items()}
 
 
-@pytest.mark.parametrize('interface', ['asginl'])
-def test_autobahn_cases_1_to_10(interface: str, tmp_path: Path) -> None:
-    server = api_server('asgi_ws:app', interface=interface, working_dir=str(APPS))
+@pytest.mark.parametrize(('interface', 'app'), [('asginl', 'asgi_ws:app'), ('rsgi', 'rsgi_ws:app')])
+def test_autobahn_cases_1_to_10(interface: str, app: str, tmp_path: Path) -> None:
+    server = api_server(app, interface=interface, working_dir=str(APPS))
     try:
         server.ready()
         address = server.url.removeprefix('http://')

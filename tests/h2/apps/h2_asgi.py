@@ -55,7 +55,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope['type'] == 'websocket':
         await receive()  # websocket.connect
         await send({'type': 'websocket.accept'})
-        await send({'type': 'websocket.send', 'text': json.dumps({'scheme': scope['scheme']})})
+        info = {'scheme': scope['scheme'], 'tls_version': scope['extensions'].get('tls', {}).get('tls_version')}
+        await send({'type': 'websocket.send', 'text': json.dumps(info)})
         await send({'type': 'websocket.close', 'code': 1000})
         return
     path = scope['path']

@@ -176,7 +176,8 @@ async def run_websocket(
     scope = {
         'type': 'websocket',
         'asgi': ASGI_VERSION,
-        'extensions': ASGI_EXTENSIONS,
+        # The TLS extension, when the connection is encrypted, for WebSockets as for HTTP.
+        'extensions': ASGI_EXTENSIONS if exchange.tls is None else {**ASGI_EXTENSIONS, 'tls': exchange.tls.asgi()},
         'http_version': exchange.http_version,
         'server': (server[0], str(server[1])) if server else None,
         'client': (client[0], str(client[1])) if client else None,

@@ -6,8 +6,8 @@ the loop starts serving and after it stopped (so the loop is not running, and th
 ``loop.run_until_complete`` their own set-up). An app that raises, or returns without
 responding, gets a 500 with an empty body; the exception is logged as upstream logs it.
 
-HTTP only, for now: a WebSocket handshake reaches the app as a plain HTTP request (as it does
-upstream with websockets turned off), and whatever the app answers rejects the handshake.
+A WebSocket handshake reaches the app with a ``'ws'`` scope and the websocket protocol of
+:mod:`.rsgi_ws`.
 
 The request path is a handful of attribute sets and one exchange call: no per-request dict, no
 closures, and the response of ``response_bytes`` leaves in a single write.
@@ -27,6 +27,7 @@ from ..log import AccessLogFormatter, logger
 from . import INTERFACES, Interface, RequestHandler, Runtime
 from .common import RequestLog
 from .rsgi_http import RESPONSE_SENT, RSGIHTTPProtocol, RSGIHTTPScope
+from .rsgi_ws import RSGIWebsocketProtocol, RSGIWebsocketScope
 
 __all__ = ['RSGIInterface', 'make_rsgi_handler']
 
@@ -92,9 +93,29 @@ def make_rsgi_handler(
         if request_log is not None:
             request_log.done(exchange, protocol.status, scope.path, scope.query_string)
 
+    async def run_websocket(exchange: Exchange) -> None:
+        scope = RSGIWebsocketScope(exchange)
+        protocol = RSGIWebsocketProtocol(
+            exchange, scope.path, RequestLog(access_log) if access_log is not None else None
+        )
+        failed = False
+        try:
+            await app(scope, protocol)
+        except Exception:
+            failed = True
+            logger.error('Application callable raised an exception', exc_info=True)
+        try:
+            protocol.finish(failed)
+        except Exception:
+            logger.error('Unable to complete the WebSocket', exc_info=True)
+            exchange.abort()
+
     spawn = tasks.spawn
 
     def handle(exchange: Exchange) -> None:
-        spawn(run(exchange))
+        if exchange.websocket is None:
+            spawn(run(exchange))
+        else:
+            spawn(run_websocket(exchange))
 
     return handle
