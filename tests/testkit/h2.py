@@ -95,10 +95,11 @@ class Client:
         end: bool = True,
         authority: str = 'example.com',
         stream_id: int | None = None,
+        scheme: str = 'http',
     ) -> int:
         """Queue a request; ``end=False`` leaves the body open for :meth:`send_body`."""
         stream_id = stream_id or self.conn.get_next_available_stream_id()
-        block = [(':method', method), (':scheme', 'http'), (':authority', authority), (':path', path)]
+        block = [(':method', method), (':scheme', scheme), (':authority', authority), (':path', path)]
         block += headers or []
         self.conn.send_headers(stream_id, block, end_stream=end and not body)
         self.responses[stream_id] = Response(stream_id)
@@ -180,6 +181,7 @@ class Server:
         settings: HTTP2Settings | None = None,
         peer: Any = ('127.0.0.1', 50000),
         http_mode: str = 'auto',
+        websockets: bool = True,
     ) -> None:
         self.exchanges: list[Exchange] = []
         self.ctx = ServeContext(
@@ -187,6 +189,7 @@ class Server:
             loop=asyncio.get_running_loop(),
             http2=settings,
             http_mode=http_mode,
+            websockets=websockets,
         )
         self.conn = HTTP2Connection(self.ctx)
         self.transport = SwitchableTransport(self.conn, peer)

@@ -397,12 +397,8 @@ class H2Exchange(Exchange):
         self._pending.clear()
         self._pending_size = 0
         if not self._request_over:
-            # RFC 9113 §8.1: the response is complete, the client can stop sending the body.
             self._request_over = True
-            try:
-                conn._h2.reset_stream(self._stream_id, ErrorCodes.NO_ERROR)
-            except h2.exceptions.ProtocolError:
-                pass
+            self._stop_request()
         if self._unacked:
             conn._h2.acknowledge_received_data(self._unacked, self._stream_id)
             self._unacked = 0
@@ -411,6 +407,16 @@ class H2Exchange(Exchange):
                 waiter.set_result(None)
         conn._want_flush()
         conn._stream_done(self)
+
+    def _stop_request(self) -> None:
+        """RFC 9113 §8.1: the response is complete, the client can stop sending the body."""
+        try:
+            self._conn._h2.reset_stream(self._stream_id, ErrorCodes.NO_ERROR)
+        except h2.exceptions.ProtocolError:
+            pass
+
+    def _shutdown(self) -> None:
+        """The server is stopping: a stream that could run on forever ends now (websockets)."""
 
     async def send_file(self, path: str | os.PathLike[str], offset: int = 0, count: int | None = None) -> None:
         if not self._started:

@@ -19,9 +19,9 @@ Theory of operation:
   closes. Streams the client opens after that are refused (``REFUSED_STREAM``, safe to retry).
 * Limits that hold under attack live in :mod:`._h2_limits`.
 
-Extended CONNECT (RFC 8441, WebSockets over HTTP/2) is not served yet: ``ENABLE_CONNECT_PROTOCOL``
-is not advertised, so a request with ``:protocol`` is malformed and its stream is reset. The place
-to hook it in is :meth:`HTTP2Connection._open_stream`.
+* WebSockets over HTTP/2 (RFC 8441): with websockets on, ``ENABLE_CONNECT_PROTOCOL`` is advertised
+  and an extended CONNECT stream becomes a WebSocket handshake (:mod:`._h2_websocket`); with them
+  off, a request with ``:protocol`` is malformed and its stream is reset.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from hyperframe.exceptions import InvalidDataError
 from hyperframe.frame import GoAwayFrame
 
 from ._h2_exchange import H2Exchange
-from ._h2_headers import MalformedRequest, check_trailers, parse_request
+from ._h2_headers import MalformedRequest, RequestHead, check_trailers, parse_request
 from ._h2_hpack import CachingDecoder, StatelessEncoder
 from ._h2_limits import (
     BDP_PING,
@@ -53,9 +53,11 @@ from ._h2_limits import (
     reset_budget,
 )
 from ._h2_upgrade import SWITCHING_PROTOCOLS
+from ._h2_websocket import H2WebSocketExchange, websocket_offer
 from .context import ServeContext
 from .exchange import Exchange
 from .tls import TLSInfo
+from .websocket import HandshakeError
 
 __all__ = ['PREFACE', 'HTTP2Connection']
 
@@ -170,15 +172,15 @@ class HTTP2Connection(asyncio.Protocol):
             else min(settings.initial_stream_window_size, _MAX_WINDOW)
         )
         frame_size = min(max(settings.max_frame_size, _MIN_FRAME), _MAX_FRAME)
-        conn.local_settings = h2.settings.Settings(
-            client=False,
-            initial_values={
-                h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: settings.max_concurrent_streams,
-                h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: stream_window,
-                h2.settings.SettingCodes.MAX_FRAME_SIZE: frame_size,
-                h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: settings.max_headers_size,
-            },
-        )
+        initial = {
+            h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: settings.max_concurrent_streams,
+            h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: stream_window,
+            h2.settings.SettingCodes.MAX_FRAME_SIZE: frame_size,
+            h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: settings.max_headers_size,
+        }
+        if self._ctx.websockets:
+            initial[h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL] = 1  # RFC 8441
+        conn.local_settings = h2.settings.Settings(client=False, initial_values=initial)
         conn.max_inbound_frame_size = frame_size
         conn.incoming_buffer = BoundedFrameBuffer(settings.max_headers_size)
         conn.encoder = StatelessEncoder()  # type: ignore[assignment]
@@ -420,13 +422,15 @@ class HTTP2Connection(asyncio.Protocol):
             return None
         method = head.method.decode('ascii')
         if method == 'CONNECT':
-            # RFC 8441 would take ``:protocol`` requests here once ENABLE_CONNECT_PROTOCOL is
-            # advertised; until then an extended CONNECT is malformed and a plain one is not ours.
-            if head.protocol is not None:
+            if head.protocol is None:
+                # A tunnel to :authority: not a server's job.
+                h2conn.send_headers(stream_id, [(b':status', b'405'), (b'server', b'granian')], end_stream=True)
+                return None
+            if not self._ctx.websockets:
+                # ENABLE_CONNECT_PROTOCOL was not advertised: an extended CONNECT is malformed.
                 h2conn.reset_stream(stream_id, ErrorCodes.PROTOCOL_ERROR)
                 return None
-            h2conn.send_headers(stream_id, [(b':status', b'405'), (b'server', b'granian')], end_stream=True)
-            return None
+            return self._open_websocket(stream_id, head)
         raw_path, _, query = head.path.partition(b'?')
         exchange = H2Exchange(
             self,
@@ -439,6 +443,19 @@ class HTTP2Connection(asyncio.Protocol):
             te_trailers=head.te_trailers,
         )
         self._streams[stream_id] = exchange
+        return exchange
+
+    def _open_websocket(self, stream_id: int, head: RequestHead) -> H2Exchange | None:
+        """An extended CONNECT (RFC 8441): a WebSocket handshake for the app, unless we refuse it."""
+        raw_path, _, query = head.path.partition(b'?')
+        authority = head.authority.decode('latin-1') if head.authority is not None else None
+        exchange = H2WebSocketExchange(self, stream_id, raw_path, query, head.headers, authority)
+        self._streams[stream_id] = exchange
+        try:
+            exchange.websocket = websocket_offer(head.protocol or b'', head.headers)
+        except HandshakeError as error:
+            exchange.refuse(error)
+            return None
         return exchange
 
     def _dispatch(self, opened: list[H2Exchange]) -> None:
@@ -630,4 +647,6 @@ class HTTP2Connection(asyncio.Protocol):
         if self._closed or self._goaway_sent:
             return
         self._send_goaway(ErrorCodes.NO_ERROR)
+        for exchange in list(self._streams.values()):
+            exchange._shutdown()
         self._maybe_close()
