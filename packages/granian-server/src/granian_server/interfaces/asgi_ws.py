@@ -173,6 +173,10 @@ async def run_websocket(
     server = exchange.server
     raw_path = exchange.raw_path
     path = decode_path(raw_path)
+    headers = exchange.headers
+    if exchange.authority is not None and not any(name == b'host' for name, _ in headers):
+        # HTTP/2 (RFC 8441) carries the host in :authority; put it first as for HTTP requests.
+        headers = [(b'host', exchange.authority.encode('latin-1')), *headers]
     scope = {
         'type': 'websocket',
         'asgi': ASGI_VERSION,
@@ -186,7 +190,7 @@ async def run_websocket(
         'path': path,
         'raw_path': raw_path,
         'query_string': exchange.query_string,
-        'headers': exchange.headers,
+        'headers': headers,
         'subprotocols': offer.subprotocols,
         'state': state.copy(),
     }
