@@ -235,3 +235,25 @@ async def test_request_arriving_in_the_shutdown_grace_is_served_and_closed(monke
     data = server.transport.take()
     assert data.endswith(b'served') and b'connection: close\r\n' in data
     assert server.transport.closing
+
+
+async def test_pipelined_bytes_behind_a_pending_response_are_bounded() -> None:
+    server = Server(settings=HTTP1Settings(max_buffer_size=10_000))
+    server.send(b'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    assert server.transport.reading
+    # The app has not answered; a client that keeps pipelining is stopped being read.
+    server.send(b'GET /next HTTP/1.1\r\nHost: x\r\n\r\n' * 400)
+    assert not server.transport.reading
+    respond(server.exchanges[0])
+    await settle()
+    assert server.transport.reading
+    assert len(server.exchanges) == 2
+
+
+async def test_endless_chunk_size_line_is_refused() -> None:
+    server = Server(settings=HTTP1Settings(max_buffer_size=8192))
+    server.send(b'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n')
+    exchange = server.exchanges[0]
+    server.send(b'1' * 9000)  # a chunk-size line that never ends
+    assert status_of(server.transport.take()) == 431
+    assert exchange.disconnected

@@ -9,10 +9,10 @@ Theory of operation. A connection alternates between two phases:
   into the exchange; above the buffer limit we stop reading from the socket until the app catches
   up.
 
-One h11 ``Connection`` parses one request: when the response is done we take h11's unparsed bytes
-(a pipelined next request) and start a fresh parser with them. That way every byte h11 ever parses
-as a head has passed our guard first, and h11 never has to be told about a response it did not
-write.
+h11's readers parse (:mod:`._h1_parser`), without h11's connection state machine: keep-alive,
+100-continue and upgrades are decided here. One parser cycle reads one request: when the response
+is done we take the unparsed bytes (a pipelined next request) and pass them through the guard
+again, so every byte h11 ever parses as a head has passed our checks first.
 
 The exchange is handed to the server's handler only after the bytes of the current read are
 parsed, so a bodyless request reaches the app already complete, and an app that answers
@@ -29,6 +29,7 @@ import h11
 
 from ._flow import WriteFlow
 from ._h1_guard import HeadError, check_head, check_partial_head, find_head_end
+from ._h1_parser import RequestParser
 from ._h1_response import (
     FRAMING_CHUNKED,
     FRAMING_CLOSE,
@@ -110,7 +111,7 @@ class HTTP1Connection(asyncio.Protocol):
         self._loop = ctx.loop
         self._transport: asyncio.Transport | None = None
         self._head_limit = ctx.h1.max_buffer_size
-        self._parser = h11.Connection(h11.SERVER, max_incomplete_event_size=self._head_limit)
+        self._parser = RequestParser(self._head_limit)
         self._head_buf = b''
         self._in_head = True
         self._exchange: H1Exchange | None = None
@@ -184,7 +185,7 @@ class HTTP1Connection(asyncio.Protocol):
                 self._refuse(err.status, err.reason)
                 return
             self._in_head = False
-        self._parser.receive_data(data)
+        self._parser.feed(data)
         self._process_events()
 
     # -- parsing -------------------------------------------------------------------------------
@@ -219,8 +220,10 @@ class HTTP1Connection(asyncio.Protocol):
                     self._next_cycle()
                 break
             else:
-                # NEED_DATA; PAUSED (a pipelined request waits for this response); or the client
-                # closed, which connection_lost reports.
+                # NEED_DATA. After a request's end that means a pipelined request waits for this
+                # response; bound how much of that we buffer.
+                if parser.done and parser.buffered > self._head_limit:
+                    self._pause_reading()
                 break
         if dispatch is not None and self._h2c_settings is None:
             self._ctx.requests_handled += 1
@@ -235,7 +238,7 @@ class HTTP1Connection(asyncio.Protocol):
         http11 = request.http_version == b'1.1'
         # HTTP/1.1 stays open unless asked to close; HTTP/1.0 only when asked to stay open.
         keep_alive = http11
-        upgrade = False
+        upgrade = expect_continue = False
         for name, value in headers:
             if name == b'connection':
                 value = value.lower()
@@ -245,6 +248,9 @@ class HTTP1Connection(asyncio.Protocol):
                     keep_alive = True
             elif name == b'upgrade':
                 upgrade = True
+            elif name == b'expect':
+                # RFC 9110 §10.1.1; an HTTP/1.0 client cannot wait for a 100 (h11's rule too).
+                expect_continue = http11 and b'100-continue' in value.lower()
         keep_alive = keep_alive and self._keep_alive and not self._ctx.closing
         method = _METHODS.get(request.method) or request.method.decode('ascii')
         raw_path, query = _split_target(request.target)
@@ -257,7 +263,7 @@ class HTTP1Connection(asyncio.Protocol):
             '1.1' if http11 else '1',
             http11,
             keep_alive,
-            self._parser.they_are_waiting_for_100_continue,
+            expect_continue,
         )
         if upgrade and self._ctx.websockets:
             # Raises HandshakeError for a broken WebSocket handshake; None if not one at all.
@@ -271,7 +277,7 @@ class HTTP1Connection(asyncio.Protocol):
         from .http2 import HTTP2Connection  # HTTP/2 is loaded only when a client asks for it
 
         settings, self._h2c_settings = self._h2c_settings, None
-        pending, _ = self._parser.trailing_data
+        pending = self._parser.pending()
         transport = self._transport
         assert transport is not None and settings is not None
         self._detach()
@@ -291,8 +297,7 @@ class HTTP1Connection(asyncio.Protocol):
 
     def _next_cycle(self) -> None:
         """Start parsing the next request, beginning with whatever the client pipelined."""
-        pending, _ = self._parser.trailing_data
-        self._parser = h11.Connection(h11.SERVER, max_incomplete_event_size=self._head_limit)
+        pending = self._parser.restart()
         self._exchange = None
         self._in_head = True
         self._start_head_timer()
@@ -416,18 +421,10 @@ class HTTP1Connection(asyncio.Protocol):
         assert transport is not None
         carrier = WebSocketConnection(self._ctx, transport, self._flow)
         session = carrier.session = WebSocket(carrier, self._loop, extensions)
-        pending, _ = self._parser.trailing_data
-        self._closed = True  # for this protocol object: the carrier owns the transport now
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._exchange = None
+        pending = self._parser.pending()
+        self._detach()
         transport.set_protocol(carrier)
-        self._ctx.connections.discard(self)
         self._ctx.connections.add(carrier)
-        if self._read_paused:
-            self._read_paused = False
-            transport.resume_reading()
         if pending:
             session.feed(pending)
         return session
