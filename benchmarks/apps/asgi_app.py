@@ -2,6 +2,7 @@
 
 ``/b`` a short body, ``/b10k`` 10 KiB, ``/echo`` the request body read whole and sent back.
 Responses carry a Content-Length so every server writes a plain (not chunked) body.
+``/ws`` is the WebSocket echo: every message goes back as it came (text as text, bytes as bytes).
 """
 
 from __future__ import annotations
@@ -44,9 +45,33 @@ async def _read_body(receive: Any) -> bytes | None:
             return b''.join(chunks)
 
 
+_WS_ACCEPT = {'type': 'websocket.accept'}
+_WS_REJECT = {'type': 'websocket.close', 'code': 1008}
+
+
+async def _websocket_echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    message = await receive()
+    if message['type'] != 'websocket.connect':
+        return
+    if scope['path'] != '/ws':
+        await send(_WS_REJECT)
+        return
+    await send(_WS_ACCEPT)
+    while True:
+        message = await receive()
+        if message['type'] != 'websocket.receive':
+            return
+        text = message.get('text')
+        if text is not None:
+            await send({'type': 'websocket.send', 'text': text})
+        else:
+            await send({'type': 'websocket.send', 'bytes': message.get('bytes')})
+
+
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope['type'] == 'lifespan':
-        await _lifespan(receive, send)
+    kind = scope['type']
+    if kind != 'http':
+        await (_lifespan(receive, send) if kind == 'lifespan' else _websocket_echo(scope, receive, send))
         return
     path = scope['path']
     if path == '/b':
