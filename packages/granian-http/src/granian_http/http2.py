@@ -41,6 +41,7 @@ from hyperframe.exceptions import InvalidDataError
 from hyperframe.frame import GoAwayFrame
 
 from ._h2_exchange import H2Exchange
+from ._h2_fastpath import LeanH2Connection, NewRequest
 from ._h2_headers import MalformedRequest, RequestHead, check_trailers, parse_request
 from ._h2_hpack import CachingDecoder, StatelessEncoder
 from ._h2_limits import (
@@ -48,7 +49,6 @@ from ._h2_limits import (
     CONTROL_BURST,
     CONTROL_RATE,
     AdaptiveWindow,
-    BoundedFrameBuffer,
     Budget,
     reset_budget,
 )
@@ -155,7 +155,7 @@ class HTTP2Connection(asyncio.Protocol):
         self._adaptive = AdaptiveWindow() if settings.adaptive_window else None
         self._h2 = self._new_h2()
 
-    def _new_h2(self) -> h2.connection.H2Connection:
+    def _new_h2(self) -> LeanH2Connection:
         settings = self._ctx.h2
         config = h2.config.H2Configuration(
             client_side=False,
@@ -165,7 +165,7 @@ class HTTP2Connection(asyncio.Protocol):
             # Checked by parse_request in the same pass that reads the request.
             validate_inbound_headers=False,
         )
-        conn = h2.connection.H2Connection(config)
+        conn = LeanH2Connection(config, settings.max_headers_size)
         stream_window = (
             AdaptiveWindow.START
             if self._adaptive is not None
@@ -182,7 +182,6 @@ class HTTP2Connection(asyncio.Protocol):
             initial[h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL] = 1  # RFC 8441
         conn.local_settings = h2.settings.Settings(client=False, initial_values=initial)
         conn.max_inbound_frame_size = frame_size
-        conn.incoming_buffer = BoundedFrameBuffer(settings.max_headers_size)
         conn.encoder = StatelessEncoder()  # type: ignore[assignment]
         conn.decoder = CachingDecoder()
         conn.decoder.max_header_list_size = settings.max_headers_size
@@ -336,7 +335,13 @@ class HTTP2Connection(asyncio.Protocol):
 
     def _on_event(self, event: Any, opened: list[H2Exchange]) -> None:
         kind = type(event)
-        if kind is _RequestReceived:
+        if kind is NewRequest:
+            exchange = self._open_stream(event.stream_id, event.headers)
+            if exchange is not None:
+                if event.stream_ended:
+                    exchange._body_done = exchange._request_over = True
+                opened.append(exchange)
+        elif kind is _RequestReceived:
             exchange = self._open_stream(event.stream_id, event.headers)
             if exchange is not None:
                 opened.append(exchange)
