@@ -4,7 +4,8 @@
                              [--scenarios get-short] [--markdown out.md]
 
 Each (server, scenario) pair gets a fresh server process pinned to one core, a response check,
-a wrk warm-up and a measured wrk run pinned to the other core. See benchmarks/README.md.
+a warm-up and a measured run of the load generator (wrk, h2load, or the Node.js WebSocket client)
+pinned to the other core. See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from harness import certs, envs, h2load, wrk
+from harness import certs, envs, h2load, websocket, wrk
 from harness.process import ServerError, ServerProcess, free_port
 from harness.report import Outcome, render_scenario, render_targets, targets_met
 from harness.results import LoadSettings, Measurement
@@ -36,7 +37,14 @@ VENVS_DIR = BENCH_DIR / '.venvs'
 HOST = '127.0.0.1'
 
 # Load generators by Scenario.tool; each returns a Measurement or raises with the reason.
-TOOLS: dict[str, Callable[[Scenario, str, LoadSettings], Measurement]] = {'wrk': wrk.measure, 'h2load': h2load.measure}
+TOOLS: dict[str, Callable[[Scenario, str, LoadSettings], Measurement]] = {
+    'wrk': wrk.measure,
+    'h2load': h2load.measure,
+    'ws': websocket.measure,
+}
+# The command-line tools (keys of envs.TOOLS) each load generator needs, beyond openssl and taskset.
+TOOL_COMMANDS: dict[str, tuple[str, ...]] = {'wrk': ('wrk',), 'h2load': ('h2load',), 'ws': ('node', 'npm')}
+_SCHEMES = {'h1': 'http', 'https': 'https', 'h2c': 'http', 'ws': 'ws'}
 
 
 def _patterns(text: str | None) -> list[str]:
@@ -56,7 +64,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--duration', type=float, default=8, help='seconds measured per run (default 8)')
     parser.add_argument('--warmup', type=float, default=2, help='seconds of load before measuring (default 2)')
-    parser.add_argument('--connections', type=int, default=64, help='wrk connections (default 64)')
+    parser.add_argument('--connections', type=int, default=64, help='wrk and WebSocket client connections (default 64)')
     parser.add_argument('--threads', type=int, default=1, help='wrk threads (default 1)')
     parser.add_argument(
         '--repeat', type=int, default=1, help='rounds over all pairs; each pair keeps its median (default 1)'
@@ -133,16 +141,19 @@ def run_one(
     )
     measure = TOOLS[scenario.tool]
     tls = scenario.transport == 'https'
-    url = f'{"https" if tls else "http"}://{HOST}:{port}{scenario.path}'
+    url = f'{_SCHEMES[scenario.transport]}://{HOST}:{port}{scenario.path}'
     try:
         proc.wait_ready()
-        proc.check_response(scenario.method, scenario.path, scenario.body, scenario.expect, tls=tls)
+        if scenario.transport == 'ws':
+            proc.check_websocket_echo(scenario.path, scenario.body)
+        else:
+            proc.check_response(scenario.method, scenario.path, scenario.body, scenario.expect, tls=tls)
         if warmup > 0:
             measure(scenario, url, replace(settings, duration=warmup))
         measurement = measure(scenario, url, settings)
         proc.check_healthy()
         return Outcome(measurement=measurement)
-    except (ServerError, wrk.WrkError, h2load.H2loadError, subprocess.TimeoutExpired) as exc:
+    except (ServerError, wrk.WrkError, h2load.H2loadError, websocket.WebSocketError, subprocess.TimeoutExpired) as exc:
         return Outcome(failure=str(exc))
     finally:
         try:
@@ -165,11 +176,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         for scenario in SCENARIOS:
             print(f'scenario {scenario.title} via {scenario.tool}')
         return 0
+    pairs = [
+        (sc, sv)
+        for sc in scenarios
+        for sv in servers
+        if sv.interface in sc.interfaces and sv.transport_args(sc.transport) is not None
+    ]
+    if not pairs:
+        raise SystemExit('no selected server serves any selected scenario')
+    # Only what some pair uses: no empty tables, no unused venvs or tools.
+    scenarios = [sc for sc in scenarios if any(sc is p_sc for p_sc, _ in pairs)]
+    servers = [sv for sv in servers if any(sv is p_sv for _, p_sv in pairs)]
     cpus = os.sched_getaffinity(0)
     if len(cpus) < 2:
         print(f'!! only {len(cpus)} CPU available: server and load generator will share it', file=sys.stderr)
 
-    envs.ensure_tools()
+    tools = {'openssl', 'taskset'} | {cmd for sc in scenarios for cmd in TOOL_COMMANDS[sc.tool]}
+    envs.ensure_tools(tools)
+    if any(sc.tool == 'ws' for sc in scenarios):
+        websocket.ensure_client(reinstall=args.reinstall)
     VENVS_DIR.mkdir(exist_ok=True)
     uv = envs.find_uv(VENVS_DIR)
     pythons: dict[str, Path] = {}
@@ -202,12 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f'!! load average is {load_before:.2f}: other work on this machine will skew the numbers', file=sys.stderr
         )
     started = datetime.datetime.now(datetime.timezone.utc)
-    pairs = [
-        (sc, sv)
-        for sc in scenarios
-        for sv in servers
-        if sv.interface in sc.interfaces and sv.transport_args(sc.transport) is not None
-    ]
+    ws_run = any(sc.tool == 'ws' for sc in scenarios)
     samples: dict[tuple[str, str], list[Measurement]] = {(sv.name, sc.name): [] for sc, sv in pairs}
     failures: dict[tuple[str, str], str] = {}
     with tempfile.TemporaryDirectory(prefix='bench-logs-') as tmp:
@@ -226,7 +246,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if outcome.measurement:
                     m = outcome.measurement
                     samples[key].append(m)
-                    print(f'{m.rps:,.0f} req/s, p99 {m.p99_ms:.2f} ms', file=sys.stderr, flush=True)
+                    busy = ''
+                    if m.client_cpu is not None:
+                        busy = f', client CPU {m.client_cpu:.0%}'
+                        busy += ' (busy: it may have set the pace)' if m.client_cpu > websocket.CLIENT_BUSY else ''
+                    print(f'{m.rps:,.0f} {scenario.unit}, p99 {m.p99_ms:.2f} ms{busy}', file=sys.stderr, flush=True)
                 else:
                     failures[key] = outcome.failure or 'failed'
                     print(f'FAILED\n{outcome.failure}\n', file=sys.stderr, flush=True)
@@ -242,7 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         '',
         f'- machine: {_cpu_model()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}; '
         f'server pinned to CPU {args.server_cpu}, load generator to CPU {args.client_cpu}',
-        f'- load: {_wrk_version()} -t{args.threads} -c{args.connections} (h2load: per scenario), '
+        f'- load: {_wrk_version()} -t{args.threads} -c{args.connections} (h2load: per scenario'
+        + (f'; WebSocket: {websocket.client_version()}, {args.connections} connections' if ws_run else '')
+        + '), '
         f'{args.duration:g} s measured '
         + (f'in {args.repeat} rounds (median kept) ' if args.repeat > 1 else '')
         + 'after '
@@ -256,10 +282,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     targets = render_targets(TARGETS, outcomes)
     if targets:
         sections.append(targets)
-    sections.append(
-        '### Commands\n\n'
-        + '\n'.join(f'- {name}: `{" ".join(cmd)}`'.replace(f'{REPO_ROOT}/', '') for name, cmd in commands.items())
-    )
+    lines = []
+    for server in servers:
+        # What a transport adds to the command, for the transports this run used.
+        extra = {sc.transport: server.transport_args(sc.transport) for sc, sv in pairs if sv is server}
+        added = '; '.join(f'{t}: `{" ".join(a)}`' for t, a in extra.items() if a)
+        command = f'- {server.name}: `{" ".join(commands[server.name])}`' + (f' (+ {added})' if added else '')
+        lines.append(command.replace(f'{REPO_ROOT}/', ''))
+    sections.append('### Commands\n\n' + '\n'.join(lines))
     report = '\n\n'.join(sections) + '\n'
     print(report)
     if args.markdown:

@@ -1,4 +1,4 @@
-"""The benchmark's own virtual environments, and the tools it needs (uv, wrk, h2load, openssl, taskset).
+"""The benchmark's own virtual environments, and the tools it needs (uv, wrk, h2load, node, openssl, taskset).
 
 Each server runs from one environment of the ``ENVS`` table, created with uv under
 ``benchmarks/.venvs/<name>``. An environment is reused while its stamp (Python version,
@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,11 +47,12 @@ def _editable(paths: tuple[str, ...]) -> tuple[str, ...]:
 ENVS: dict[str, Env] = {
     env.name: env
     for env in (
-        # Our packages and the Python peers; uvicorn[standard] brings uvloop and httptools.
+        # Our packages and the Python peers; uvicorn[standard] brings uvloop, httptools and
+        # websockets (wsproto comes with our granian-http).
         Env(
             'ours',
-            (*_editable(_OUR_PACKAGES), 'uvicorn[standard]>=0.30', 'hypercorn>=0.17'),
-            report=('uvicorn', 'httptools', 'uvloop', 'hypercorn', 'h11'),
+            (*_editable(_OUR_PACKAGES), 'uvicorn[standard]>=0.30', 'hypercorn>=0.17', 'gunicorn>=23'),
+            report=('uvicorn', 'httptools', 'uvloop', 'websockets', 'hypercorn', 'gunicorn', 'h11', 'wsproto'),
         ),
         # Upstream's Rust Granian: its distribution name is ours too, so it lives alone.
         Env('granian-rust', ('granian[uvloop]>=2,<3',), report=('granian', 'uvloop')),
@@ -121,12 +123,19 @@ def installed_versions(python: Path, dists: tuple[str, ...]) -> dict[str, str]:
 
 
 # Command-line tools the harness runs, and the Debian package of each.
-TOOLS: dict[str, str] = {'wrk': 'wrk', 'h2load': 'nghttp2-client', 'openssl': 'openssl', 'taskset': 'util-linux'}
+TOOLS: dict[str, str] = {
+    'wrk': 'wrk',
+    'h2load': 'nghttp2-client',
+    'node': 'nodejs',
+    'npm': 'npm',
+    'openssl': 'openssl',
+    'taskset': 'util-linux',
+}
 
 
-def ensure_tools() -> None:
-    """Install the missing tools from Debian's packages (as root), or say which to install."""
-    missing = sorted({package for tool, package in TOOLS.items() if shutil.which(tool) is None})
+def ensure_tools(tools: Iterable[str]) -> None:
+    """Install the missing ``tools`` from Debian's packages (as root), or say which to install."""
+    missing = sorted({TOOLS[tool] for tool in tools if shutil.which(tool) is None})
     if not missing:
         return
     if os.geteuid() != 0 or shutil.which('apt-get') is None:

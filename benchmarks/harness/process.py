@@ -17,6 +17,8 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from .websocket import echo_once
+
 __all__ = ['ServerError', 'ServerProcess', 'free_port']
 
 # Lines that mean the server reported a failure, whatever its log format.
@@ -93,6 +95,15 @@ class ServerProcess:
             raise self._fail(
                 f'{method} {path}: status {response.status}, {len(got)} B body; expected 200 and {len(expect)} B'
             )
+
+    def check_websocket_echo(self, path: str, message: bytes, timeout: float = 30.0) -> None:
+        """One real WebSocket: the handshake succeeds and ``message`` comes back unchanged."""
+        try:
+            got = echo_once(self.host, self.port, path, message, timeout)
+        except OSError as exc:
+            raise self._fail(f'WebSocket {path} failed: {exc}') from exc
+        if got != message:
+            raise self._fail(f'WebSocket {path}: echo of {len(message)} B came back as {got!r}')
 
     def check_healthy(self) -> None:
         """Still running and nothing in its log that reads like an error."""

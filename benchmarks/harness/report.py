@@ -43,20 +43,31 @@ def _rps(outcome: Outcome | None) -> float | None:
 def render_scenario(
     scenario: Scenario, servers: Sequence[ServerSpec], outcomes: Mapping[tuple[str, str], Outcome], baseline: str
 ) -> str:
+    # Our ASGI row on the stdlib loop where this table has it (WSGI tables do not): else our first row.
+    ours = [s.name for s in servers if s.name.startswith('ours-') and _rps(outcomes.get((s.name, scenario.name)))]
+    if baseline not in ours and ours:
+        baseline = ours[0]
     base = _rps(outcomes.get((baseline, scenario.name)))
+    # The load generator's own CPU share, where it reports one (the WebSocket client does).
+    mine = [outcomes.get((server.name, scenario.name)) for server in servers]
+    with_cpu = any(o and o.measurement and o.measurement.client_cpu is not None for o in mine)
     rows = []
     for server in servers:
         outcome = outcomes.get((server.name, scenario.name))
         if outcome is None:
             continue
         if outcome.measurement is None:
-            rows.append([server.name, server.interface, 'FAILED', '-', '-'])
+            rows.append([server.name, server.interface, 'FAILED', '-', '-'] + ['-'] * with_cpu)
             continue
         m = outcome.measurement
         ratio = f'{m.rps / base:.2f}x' if base else '-'
-        rows.append([server.name, server.interface, f'{m.rps:,.0f}', f'{m.p99_ms:.2f}', ratio])
-    header = ['server', 'interface', 'req/s', 'p99 ms', f'vs {baseline}']
-    return f'### {scenario.title}\n\n' + _table(header, rows, [False, False, True, True, True])
+        row = [server.name, server.interface, f'{m.rps:,.0f}', f'{m.p99_ms:.2f}', ratio]
+        if with_cpu:
+            row.append('-' if m.client_cpu is None else f'{m.client_cpu:.0%}')
+        rows.append(row)
+    header = ['server', 'interface', scenario.unit, 'p99 ms', f'vs {baseline}'] + ['client CPU'] * with_cpu
+    right = [False, False, True, True, True] + [True] * with_cpu
+    return f'### {scenario.title}\n\n' + _table(header, rows, right)
 
 
 def _ratio(outcomes: Mapping[tuple[str, str], Outcome], target: Target, scenario: str) -> float | None:
@@ -75,7 +86,7 @@ def render_targets(targets: Sequence[Target], outcomes: Mapping[tuple[str, str],
             rows.append([scenario, f'{target.ours} / {target.peer}', f'{ratio:.2f}x', f'>= {target.min_ratio}x', met])
     if not rows:
         return ''
-    header = ['scenario', 'ours / peer (req/s)', 'ratio', 'target', 'met']
+    header = ['scenario', 'ours / peer (req/s or msg/s)', 'ratio', 'target', 'met']
     return '### Targets\n\n' + _table(header, rows, [False, False, True, True, False])
 
 

@@ -24,3 +24,6 @@ class Measurement:
     errors: int
     # The load tool's own report, kept for failure messages.
     raw: str = ''
+    # The load generator's CPU time over the measured time, where the tool reports it (near 1:
+    # the client, not the server, may have set the pace).
+    client_cpu: float | None = None

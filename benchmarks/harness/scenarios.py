@@ -12,7 +12,10 @@ from dataclasses import dataclass
 __all__ = ['SCENARIOS', 'Scenario']
 
 _HTTP_INTERFACES = frozenset({'asgi', 'rsgi', 'wsgi'})
+_ASYNC_INTERFACES = frozenset({'asgi', 'rsgi'})
 _ECHO_BODY = b'a' * 1024
+# 32 bytes, like a small chat or game message.
+_WS_MESSAGE = b'0123456789abcdef0123456789abcdef'
 
 
 @dataclass(frozen=True)
@@ -23,19 +26,30 @@ class Scenario:
     expect: bytes
     body: bytes = b''
     interfaces: frozenset[str] = _HTTP_INTERFACES
-    # The load generator: a key of run.py's TOOLS (wrk today; h2load or a WebSocket client later).
+    # The load generator: a key of run.py's TOOLS ('wrk', 'h2load', 'ws').
     tool: str = 'wrk'
     # A Lua script under benchmarks/lua for wrk; None lets the harness write one from method/body.
     wrk_script: str | None = None
     wrk_args: tuple[str, ...] = ()
-    # 'h1' (HTTP/1.1, cleartext), 'https' (HTTP/1.1 over TLS) or 'h2c' (HTTP/2 with prior knowledge).
+    # 'h1' (HTTP/1.1, cleartext), 'https' (HTTP/1.1 over TLS), 'h2c' (HTTP/2 with prior knowledge)
+    # or 'ws' (WebSocket over cleartext HTTP/1.1; body is the message, echoed back as expect).
     # Only servers listing the transport in ServerSpec.transports run it.
     transport: str = 'h1'
     # h2load's load shape: connections and concurrent streams per connection.
     h2load_args: tuple[str, ...] = ('-c', '16', '-m', '16')
 
     @property
+    def unit(self) -> str:
+        """What the rate counts: requests, or WebSocket messages echoed."""
+        return 'msg/s' if self.transport == 'ws' else 'req/s'
+
+    @property
     def title(self) -> str:
+        if self.transport == 'ws':
+            return (
+                f'{self.name}: WebSocket {self.path}, {len(self.body)} B binary messages echoed, '
+                'one in flight per connection'
+            )
         sent = f', {len(self.body)} B sent' if self.body else ''
         over = {'h1': '', 'https': ', HTTP/1.1 over TLS', 'h2c': ', HTTP/2 cleartext'}[self.transport]
         return f'{self.name}: {self.method} {self.path} ({len(self.expect)} B response{sent}{over})'
@@ -43,8 +57,19 @@ class Scenario:
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario('get-short', 'GET', '/b', expect=b'Hello, world!'),
-    Scenario('get-10k', 'GET', '/b10k', expect=b'x' * 10240),
+    # WSGI rows (a thread per request) run the short GET and the echo only, to keep a run short.
+    Scenario('get-10k', 'GET', '/b10k', expect=b'x' * 10240, interfaces=_ASYNC_INTERFACES),
     Scenario('post-echo-1k', 'POST', '/echo', expect=_ECHO_BODY, body=_ECHO_BODY),
     Scenario('h2c-get-short', 'GET', '/b', expect=b'Hello, world!', tool='h2load', transport='h2c'),
     Scenario('https-get-short', 'GET', '/b', expect=b'Hello, world!', transport='https'),
+    Scenario(
+        'ws-echo',
+        'GET',
+        '/ws',
+        expect=_WS_MESSAGE,
+        body=_WS_MESSAGE,
+        interfaces=_ASYNC_INTERFACES,
+        tool='ws',
+        transport='ws',
+    ),
 )
