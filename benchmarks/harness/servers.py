@@ -17,7 +17,7 @@ from pathlib import Path
 __all__ = ['APPS', 'BASELINE', 'SERVERS', 'ServerSpec', 'expand_argv', 'ours_launcher']
 
 # The app target each interface serves, importable from benchmarks/apps.
-APPS: dict[str, str] = {'asgi': 'asgi_app:app'}
+APPS: dict[str, str] = {'asgi': 'asgi_app:app', 'rsgi': 'rsgi_app:app', 'wsgi': 'wsgi_app:app'}
 
 # The row every other row is compared with.
 BASELINE = 'ours-asyncio'
@@ -29,14 +29,16 @@ class ServerSpec:
     interface: str
     env: str
     argv: tuple[str, ...]
-    # Transports served beyond cleartext HTTP/1.1 ('https', 'h2c'), each with the arguments it
-    # adds ({cert} and {key} are the harness's certificate and key).
+    # Transports served beyond cleartext HTTP/1.1 ('https', 'h2c', 'ws'), each with the arguments
+    # it adds ({cert} and {key} are the harness's certificate and key).
     transports: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # False for a row that exists for its transports only (uvicorn's WebSocket implementations).
+    http1: bool = True
 
     def transport_args(self, transport: str) -> tuple[str, ...] | None:
         """The extra arguments for ``transport``, or ``None`` when this server cannot serve it."""
         if transport == 'h1':
-            return ()
+            return () if self.http1 else None
         return dict(self.transports).get(transport)
 
 
@@ -44,17 +46,23 @@ _OURS = ('{ours}', '--log-level', 'warning', '--host', '{host}', '--port', '{por
 _RUST = ('{bin}/granian', '--http', '1', '--no-ws', '--log-level', 'warning', '--host', '{host}', '--port', '{port}')
 _UVICORN = ('{bin}/uvicorn', '--no-access-log', '--log-level', 'warning', '--host', '{host}', '--port', '{port}')
 _HYPERCORN = ('{bin}/hypercorn', '--workers', '1', '--log-level', 'warning', '--bind', '{host}:{port}')
+_GUNICORN = ('{bin}/gunicorn', '--workers', '1', '--log-level', 'warning', '--bind', '{host}:{port}')
 
 _GRANIAN_TLS = ('--ssl-certificate', '{cert}', '--ssl-keyfile', '{key}')
 # Ours serves h2c by prior knowledge in its default http=auto; the Rust Granian needs --http auto
 # (its rows say --http 1 for the HTTP/1.1 scenarios, and the last --http wins).
 _OURS_TRANSPORTS = (('https', _GRANIAN_TLS), ('h2c', ()))
 _RUST_TRANSPORTS = (('https', _GRANIAN_TLS), ('h2c', ('--http', 'auto')))
+# WebSockets run on the stdlib loop only (issue 5). Ours serves them by default; the Rust rows say
+# --no-ws for HTTP, and the last flag wins.
+_OURS_WS = ('ws', ())
+_RUST_WS = ('ws', ('--ws',))
 _UVICORN_TRANSPORTS = (('https', ('--ssl-certfile', '{cert}', '--ssl-keyfile', '{key}')),)
 # The path is relative to benchmarks/apps, where servers run (see hypercorn-h2c.toml for why).
 _HYPERCORN_TRANSPORTS = (
     ('https', ('--certfile', '{cert}', '--keyfile', '{key}')),
     ('h2c', ('--config', '../harness/hypercorn-h2c.toml')),
+    ('ws', ()),
 )
 
 SERVERS: tuple[ServerSpec, ...] = (
@@ -63,10 +71,14 @@ SERVERS: tuple[ServerSpec, ...] = (
         'asgi',
         'ours',
         (*_OURS, '--interface', 'asgi', '--loop', 'asyncio', '{app}'),
-        _OURS_TRANSPORTS,
+        (*_OURS_TRANSPORTS, _OURS_WS),
     ),
     ServerSpec(
-        'ours-uvloop', 'asgi', 'ours', (*_OURS, '--interface', 'asgi', '--loop', 'uvloop', '{app}'), _OURS_TRANSPORTS
+        'ours-uvloop',
+        'asgi',
+        'ours',
+        (*_OURS, '--interface', 'asgi', '--loop', 'uvloop', '{app}'),
+        _OURS_TRANSPORTS,
     ),
     ServerSpec(
         'uvicorn-h11-asyncio',
@@ -94,7 +106,7 @@ SERVERS: tuple[ServerSpec, ...] = (
         'asgi',
         'granian-rust',
         (*_RUST, '--interface', 'asgi', '--loop', 'asyncio', '{app}'),
-        _RUST_TRANSPORTS,
+        (*_RUST_TRANSPORTS, _RUST_WS),
     ),
     ServerSpec(
         'granian-rust-uvloop',
@@ -102,6 +114,48 @@ SERVERS: tuple[ServerSpec, ...] = (
         'granian-rust',
         (*_RUST, '--interface', 'asgi', '--loop', 'uvloop', '{app}'),
         _RUST_TRANSPORTS,
+    ),
+    # RSGI (issue 3): HTTP/1.1 and WebSockets on the stdlib loop, like the ASGI rows it is compared with.
+    ServerSpec(
+        'ours-rsgi-asyncio', 'rsgi', 'ours', (*_OURS, '--interface', 'rsgi', '--loop', 'asyncio', '{app}'), (_OURS_WS,)
+    ),
+    ServerSpec(
+        'granian-rust-rsgi-asyncio',
+        'rsgi',
+        'granian-rust',
+        (*_RUST, '--interface', 'rsgi', '--loop', 'asyncio', '{app}'),
+        (_RUST_WS,),
+    ),
+    # WSGI (issue 4): one worker each; ours and the Rust Granian with their default blocking threads.
+    ServerSpec('ours-wsgi', 'wsgi', 'ours', (*_OURS, '--interface', 'wsgi', '--loop', 'asyncio', '{app}')),
+    ServerSpec('gunicorn-sync', 'wsgi', 'ours', (*_GUNICORN, '--worker-class', 'sync', '{app}')),
+    ServerSpec(
+        'gunicorn-gthread', 'wsgi', 'ours', (*_GUNICORN, '--worker-class', 'gthread', '--threads', '4', '{app}')
+    ),
+    ServerSpec(
+        'uvicorn-wsgi-h11-asyncio',
+        'wsgi',
+        'ours',
+        (*_UVICORN, '--interface', 'wsgi', '--http', 'h11', '--loop', 'asyncio', '{app}'),
+    ),
+    ServerSpec('granian-rust-wsgi', 'wsgi', 'granian-rust', (*_RUST, '--interface', 'wsgi', '{app}')),
+    # uvicorn's WebSocket implementations (issue 5): websockets-sansio is what its --ws auto picks
+    # when websockets is installed (uvicorn[standard] installs it); wsproto is the other one.
+    ServerSpec(
+        'uvicorn-websockets-asyncio',
+        'asgi',
+        'ours',
+        (*_UVICORN, '--http', 'h11', '--loop', 'asyncio', '--ws', 'websockets-sansio', '{app}'),
+        (('ws', ()),),
+        http1=False,
+    ),
+    ServerSpec(
+        'uvicorn-wsproto-asyncio',
+        'asgi',
+        'ours',
+        (*_UVICORN, '--http', 'h11', '--loop', 'asyncio', '--ws', 'wsproto', '{app}'),
+        (('ws', ()),),
+        http1=False,
     ),
 )
 
