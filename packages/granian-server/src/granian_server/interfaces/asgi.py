@@ -21,7 +21,7 @@ from .._tasks import TaskSet
 from ..errors import FatalError
 from ..log import AccessLogFormatter, logger
 from . import INTERFACES, Interface, Runtime
-from .asgi_spec import ASGI_EXTENSIONS, ASGI_VERSION, ASGIApp, Message, http_extensions
+from .asgi_spec import ASGI_EXTENSIONS, ASGI_VERSION, ASGIApp, Message, http_extensions, with_host
 from .asgi_ws import run_websocket
 from .common import RequestLog, decode_path
 from .lifespan import Lifespan
@@ -45,14 +45,6 @@ def _is_event_stream(headers: Any) -> bool:
         if len(name) == 12 and name.lower() == b'content-type':
             return bytes(value[:17]).lower() == b'text/event-stream'
     return False
-
-
-def _with_host(headers: list[tuple[bytes, bytes]], authority: str) -> list[tuple[bytes, bytes]]:
-    """HTTP/2 carries the host in ``:authority``; upstream puts it first as ``host`` when absent."""
-    for name, _ in headers:
-        if name == b'host':
-            return headers
-    return [(b'host', authority.encode('latin-1')), *headers]
 
 
 class HTTPCycle:
@@ -244,7 +236,7 @@ def make_asgi_handler(
         if exchange.tls is not None or exchange.http_version == '2':
             extensions = http_extensions(exchange)
             if exchange.authority is not None:
-                headers = _with_host(headers, exchange.authority)
+                headers = with_host(headers, exchange.authority)
         scope = {
             'type': 'http',
             'asgi': ASGI_VERSION,

@@ -7,7 +7,18 @@ from typing import Any
 
 from granian_http.exchange import Exchange
 
-__all__ = ['ASGI_EXTENSIONS', 'ASGI_VERSION', 'ASGIApp', 'Message', 'Receive', 'Scope', 'Send', 'http_extensions']
+__all__ = [
+    'ASGI_EXTENSIONS',
+    'ASGI_VERSION',
+    'ASGIApp',
+    'Message',
+    'Receive',
+    'Scope',
+    'Send',
+    'http_extensions',
+    'websocket_extensions',
+    'with_host',
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -37,3 +48,17 @@ def http_extensions(exchange: Exchange) -> dict[str, dict[str, Any]]:
     if tls is None:
         return extensions
     return {**extensions, 'tls': tls.asgi()}
+
+
+def websocket_extensions(exchange: Exchange) -> dict[str, dict[str, Any]]:
+    """The ``extensions`` of a WebSocket scope: the shared ones, plus ``tls`` when encrypted."""
+    tls = exchange.tls
+    return ASGI_EXTENSIONS if tls is None else {**ASGI_EXTENSIONS, 'tls': tls.asgi()}
+
+
+def with_host(headers: list[tuple[bytes, bytes]], authority: str) -> list[tuple[bytes, bytes]]:
+    """HTTP/2 carries the host in ``:authority``; upstream puts it first as ``host`` when absent."""
+    for name, _ in headers:
+        if name == b'host':
+            return headers
+    return [(b'host', authority.encode('latin-1')), *headers]

@@ -19,7 +19,7 @@ from granian_http.exchange import Exchange
 from granian_http.websocket import WebSocket, WebSocketClosed
 
 from ..log import logger
-from .asgi_spec import ASGI_EXTENSIONS, ASGI_VERSION, ASGIApp, Message
+from .asgi_spec import ASGI_VERSION, ASGIApp, Message, websocket_extensions, with_host
 from .common import RequestLog, decode_path
 
 __all__ = ['WebSocketCycle', 'run_websocket']
@@ -174,14 +174,12 @@ async def run_websocket(
     raw_path = exchange.raw_path
     path = decode_path(raw_path)
     headers = exchange.headers
-    if exchange.authority is not None and not any(name == b'host' for name, _ in headers):
-        # HTTP/2 (RFC 8441) carries the host in :authority; put it first as for HTTP requests.
-        headers = [(b'host', exchange.authority.encode('latin-1')), *headers]
+    if exchange.authority is not None:
+        headers = with_host(headers, exchange.authority)
     scope = {
         'type': 'websocket',
         'asgi': ASGI_VERSION,
-        # The TLS extension, when the connection is encrypted, for WebSockets as for HTTP.
-        'extensions': ASGI_EXTENSIONS if exchange.tls is None else {**ASGI_EXTENSIONS, 'tls': exchange.tls.asgi()},
+        'extensions': websocket_extensions(exchange),
         'http_version': exchange.http_version,
         'server': (server[0], str(server[1])) if server else None,
         'client': (client[0], str(client[1])) if client else None,
