@@ -31,9 +31,9 @@ const opts = parseArgs(process.argv.slice(2));
 const errors = [];
 let echoed = 0;
 const SEND_OPTIONS = { binary: true };
-// Round trips in milliseconds, grown by doubling: a few million at most per run.
+// Round trips in milliseconds (performance.now(), cheaper than BigInt hrtime on every message),
+// grown by doubling: a few million at most per run.
 let rtts = new Float64Array(1 << 16);
-// performance.now() milliseconds: cheaper than BigInt hrtime on every message.
 let started = 0;
 let deadline = 0;
 let finished = false;
@@ -43,13 +43,13 @@ function noteError(text) {
   if (errors.length < 1000) errors.push(text);
 }
 
-function recordRtt(us) {
+function recordRtt(ms) {
   if (echoed === rtts.length) {
     const bigger = new Float64Array(rtts.length * 2);
     bigger.set(rtts);
     rtts = bigger;
   }
-  rtts[echoed++] = us;
+  rtts[echoed++] = ms;
 }
 
 class Client {
@@ -178,7 +178,7 @@ async function main() {
   }
   const result = report(opened);
   // Closing handshakes in flight do not matter for the numbers.
-  setTimeout(() => process.exit(result.messages > 0 ? 0 : 1), 200).unref();
+  setTimeout(() => process.exit(result.messages > 0 ? 0 : 1), 200);
 }
 
 main().catch((err) => {
