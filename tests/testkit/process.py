@@ -110,8 +110,8 @@ class ServerProcess:
             self.proc.wait()
 
 
-def api_server(target: str, *, cwd: Path = ROOT, env: dict[str, str] | None = None, **options: Any) -> ServerProcess:
-    """Start ``Granian(target, **options).serve()`` in a child process (port 0 unless given)."""
+def api_command(target: str, **options: Any) -> list[str]:
+    """The command line that runs ``Granian(target, **options).serve()`` (port 0 unless given)."""
     options.setdefault('port', 0)
     if 'uds' not in options:
         options.setdefault('address', '127.0.0.1')
@@ -122,7 +122,12 @@ def api_server(target: str, *, cwd: Path = ROOT, env: dict[str, str] | None = No
         'from granian.http import HTTP1Settings, HTTP2Settings\n'
         f'Granian({target!r}, {args}).serve()\n'
     )
-    return ServerProcess([sys.executable, '-c', code], cwd=cwd, env=env)
+    return [sys.executable, '-c', code]
+
+
+def api_server(target: str, *, cwd: Path = ROOT, env: dict[str, str] | None = None, **options: Any) -> ServerProcess:
+    """Start ``Granian(target, **options).serve()`` in a child process (port 0 unless given)."""
+    return ServerProcess(api_command(target, **options), cwd=cwd, env=env)
 
 
 def cli_server(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> ServerProcess:

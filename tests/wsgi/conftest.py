@@ -8,12 +8,6 @@ pipe, and every server is stopped by PID when its fixture ends.
 
 from __future__ import annotations
 
-import os
-import re
-import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,75 +15,24 @@ from typing import Any
 
 import pytest
 
+from testkit.process import ServerProcess, api_command
+
 APPS = Path(__file__).parent / 'apps'
 
 
-class WSGIServer:
+class WSGIServer(ServerProcess):
+    """A WSGI server process with a directory it shares with its app (``WSGI_TEST_DIR``)."""
+
     def __init__(self, target: str, shared: Path, env: dict[str, str], options: dict[str, Any]) -> None:
-        #: A directory the test and the app share (``WSGI_TEST_DIR``).
         self.shared = shared
-        options = {'interface': 'wsgi', 'address': '127.0.0.1', 'port': 0, 'working_dir': str(APPS), **options}
-        args = ', '.join(f'{key}={value!r}' for key, value in options.items())
-        code = f'from granian import Granian\nGranian({target!r}, {args}).serve()\n'
-        self.proc = subprocess.Popen(
-            [sys.executable, '-c', code],
-            env={**os.environ, 'PYTHONUNBUFFERED': '1', 'WSGI_TEST_DIR': str(shared), **env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._changed = threading.Condition()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        self.url = self.wait_for(r'Listening at: (\S+)').group(1)
-        self.worker_pid = int(self.wait_for(r'Spawning worker-1 with PID: (\d+)').group(1))
-        self.wait_for(r'Started worker-1')
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            with self._changed:
-                self.lines.append(line.rstrip('\n'))
-                self._changed.notify_all()
-        with self._changed:
-            self._changed.notify_all()
-
-    @property
-    def output(self) -> str:
-        with self._changed:
-            return '\n'.join(self.lines)
-
-    def wait_for(self, pattern: str, timeout: float = 20.0) -> re.Match[str]:
-        regex = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                for line in self.lines:
-                    match = regex.search(line)
-                    if match:
-                        return match
-                left = deadline - time.monotonic()
-                if left <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
-                    raise AssertionError(f'no line matching {pattern!r}; output:\n' + '\n'.join(self.lines))
-                self._changed.wait(min(left, 0.2))
+        options = {'interface': 'wsgi', 'working_dir': str(APPS), **options}
+        super().__init__(api_command(target, **options), env={'WSGI_TEST_DIR': str(shared), **env})
+        self.ready()
+        self.worker_pid = self.worker_pids()[0]
 
     @property
     def address(self) -> tuple[str, int]:
-        host, port = self.url.removeprefix('http://').rsplit(':', 1)
-        return host, int(port)
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError('server did not stop in time; output:\n' + self.output) from None
-        self._reader.join(5)
-        return code
+        return '127.0.0.1', self.port
 
 
 @pytest.fixture(scope='module')
