@@ -127,10 +127,16 @@ def test_pool_starts_threads_on_demand_up_to_its_size(pool: BlockingPool) -> Non
     wait_for(lambda: len(running) == 3)
     # Three threads at most: the other two jobs wait for one to come free.
     assert pool.size == 3
+    assert pool.queued == 2
     assert all(name.startswith('test-pool-') for name in running)
+    time.sleep(0.05)
     release.set()
     wait_for(lambda: len(done) == 5)
     assert pool.size == 3
+    assert pool.queued == 0
+    # The metrics exporter reads these: three threads were busy at least the 50 ms above.
+    wait_for(lambda: pool.busy_us >= 3 * 50_000)
+    assert pool.idle_us >= 0
 
 
 def test_pool_reuses_an_idle_thread(pool: BlockingPool) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 from ..log import logger
@@ -32,7 +33,18 @@ Job = Callable[[], None]
 class BlockingPool:
     """Runs jobs on up to ``max_threads`` threads, started on demand, ended when idle."""
 
-    __slots__ = ('_idle_timeout', '_lock', '_max_threads', '_name', '_queue', '_serial', '_spare', '_threads')
+    __slots__ = (
+        '_busy_ns',
+        '_idle_ns',
+        '_idle_timeout',
+        '_lock',
+        '_max_threads',
+        '_name',
+        '_queue',
+        '_serial',
+        '_spare',
+        '_threads',
+    )
 
     def __init__(self, max_threads: int, idle_timeout: float, name: str = 'granian-wsgi') -> None:
         self._max_threads = max(1, max_threads)
@@ -43,11 +55,27 @@ class BlockingPool:
         self._spare = 0
         self._serial = 0
         self._threads: set[threading.Thread] = set()
+        # Cumulative time the threads spent running jobs and waiting for one (metrics).
+        self._busy_ns = 0
+        self._idle_ns = 0
 
     @property
     def size(self) -> int:
         """The number of threads alive now."""
         return len(self._threads)
+
+    @property
+    def queued(self) -> int:
+        """Jobs waiting for a thread (the pool is full)."""
+        return max(0, -self._spare)
+
+    @property
+    def busy_us(self) -> int:
+        return self._busy_ns // 1000
+
+    @property
+    def idle_us(self) -> int:
+        return self._idle_ns // 1000
 
     def submit(self, job: Job) -> None:
         """Queue ``job``; a thread runs it as soon as one is free. Exceptions are logged."""
@@ -66,7 +94,9 @@ class BlockingPool:
         lock = self._lock
         timeout = self._idle_timeout
         me = threading.current_thread()
+        clock = time.perf_counter_ns
         while True:
+            waited_from = clock()
             try:
                 job = get(timeout=timeout)
             except queue.Empty:
@@ -81,14 +111,18 @@ class BlockingPool:
                 with lock:
                     self._threads.discard(me)
                 return
+            started = clock()
             try:
                 job()
             except BaseException:
                 # Jobs handle their own errors; this only keeps a bug from killing the thread.
                 logger.error('WSGI worker thread job failed', exc_info=True)
             del job
+            finished = clock()
             with lock:
                 self._spare += 1
+                self._idle_ns += started - waited_from
+                self._busy_ns += finished - started
 
     def shutdown(self, wait: float | None = None) -> None:
         """End every thread once the jobs queued so far are done; wait up to ``wait`` seconds."""
