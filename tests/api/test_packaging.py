@@ -38,8 +38,15 @@ def test_proxies_and_rsgi_spec_have_no_dependencies() -> None:
         ('granian.log', ['LogLevels', 'LOGGING_CONFIG', 'DEFAULT_ACCESSLOG_FMT', 'configure_logging', 'logger']),
         ('granian.server', ['Server', 'MPServer', 'MTServer']),
         ('granian.server.embed', ['Server']),
-        ('granian.utils.proxies', ['wrap_asgi_with_proxy_headers', 'wrap_wsgi_with_proxy_headers']),
+        (
+            'granian.utils.proxies',
+            ['wrap_asgi_with_proxy_headers', 'wrap_wsgi_with_proxy_headers', 'wrap_rsgi_with_proxy_headers'],
+        ),
         ('granian.cli', ['cli', 'entrypoint', 'Duration', 'EnumType', 'OctalIntType']),
+        (
+            'granian.rsgi',
+            ['Headers', 'HTTPProtocol', 'ProtocolClosed', 'ProtocolError', 'Scope', 'WebsocketMessageType'],
+        ),
     ],
 )
 def test_upstream_import_paths(module: str, names: list[str]) -> None:
