@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import h2.errors
 import h2.events
@@ -188,6 +189,43 @@ async def test_body_longer_than_content_length_is_cut_and_shorter_is_reset() -> 
     assert bytes(pair.client.responses[long_stream].body) == b'abc'
     assert pair.client.responses[long_stream].ended
     assert pair.client.responses[short_stream].reset == h2.errors.ErrorCodes.INTERNAL_ERROR
+
+
+async def test_whole_body_in_one_end_against_the_apps_content_length() -> None:
+    pair = Pair()
+    streams = [pair.client.request('GET', f'/{index}') for index in range(3)]
+    pair.pump()
+    longer, shorter, exact = pair.server.exchanges
+    longer.start(200, [(b'content-length', b'3')])
+    longer.end(b'abcdef')
+    shorter.start(200, [(b'content-length', b'10')])
+    shorter.end(b'abc')
+    exact.start(200, [(b'content-length', b'3')])
+    exact.end(b'abc')
+    await pair.settle()
+    responses = [pair.client.responses[stream] for stream in streams]
+    assert bytes(responses[0].body) == b'abc' and responses[0].ended and responses[0].reset is None
+    assert responses[1].reset == h2.errors.ErrorCodes.INTERNAL_ERROR
+    assert bytes(responses[2].body) == b'abc' and responses[2].ended and responses[2].reset is None
+
+
+async def test_response_heads_repeat_and_take_any_header_sequence() -> None:
+    pair = Pair()
+    streams = [pair.client.request('GET', f'/{index}') for index in range(4)]
+    pair.pump()
+    shapes: list[Any] = [
+        [(b'X-Kind', b'tuple')],
+        [(b'X-Kind', b'tuple')],  # the same head again (remembered)
+        [[b'X-Kind', b'list']],  # unhashable pairs
+        ((name, value) for name, value in [(b'X-Kind', b'generator')]),
+    ]
+    for exchange, headers in zip(pair.server.exchanges, shapes, strict=True):
+        exchange.start(200, headers)
+        exchange.end(b'ok')
+    await pair.settle()
+    kinds = [pair.client.responses[stream].header(b'x-kind') for stream in streams]
+    assert kinds == [b'tuple', b'tuple', b'list', b'generator']
+    assert all(pair.client.responses[stream].header(b'content-length') == b'2' for stream in streams)
 
 
 async def test_client_reset_reaches_the_app_as_a_disconnect() -> None:

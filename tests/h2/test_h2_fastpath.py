@@ -13,6 +13,7 @@ import h2.events
 import h2.exceptions
 import pytest
 from h2.errors import ErrorCodes
+from h2.settings import SettingCodes
 from hpack import Encoder
 from hyperframe.frame import (
     ContinuationFrame,
@@ -49,14 +50,13 @@ def _reference() -> h2.connection.H2Connection:
     conn.incoming_buffer = BoundedFrameBuffer(65536)
     conn.encoder = StatelessEncoder()  # type: ignore[assignment]
     conn.decoder = CachingDecoder()
+    conn.decoder.max_header_list_size = 65536
     return conn
 
 
 def _lean() -> LeanH2Connection:
-    conn = LeanH2Connection(_config(), 65536)
-    conn.encoder = StatelessEncoder()  # type: ignore[assignment]
-    conn.decoder = CachingDecoder()
-    return conn
+    settings = {SettingCodes.MAX_CONCURRENT_STREAMS: 100, SettingCodes.MAX_HEADER_LIST_SIZE: 65536}
+    return LeanH2Connection(_config(), settings, 65536)
 
 
 def _normalize(events: list[Any]) -> list[Any]:
@@ -318,3 +318,60 @@ def test_after_goaway() -> None:
     twins.call(lambda conn: conn.close_connection())
     twins.receive(twins.headers(3))
     twins.call(lambda conn: conn.send_headers(1, RESPONSE))
+
+
+def _whole(twins: Twins, stream_id: int, headers: list[tuple[bytes, bytes]], data: bytes) -> bool:
+    """``send_response`` on ours, and what it stands for on h2: the head, then the data with
+    END_STREAM (on the head when there is no data)."""
+    from granian_http._h2_hpack import encode_block
+
+    taken = twins.lean.send_response(stream_id, headers, encode_block(headers), data)
+    if taken and data:
+        twins.ref.send_headers(stream_id, headers)
+        twins.ref.send_data(stream_id, data, end_stream=True)
+    elif taken:
+        twins.ref.send_headers(stream_id, headers, end_stream=True)
+    twins.check_output()
+    return taken
+
+
+def test_a_whole_response_at_once() -> None:
+    twins = Twins()
+    for stream_id in (1, 3):
+        twins.receive(twins.headers(stream_id))
+    assert _whole(twins, 3, RESPONSE, b'hello')
+    assert not _whole(twins, 3, RESPONSE, b'again')  # closed: nothing sent
+    assert _whole(twins, 1, [(b':status', b'204')], b'')
+    twins.receive(twins.headers(5, POST, end=False))
+    assert _whole(twins, 5, RESPONSE, b'before the body')  # half-closed (local) until the client ends
+    twins.receive(DataFrame(5, b'late body', flags=['END_STREAM']).serialize())
+
+
+def test_a_whole_response_after_a_table_size_change() -> None:
+    twins = Twins()
+    twins.receive(twins.headers(1))
+    twins.receive(SettingsFrame(0, settings={SettingsFrame.HEADER_TABLE_SIZE: 0}).serialize())
+    twins.receive(twins.headers(3))
+    assert _whole(twins, 3, RESPONSE, b'x')  # the block opens with the size update
+
+
+@pytest.mark.parametrize(
+    ('window', 'body', 'headers'),
+    [
+        pytest.param(None, b'x' * 16385, RESPONSE, id='larger-than-a-frame'),
+        pytest.param(10, b'x' * 11, RESPONSE, id='larger-than-the-window'),
+        pytest.param(None, b'x', [(b':status', b'103')], id='informational'),
+        pytest.param(None, b'x', [*RESPONSE, (b'x-big', b'v' * 17000)], id='head-larger-than-a-frame'),
+    ],
+)
+def test_a_whole_response_that_does_not_fit(
+    window: int | None, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    twins = Twins()
+    twins.receive(twins.headers(1))
+    if window is not None:
+        twins.receive(SettingsFrame(0, settings={SettingsFrame.INITIAL_WINDOW_SIZE: window}).serialize())
+    twins.receive(twins.headers(3))
+    assert not _whole(twins, 3, headers, body)
+    # Nothing was sent or changed: the long way still works on both.
+    twins.call(lambda conn: conn.send_headers(3, RESPONSE, end_stream=True))

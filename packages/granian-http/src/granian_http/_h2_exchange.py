@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import h2.exceptions
 from h2.errors import ErrorCodes
 
-from ._h2_headers import informational_headers, response_headers, trailer_headers
+from ._h2_headers import informational_headers, response_head, trailer_headers
 from .exchange import ClientDisconnected, Exchange, Headers, ResponseStateError
 
 if TYPE_CHECKING:
@@ -244,7 +244,7 @@ class H2Exchange(Exchange):
         self._no_body = self._head_request or status in _NO_BODY_STATUS
         if self._no_body:
             end_stream = True
-        header_list, declared = response_headers(
+        header_list, block, declared = response_head(
             status, self._resp_headers, conn._date(), None if self._no_body else body_length
         )
         if declared is not None:
@@ -253,7 +253,7 @@ class H2Exchange(Exchange):
         if self._response_over:
             return
         try:
-            conn._h2.send_headers(self._stream_id, header_list, end_stream=end_stream)
+            conn._h2.send_response_head(self._stream_id, header_list, block, end_stream)
         except h2.exceptions.ProtocolError:
             self._reset(ErrorCodes.STREAM_CLOSED)  # closed under us: the app sees a disconnect
             return
@@ -304,6 +304,8 @@ class H2Exchange(Exchange):
         if self._te_trailers and trailers:
             self._trailers = trailer_headers(trailers)
         if not self._head_sent:
+            if self._trailers is None and not self._response_over and self._send_whole(data):
+                return
             only_head = not data and not self._trailers
             self._send_head(len(data), only_head)
             if only_head:
@@ -331,6 +333,23 @@ class H2Exchange(Exchange):
         self._queue(data)
         self._end_queued = True
         self._pump()
+
+    def _send_whole(self, data: bytes) -> bool:
+        """The common small response: head and body leave together, when the shortcut takes them
+        (see :meth:`~._h2_fastpath.LeanH2Connection.send_response`)."""
+        conn = self._conn
+        status = self._status
+        if self._head_request or status in _NO_BODY_STATUS or conn._write_paused:
+            return False
+        size = len(data)
+        header_list, block, declared = response_head(status, self._resp_headers, conn._date(), size)
+        if declared is not None and declared != size:
+            return False  # the long way cuts or resets a body that breaks the app's content-length
+        if not conn._h2.send_response(self._stream_id, header_list, block, data):
+            return False
+        self._head_sent = self._end_sent = True
+        self._stream_over()
+        return True
 
     def _pump(self) -> None:
         """Move queued body bytes into h2 as far as flow control and the transport allow."""
@@ -394,17 +413,24 @@ class H2Exchange(Exchange):
         """END_STREAM is out: the response is complete."""
         conn = self._conn
         self._response_over = True
-        self._pending.clear()
-        self._pending_size = 0
+        if self._pending:
+            self._pending.clear()
+            self._pending_size = 0
         if not self._request_over:
             self._request_over = True
             self._stop_request()
         if self._unacked:
             conn._h2.acknowledge_received_data(self._unacked, self._stream_id)
             self._unacked = 0
-        for waiter in (self._complete_waiter, self._disconnect_waiter, self._drain_waiter):
-            if waiter is not None and not waiter.done():
-                waiter.set_result(None)
+        waiter = self._complete_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        waiter = self._disconnect_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        waiter = self._drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
         conn._want_flush()
         conn._stream_done(self)
 

@@ -33,17 +33,27 @@ releases; the HTTP/2 test suite exercises every shortcut and its fallbacks.
 from __future__ import annotations
 
 import struct
+from collections import OrderedDict
 from typing import Any
 
 import h2.config
 from h2.connection import ConnectionState, H2Connection, _decode_headers
 from h2.errors import ErrorCodes
 from h2.events import Event
-from h2.exceptions import FlowControlError, FrameTooLargeError, StreamClosedError, StreamIDTooLowError
+from h2.exceptions import (
+    FlowControlError,
+    FrameTooLargeError,
+    ProtocolError,
+    StreamClosedError,
+    StreamIDTooLowError,
+)
 from h2.frame_buffer import FrameBuffer
+from h2.settings import SettingCodes, Settings
 from h2.stream import H2Stream, StreamClosedBy, StreamState
+from hyperframe.exceptions import InvalidPaddingError
 from hyperframe.frame import Frame, HeadersFrame, RstStreamFrame
 
+from ._h2_hpack import CachingDecoder, StatelessEncoder
 from ._h2_limits import BoundedFrameBuffer
 
 __all__ = ['LeanFrameBuffer', 'LeanH2Connection', 'NewRequest', 'RequestFrame']
@@ -57,6 +67,8 @@ _SENT_END = StreamClosedBy.SEND_END_STREAM
 
 # Frame header: 24-bit length (as 16 + 8 bits), type, flags, stream ID.
 _FRAME_HEADER = struct.Struct('>HBBBL')
+_unpack_header = _FRAME_HEADER.unpack_from
+_ordered_set = OrderedDict.__setitem__
 _DATA, _HEADERS, _CONTINUATION = 0x0, 0x1, 0x9
 _END_STREAM, _END_HEADERS, _PADDED, _PRIORITY = 0x1, 0x4, 0x8, 0x20
 
@@ -95,26 +107,66 @@ class LeanFrameBuffer(BoundedFrameBuffer):
 
     def __next__(self) -> Any:
         data = self._data
-        if len(data) >= 9 and data[3] == _HEADERS and data[4] & 0x2C == _END_HEADERS and not self._headers_buffer:
-            length = (data[0] << 16) | (data[1] << 8) | data[2]
-            if len(data) < length + 9:
-                raise StopIteration
-            self._validate_frame_length(length)
-            stream_id = int.from_bytes(data[5:9], 'big') & 0x7FFFFFFF
-            if stream_id:
-                frame = RequestFrame(stream_id, bytes(data[9 : 9 + length]), bool(data[4] & _END_STREAM))
-                del data[: 9 + length]
+        if len(data) >= 9:
+            high, low, kind, flags, stream_id = _unpack_header(data)
+            if kind == _HEADERS and flags & 0x2C == _END_HEADERS and stream_id and not self._headers_buffer:
+                end = ((high << 8) | low) + 9
+                if len(data) < end:
+                    raise StopIteration
+                self._validate_frame_length(end - 9)
+                frame = RequestFrame(stream_id & 0x7FFFFFFF, bytes(data[9:end]), flags & _END_STREAM == _END_STREAM)
+                del data[:end]
                 return frame
         return FrameBuffer.__next__(self)
 
 
 class LeanH2Connection(H2Connection):
-    """``H2Connection`` with the shortcuts described in the module docstring (server side only)."""
+    """``H2Connection`` with the shortcuts described in the module docstring (server side only).
 
-    def __init__(self, config: h2.config.H2Configuration, max_header_block: int) -> None:
+    ``local_settings`` are our initial SETTINGS; ``max_header_block`` bounds a header list, decoded
+    or not (see :class:`~._h2_limits.BoundedFrameBuffer`).
+    """
+
+    def __init__(
+        self, config: h2.config.H2Configuration, local_settings: dict[SettingCodes, int], max_header_block: int
+    ) -> None:
         super().__init__(config)
+        self.local_settings = Settings(client=False, initial_values=local_settings)
+        self.encoder: StatelessEncoder = StatelessEncoder()  # type: ignore[assignment]
+        self.decoder = CachingDecoder()
+        self.decoder.max_header_list_size = max_header_block
         self.incoming_buffer = LeanFrameBuffer(max_header_block)
+        #: The last header list decoded from the cache, and its content-length (see below).
+        self._last_headers: Any = None
+        self._last_length: int | None = None
         self._frame_dispatch_table[RequestFrame] = self._receive_request_frame  # type: ignore[index]
+        # The current values of three settings, read without h2's per-read enum hashing: h2 keeps
+        # each value in a deque that it updates in place (value first, unacknowledged ones after).
+        self._max_streams = self.local_settings._settings[SettingCodes.MAX_CONCURRENT_STREAMS]
+        self._window_in = self.local_settings._settings[SettingCodes.INITIAL_WINDOW_SIZE]
+        self._window_out = self.remote_settings._settings[SettingCodes.INITIAL_WINDOW_SIZE]
+
+    def receive_data(self, data: Any) -> list[Event]:
+        # h2's, with a request's HEADERS taken without the per-frame dispatch.
+        buffer = self.incoming_buffer
+        buffer.add_data(data)
+        buffer.max_frame_size = self.max_inbound_frame_size
+        events: list[Event] = []
+        frame: Any
+        try:
+            for frame in buffer:
+                event = self._new_request(frame) if frame.__class__ is RequestFrame else None
+                if event is not None:
+                    events.append(event)
+                else:
+                    events.extend(self._receive_frame(frame))
+        except InvalidPaddingError as e:
+            self._terminate_connection(ErrorCodes.PROTOCOL_ERROR)
+            raise ProtocolError('Received frame with invalid padding.') from e
+        except ProtocolError as e:
+            self._terminate_connection(e.error_code)
+            raise
+        return events
 
     # -- receiving -----------------------------------------------------------------------------
 
@@ -147,18 +199,25 @@ class LeanH2Connection(H2Connection):
         return events
 
     def _receive_request_frame(self, frame: RequestFrame) -> tuple[list[Frame], list[Event]]:
+        """The dispatch table's entry: what :meth:`_new_request` does not take is h2's."""
+        event = self._new_request(frame)
+        if event is None:
+            return self._receive_headers_frame(frame.as_frame())
+        return [], [event]
+
+    def _new_request(self, frame: RequestFrame) -> NewRequest | None:
+        """Open the stream of a new request, or ``None`` when h2 must handle the frame."""
         stream_id = frame.stream_id
         streams = self.streams
         if not (
             stream_id & 1
             and stream_id > self.highest_inbound_stream_id
             and self.state_machine.state is _SERVER_OPEN
-            and len(streams) < self.local_settings.max_concurrent_streams
+            and len(streams) < self._max_streams[0]
         ):
-            return self._receive_headers_frame(frame.as_frame())
+            return None
         headers = _decode_headers(self.decoder, frame.data)
-        local, remote = self.local_settings, self.remote_settings
-        stream = H2Stream(stream_id, self.config, local.initial_window_size, remote.initial_window_size)
+        stream = H2Stream(stream_id, self.config, self._window_in[0], self._window_out[0])
         stream.max_outbound_frame_size = self.max_outbound_frame_size
         machine = stream.state_machine
         machine.client = False
@@ -166,8 +225,14 @@ class LeanH2Connection(H2Connection):
         machine.state = _HALF_CLOSED_REMOTE if frame.end_stream else _OPEN
         streams[stream_id] = stream
         self.highest_inbound_stream_id = stream_id
-        stream._initialize_content_length(headers)
-        return [], [NewRequest(stream_id, headers, frame.end_stream)]
+        if headers is self._last_headers:
+            # The decoder answered a repeated block from its cache with the very same list.
+            stream._expected_content_length = self._last_length
+        else:
+            stream._initialize_content_length(headers)
+            self._last_headers = headers
+            self._last_length = stream._expected_content_length
+        return NewRequest(stream_id, headers, frame.end_stream)
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -189,7 +254,11 @@ class LeanH2Connection(H2Connection):
         machine.stream_closed_by = _SENT_END
         stream_id = stream.stream_id
         del self.streams[stream_id]
-        self._closed_streams[stream_id] = _SENT_END
+        closed: Any = self._closed_streams
+        # SizeLimitDict's own __setitem__, minus a Python call per stream.
+        _ordered_set(closed, stream_id, _SENT_END)
+        if len(closed) > closed._size_limit:
+            closed._check_size_limit()
 
     def send_headers(
         self,
@@ -215,7 +284,61 @@ class LeanH2Connection(H2Connection):
             )
             return
         stream.state_machine.headers_sent = True
-        block = self.encoder.encode(headers)
+        self._send_block(stream, self.encoder.encode(headers), end_stream)
+
+    def send_response_head(
+        self, stream_id: int, headers: list[tuple[bytes, bytes]], block: bytes, end_stream: bool
+    ) -> None:
+        """A final response head already encoded by :func:`~._h2_hpack.encode_block` (``block``)."""
+        stream = self._sendable(stream_id)
+        if stream is None or stream.state_machine.headers_sent or headers[0][1][:1] == b'1':
+            self.send_headers(stream_id, headers, end_stream)
+            return
+        stream.state_machine.headers_sent = True
+        self._send_block(stream, self.encoder.block_start() + block, end_stream)
+
+    def send_response(self, stream_id: int, headers: list[tuple[bytes, bytes]], block: bytes, data: bytes) -> bool:
+        """A whole response at once: its head (encoded as for :meth:`send_response_head`), then
+        ``data`` with END_STREAM. Returns ``False``, having sent nothing, when it does not fit in
+        one frame of each kind and the flow control windows; the caller then goes the long way."""
+        stream = self.streams.get(stream_id)
+        if stream is None or self.state_machine.state is not _SERVER_OPEN:
+            return False
+        machine = stream.state_machine
+        state = machine.state
+        size = len(data)
+        limit = self.max_outbound_frame_size
+        if (
+            (state is not _HALF_CLOSED_REMOTE and state is not _OPEN)
+            or machine.headers_sent
+            or headers[0][1][:1] == b'1'
+            or len(block) >= limit
+            or size > limit
+            or size > stream.outbound_flow_control_window
+            or size > self.outbound_flow_control_window
+        ):
+            return False
+        machine.headers_sent = True
+        encoder = self.encoder
+        if encoder._size_update:
+            block = encoder.block_start() + block
+        out = self._data_to_send
+        hsize = len(block)
+        if size:
+            out += _FRAME_HEADER.pack(hsize >> 8, hsize & 0xFF, _HEADERS, _END_HEADERS, stream_id)
+            out += block
+            out += _FRAME_HEADER.pack(size >> 8, size & 0xFF, _DATA, _END_STREAM, stream_id)
+            out += data
+            self.outbound_flow_control_window -= size
+            stream.outbound_flow_control_window -= size
+        else:
+            out += _FRAME_HEADER.pack(hsize >> 8, hsize & 0xFF, _HEADERS, _END_HEADERS | _END_STREAM, stream_id)
+            out += block
+        self._ended(stream)
+        return True
+
+    def _send_block(self, stream: H2Stream, block: bytes, end_stream: bool) -> None:
+        stream_id = stream.stream_id
         flags = _END_STREAM if end_stream else 0
         out = self._data_to_send
         size = len(block)

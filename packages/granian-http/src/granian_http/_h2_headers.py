@@ -28,12 +28,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from ._h2_hpack import encode_block
+
 __all__ = [
     'MalformedRequest',
     'RequestHead',
     'check_trailers',
     'informational_headers',
     'parse_request',
+    'response_head',
     'response_headers',
     'trailer_headers',
 ]
@@ -234,6 +237,35 @@ def response_headers(
     if length is None and body_length is not None and status >= 200 and status not in (204, 304):
         out.append((_CONTENT_LENGTH, b'%d' % body_length))
     return out, length
+
+
+#: A response head: its header list, that list HPACK-encoded, and the app's content-length.
+ResponseHead = tuple[list[tuple[bytes, bytes]], bytes, int | None]
+
+# (status, app headers, date, body length) -> what response_head returns. A server sends few
+# distinct heads, so most cost one lookup; heads whose headers cannot be hashed are not kept.
+_HEADS: dict[tuple[int, tuple[tuple[bytes, bytes], ...], bytes, int | None], ResponseHead] = {}
+_HEADS_MAX = 512
+
+
+def response_head(
+    status: int, headers: Iterable[tuple[bytes, bytes]], date: bytes, body_length: int | None
+) -> ResponseHead:
+    """:func:`response_headers`, plus the encoded block, remembered for heads that repeat."""
+    fields = tuple(headers)
+    key = (status, fields, date, body_length)
+    try:
+        head = _HEADS.get(key)
+    except TypeError:  # an unhashable header (a list pair, a bytearray): built every time
+        header_list, declared = response_headers(status, fields, date, body_length)
+        return header_list, encode_block(header_list), declared
+    if head is None:
+        header_list, declared = response_headers(status, fields, date, body_length)
+        head = (header_list, encode_block(header_list), declared)
+        if len(_HEADS) >= _HEADS_MAX:
+            _HEADS.clear()
+        _HEADS[key] = head
+    return head
 
 
 def informational_headers(status: int, headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

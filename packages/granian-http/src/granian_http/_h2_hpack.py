@@ -31,7 +31,7 @@ from typing import Any
 from hpack import Decoder
 from hpack.table import HeaderTable
 
-__all__ = ['CachingDecoder', 'StatelessEncoder']
+__all__ = ['CachingDecoder', 'StatelessEncoder', 'encode_block']
 
 _CACHE_MAX = 4096
 _NEVER_INDEXED = frozenset((b'set-cookie', b'authorization', b'proxy-authorization'))
@@ -79,6 +79,22 @@ def encode_field(name: bytes, value: bytes) -> bytes:
 _CACHE: dict[tuple[bytes, bytes], bytes] = {}
 
 
+def encode_block(headers: Iterable[tuple[bytes, bytes]]) -> bytes:
+    """The fields of a header block, the same on every connection (see the module docstring)."""
+    cache = _CACHE
+    parts = []
+    for name, value in headers:
+        key = (name, value)
+        encoded = cache.get(key)
+        if encoded is None:
+            encoded = encode_field(name, value)
+            if len(cache) >= _CACHE_MAX:
+                cache.clear()
+            cache[key] = encoded
+        parts.append(encoded)
+    return b''.join(parts)
+
+
 class StatelessEncoder:
     """Duck-types the part of ``hpack.Encoder`` that h2 uses."""
 
@@ -95,22 +111,15 @@ class StatelessEncoder:
     def header_table_size(self, value: int) -> None:
         self._size_update = True
 
-    def encode(self, headers: Iterable[tuple[bytes, bytes]], huffman: bool = True) -> bytes:
-        cache = _CACHE
-        parts = []
+    def block_start(self) -> bytes:
+        """What the next block must start with: the size update owed since the client's change."""
         if self._size_update:
             self._size_update = False
-            parts.append(b'\x20')  # dynamic table size update to 0
-        for name, value in headers:
-            key = (name, value)
-            encoded = cache.get(key)
-            if encoded is None:
-                encoded = encode_field(name, value)
-                if len(cache) >= _CACHE_MAX:
-                    cache.clear()
-                cache[key] = encoded
-            parts.append(encoded)
-        return b''.join(parts)
+            return b'\x20'  # dynamic table size update to 0
+        return b''
+
+    def encode(self, headers: Iterable[tuple[bytes, bytes]], huffman: bool = True) -> bytes:
+        return self.block_start() + encode_block(headers)
 
 
 def _only_indexed(block: bytes) -> bool:

@@ -43,7 +43,6 @@ from hyperframe.frame import GoAwayFrame
 from ._h2_exchange import H2Exchange
 from ._h2_fastpath import LeanH2Connection, NewRequest
 from ._h2_headers import MalformedRequest, RequestHead, check_trailers, parse_request
-from ._h2_hpack import CachingDecoder, StatelessEncoder
 from ._h2_limits import (
     BDP_PING,
     CONTROL_BURST,
@@ -104,6 +103,8 @@ class HTTP2Connection(asyncio.Protocol):
         '_h2',
         '_in_receive',
         '_keepalive_timer',
+        '_last_block',
+        '_last_request',
         '_last_stream_id',
         '_loop',
         '_ping_due',
@@ -148,6 +149,16 @@ class HTTP2Connection(asyncio.Protocol):
         self._client: tuple[str, int] | None = None
         self._server: tuple[str, int] | None = None
         self._tls: TLSInfo | None = None
+        #: The last request block parsed, and what came of it (see _open_stream).
+        self._last_block: Any = None
+        self._last_request: tuple[str, bytes, bytes, list[tuple[bytes, bytes]], str | None, bool] = (
+            '',
+            b'',
+            b'',
+            [],
+            None,
+            False,
+        )
         self._send_limit = max(1, settings.max_send_buffer_size)
         clock = self._loop.time
         self._control_budget = Budget(CONTROL_BURST, CONTROL_RATE, clock)
@@ -165,7 +176,6 @@ class HTTP2Connection(asyncio.Protocol):
             # Checked by parse_request in the same pass that reads the request.
             validate_inbound_headers=False,
         )
-        conn = LeanH2Connection(config, settings.max_headers_size)
         stream_window = (
             AdaptiveWindow.START
             if self._adaptive is not None
@@ -180,11 +190,8 @@ class HTTP2Connection(asyncio.Protocol):
         }
         if self._ctx.websockets:
             initial[h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL] = 1  # RFC 8441
-        conn.local_settings = h2.settings.Settings(client=False, initial_values=initial)
+        conn = LeanH2Connection(config, initial, settings.max_headers_size)
         conn.max_inbound_frame_size = frame_size
-        conn.encoder = StatelessEncoder()  # type: ignore[assignment]
-        conn.decoder = CachingDecoder()
-        conn.decoder.max_header_list_size = settings.max_headers_size
         return conn
 
     def _after_settings(self) -> None:
@@ -419,6 +426,15 @@ class HTTP2Connection(asyncio.Protocol):
             h2conn.reset_stream(stream_id, ErrorCodes.REFUSED_STREAM)
             return None
         self._last_stream_id = stream_id
+        if block is self._last_block:
+            # The decoder answered a repeated block from its cache with the very same list, so
+            # the request is the last one again (see LeanH2Connection).
+            method, raw_path, query, headers, authority, te_trailers = self._last_request
+            exchange = H2Exchange(
+                self, stream_id, method, raw_path, query, headers.copy(), authority, te_trailers=te_trailers
+            )
+            self._streams[stream_id] = exchange
+            return exchange
         try:
             head = parse_request(block)
         except MalformedRequest as exc:
@@ -437,15 +453,12 @@ class HTTP2Connection(asyncio.Protocol):
                 return None
             return self._open_websocket(stream_id, head)
         raw_path, _, query = head.path.partition(b'?')
+        authority = head.authority.decode('latin-1') if head.authority is not None else None
+        self._last_block = block
+        self._last_request = (method, raw_path, query, head.headers, authority, head.te_trailers)
+        # Apps may change the list they are given: the remembered one stays as parsed.
         exchange = H2Exchange(
-            self,
-            stream_id,
-            method,
-            raw_path,
-            query,
-            head.headers,
-            head.authority.decode('latin-1') if head.authority is not None else None,
-            te_trailers=head.te_trailers,
+            self, stream_id, method, raw_path, query, head.headers.copy(), authority, te_trailers=head.te_trailers
         )
         self._streams[stream_id] = exchange
         return exchange
@@ -542,10 +555,13 @@ class HTTP2Connection(asyncio.Protocol):
     def _stream_done(self, exchange: H2Exchange) -> None:
         """Our side of the stream is closed: drop it, and close a draining connection when empty."""
         stream_id = exchange._stream_id
-        if self._streams.get(stream_id) is exchange:
-            del self._streams[stream_id]
-        self._forget(stream_id)
-        self._maybe_close()
+        streams = self._streams
+        if streams.get(stream_id) is exchange:
+            del streams[stream_id]
+        if self._waiting or self._stalled:
+            self._forget(stream_id)
+        if self._goaway_sent:
+            self._maybe_close()
 
     def _maybe_close(self) -> None:
         if self._goaway_sent and not self._streams and not self._closed:
