@@ -150,7 +150,9 @@ def run_one(
             proc.check_response(scenario.method, scenario.path, scenario.body, scenario.expect, tls=tls)
         if warmup > 0:
             measure(scenario, url, replace(settings, duration=warmup))
+        cpu_before = proc.cpu_seconds()
         measurement = measure(scenario, url, settings)
+        measurement = replace(measurement, server_cpu_s=proc.cpu_seconds() - cpu_before)
         proc.check_healthy()
         return Outcome(measurement=measurement)
     except (ServerError, wrk.WrkError, h2load.H2loadError, websocket.WebSocketError, subprocess.TimeoutExpired) as exc:
@@ -250,7 +252,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     if m.client_cpu is not None:
                         busy = f', client CPU {m.client_cpu:.0%}'
                         busy += ' (busy: it may have set the pace)' if m.client_cpu > websocket.CLIENT_BUSY else ''
-                    print(f'{m.rps:,.0f} {scenario.unit}, p99 {m.p99_ms:.2f} ms{busy}', file=sys.stderr, flush=True)
+                    cost = f', server {m.server_us_per_request:.0f} µs CPU each' if m.server_us_per_request else ''
+                    print(
+                        f'{m.rps:,.0f} {scenario.unit}, p99 {m.p99_ms:.2f} ms{cost}{busy}', file=sys.stderr, flush=True
+                    )
                 else:
                     failures[key] = outcome.failure or 'failed'
                     print(f'FAILED\n{outcome.failure}\n', file=sys.stderr, flush=True)

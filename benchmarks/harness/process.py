@@ -25,6 +25,9 @@ __all__ = ['ServerError', 'ServerProcess', 'free_port']
 _ERROR_MARKERS = ('Traceback (most recent call last)', 'ERROR', 'CRITICAL', 'panicked at')
 
 
+_CLOCK_TICKS = os.sysconf('SC_CLK_TCK')
+
+
 class ServerError(RuntimeError):
     pass
 
@@ -104,6 +107,23 @@ class ServerProcess:
             raise self._fail(f'WebSocket {path} failed: {exc}') from exc
         if got != message:
             raise self._fail(f'WebSocket {path}: echo of {len(message)} B came back as {got!r}')
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the live processes of the server's group.
+
+        Summed over every process in the group, so forked workers count; it is the server's cost
+        per request however much of the core other work on the machine took meanwhile.
+        """
+        total = 0
+        for stat in Path('/proc').glob('[0-9]*/stat'):
+            try:
+                fields = stat.read_text().rsplit(')', 1)[1].split()
+            except (OSError, IndexError):
+                continue  # gone meanwhile
+            # After the command name: state, ppid, pgrp, ... utime and stime are the 12th and 13th.
+            if int(fields[2]) == self._proc.pid:
+                total += int(fields[11]) + int(fields[12])
+        return total / _CLOCK_TICKS
 
     def check_healthy(self) -> None:
         """Still running and nothing in its log that reads like an error."""

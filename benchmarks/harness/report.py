@@ -57,22 +57,36 @@ def render_scenario(
         if outcome is None:
             continue
         if outcome.measurement is None:
-            rows.append([server.name, server.interface, 'FAILED', '-', '-'] + ['-'] * with_cpu)
+            rows.append([server.name, server.interface, 'FAILED', '-', '-', '-'] + ['-'] * with_cpu)
             continue
         m = outcome.measurement
         ratio = f'{m.rps / base:.2f}x' if base else '-'
+        cost = m.server_us_per_request
         row = [server.name, server.interface, f'{m.rps:,.0f}', f'{m.p99_ms:.2f}', ratio]
+        row.append('-' if cost is None else f'{cost:.0f}')
         if with_cpu:
             row.append('-' if m.client_cpu is None else f'{m.client_cpu:.0%}')
         rows.append(row)
-    header = ['server', 'interface', scenario.unit, 'p99 ms', f'vs {baseline}'] + ['client CPU'] * with_cpu
-    right = [False, False, True, True, True] + [True] * with_cpu
+    each = scenario.unit.split('/')[0]
+    header = ['server', 'interface', scenario.unit, 'p99 ms', f'vs {baseline}', f'CPU µs/{each}']
+    header += ['client CPU'] * with_cpu
+    right = [False, False, True, True, True, True] + [True] * with_cpu
     return f'### {scenario.title}\n\n' + _table(header, rows, right)
 
 
 def _ratio(outcomes: Mapping[tuple[str, str], Outcome], target: Target, scenario: str) -> float | None:
     ours, peer = _rps(outcomes.get((target.ours, scenario))), _rps(outcomes.get((target.peer, scenario)))
     return ours / peer if ours and peer else None
+
+
+def _cost(outcome: Outcome | None) -> float | None:
+    return outcome.measurement.server_us_per_request if outcome and outcome.measurement else None
+
+
+def _cost_ratio(outcomes: Mapping[tuple[str, str], Outcome], target: Target, scenario: str) -> str:
+    """The peer's server CPU per request over ours: what the rate ratio would be with a core each."""
+    ours, peer = _cost(outcomes.get((target.ours, scenario))), _cost(outcomes.get((target.peer, scenario)))
+    return f'{peer / ours:.2f}x' if ours and peer else '-'
 
 
 def render_targets(targets: Sequence[Target], outcomes: Mapping[tuple[str, str], Outcome]) -> str:
@@ -83,11 +97,13 @@ def render_targets(targets: Sequence[Target], outcomes: Mapping[tuple[str, str],
             if ratio is None:
                 continue
             met = 'yes' if ratio >= target.min_ratio else 'NO'
-            rows.append([scenario, f'{target.ours} / {target.peer}', f'{ratio:.2f}x', f'>= {target.min_ratio}x', met])
+            cost = _cost_ratio(outcomes, target, scenario)
+            pair = f'{target.ours} / {target.peer}'
+            rows.append([scenario, pair, f'{ratio:.2f}x', f'>= {target.min_ratio}x', met, cost])
     if not rows:
         return ''
-    header = ['scenario', 'ours / peer (req/s or msg/s)', 'ratio', 'target', 'met']
-    return '### Targets\n\n' + _table(header, rows, [False, False, True, True, False])
+    header = ['scenario', 'ours / peer (req/s or msg/s)', 'ratio', 'target', 'met', 'CPU cost peer / ours']
+    return '### Targets\n\n' + _table(header, rows, [False, False, True, True, False, True])
 
 
 def targets_met(targets: Sequence[Target], outcomes: Mapping[tuple[str, str], Outcome]) -> bool:

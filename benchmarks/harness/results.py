@@ -27,3 +27,12 @@ class Measurement:
     # The load generator's CPU time over the measured time, where the tool reports it (near 1:
     # the client, not the server, may have set the pace).
     client_cpu: float | None = None
+    # CPU seconds the server's processes used during the measured run (not the warm-up).
+    server_cpu_s: float | None = None
+
+    @property
+    def server_us_per_request(self) -> float | None:
+        """The server's CPU cost of one request (message): steadier than the rate on a busy machine."""
+        if self.server_cpu_s is None or not self.requests:
+            return None
+        return self.server_cpu_s / self.requests * 1e6
