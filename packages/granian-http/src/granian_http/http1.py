@@ -93,6 +93,7 @@ class HTTP1Connection(asyncio.Protocol):
         '_head_buf',
         '_head_limit',
         '_head_started',
+        '_held',
         '_http_version_cache',
         '_in_head',
         '_keep_alive',
@@ -125,6 +126,7 @@ class HTTP1Connection(asyncio.Protocol):
         # Finished exchanges whose apps still wait to hear that the connection closed.
         self._disconnect_watchers: set[H1Exchange] = set()
         self._admitted = True
+        self._held = bytearray()
         self._client: tuple[str, int] | None = None
         self._server: tuple[str, int] | None = None
         self._http_version_cache = ''
@@ -165,6 +167,10 @@ class HTTP1Connection(asyncio.Protocol):
         self._flow.resume()
 
     def data_received(self, data: bytes) -> None:
+        if not self._admitted:
+            # Over the connection limit: keep the bytes unparsed until this connection's turn.
+            self._held += data
+            return
         if self._in_head:
             if self._head_buf:
                 data = self._head_buf + data
@@ -373,10 +379,21 @@ class HTTP1Connection(asyncio.Protocol):
     def pause_admission(self) -> None:
         self._admitted = False
         self._pause_reading()
+        # Before 3.11, a selector transport starts reading right after connection_made even when
+        # paused in it; pause it again once it has (a read that slips through is held above).
+        self._loop.call_soon(self._repause)
+
+    def _repause(self) -> None:
+        if not self._admitted and not self._closed:
+            self._transport.resume_reading()  # type: ignore[union-attr]
+            self._transport.pause_reading()  # type: ignore[union-attr]
 
     def resume_admission(self) -> None:
         self._admitted = True
         self._resume_reading()
+        held, self._held = bytes(self._held), bytearray()
+        if held and not self._closed:
+            self.data_received(held)
 
     def shutdown(self) -> None:
         self._keep_alive = False
