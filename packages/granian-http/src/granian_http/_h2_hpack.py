@@ -16,7 +16,8 @@ changes SETTINGS_HEADER_TABLE_SIZE; we then open the next block with a size upda
 which is always true for a table we never use.
 
 **Decoder.** A client repeating a request sends, once its fields are in the dynamic table, the
-same block of *indexed* fields again and again. Decoding such a block changes no state, so
+same block again and again: *indexed* fields, plus literals it chose not to index (nghttp2, and so
+curl and h2load, never indexes ``:path``). Decoding such a block changes no state, so
 :class:`CachingDecoder` keeps its result and answers the next identical block from the cache. Any
 block that can change the table (a literal with indexing, a size update) is decoded by hpack as
 usual and empties the cache, as do changes of the limits; so the cache never outlives the table
@@ -122,24 +123,61 @@ class StatelessEncoder:
         return self.block_start() + encode_block(headers)
 
 
-def _only_indexed(block: bytes) -> bool:
-    """True when every field of ``block`` is an indexed field (§6.1): decoding it changes nothing."""
+def _skip_integer(block: bytes, index: int, prefix_mask: int) -> tuple[int, int]:
+    """Read an HPACK integer (§5.1) at ``index``: its value and the index after it (-1 if cut)."""
+    size = len(block)
+    value = block[index] & prefix_mask
+    index += 1
+    if value == prefix_mask:
+        shift = 0
+        while True:
+            if index >= size or shift > 28:
+                return 0, -1
+            byte = block[index]
+            index += 1
+            value += (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+    return value, index
+
+
+def _skip_string(block: bytes, index: int) -> int:
+    """The index after the string literal (§5.2) at ``index``; -1 if it runs past the block."""
+    if index >= len(block):
+        return -1
+    length, index = _skip_integer(block, index, 0x7F)
+    if index < 0 or index + length > len(block):
+        return -1
+    return index + length
+
+
+def _keeps_table(block: bytes) -> bool:
+    """True when decoding ``block`` leaves the dynamic table as it is: every field is indexed
+    (§6.1) or a literal without indexing or never indexed (§6.2.2, §6.2.3); no field is added to
+    the table (§6.2.1) and the table size is not updated (§6.3)."""
     index = 0
     size = len(block)
     while index < size:
         first = block[index]
-        if first < 0x80:
+        if first & 0x80:
+            _, index = _skip_integer(block, index, 0x7F)
+        elif first & 0xE0:  # 01xxxxxx adds to the table; 001xxxxx resizes it
             return False
-        index += 1
-        if first == 0xFF:  # the index continues in the next bytes (§5.1)
-            while index < size and block[index] & 0x80:
-                index += 1
-            index += 1
+        else:
+            name_index, index = _skip_integer(block, index, 0x0F)
+            if index >= 0 and name_index == 0:
+                index = _skip_string(block, index)
+            if index >= 0:
+                index = _skip_string(block, index)
+        if index < 0:
+            return False  # malformed: hpack says how
     return True
 
 
 class CachingDecoder(Decoder):
-    """hpack's decoder, answering repeated all-indexed blocks from a small per-connection cache."""
+    """hpack's decoder, answering repeated blocks that leave the table as it is from a small
+    per-connection cache."""
 
     _CACHE_MAX = 32
 
@@ -174,7 +212,7 @@ class CachingDecoder(Decoder):
         if cached is not None:
             return cached
         headers = super().decode(block, raw)
-        if raw and _only_indexed(block):
+        if raw and _keeps_table(block):
             if len(blocks) >= self._CACHE_MAX:
                 blocks.clear()
             blocks[block] = headers
