@@ -12,6 +12,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import h2.events
 import httpx
 import pytest
 from h2.errors import ErrorCodes
@@ -186,8 +187,10 @@ def test_goaway_on_graceful_shutdown_completes_streams_in_flight() -> None:
     conn = SocketClient('127.0.0.1', proc.port, finish_after_goaway=True)
     try:
         slow = conn.client.request('GET', '/slow?ms=1500')
+        # A PING after the request: its answer means the server has read the request.
+        conn.client.conn.ping(b'inflight')
         conn.flush()
-        conn.read_until(lambda c: bool(c.settings))
+        conn.read_until(lambda c: any(isinstance(e, h2.events.PingAckReceived) for e in c.events))
         proc.send_signal(signal.SIGTERM)
         conn.read_until(lambda c: c.goaway is not None)
         assert conn.client.goaway is not None
