@@ -198,9 +198,12 @@ def test_goaway_on_graceful_shutdown_completes_streams_in_flight() -> None:
         assert conn.client.goaway.last_stream_id == slow
         conn.read_until(lambda c: c.responses[slow].ended, timeout=20)
         assert bytes(conn.client.responses[slow].body) == b'slow done'
+        conn.close()
+        code = proc.proc.wait(20)  # the first SIGTERM stops it: no second signal
     finally:
         conn.close()
-        code = proc.stop()
+        if proc.proc.poll() is None:
+            proc.stop()
     assert code == 0
 
 
