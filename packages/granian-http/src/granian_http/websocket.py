@@ -34,6 +34,8 @@ from wsproto.frame_protocol import CloseReason, FrameDecoder, FrameProtocol
 from wsproto.handshake import server_extensions_handshake
 from wsproto.utilities import LocalProtocolError, generate_accept_token
 
+from ._ws_frames import frame, read_simple_frames
+
 __all__ = [
     'INBOX_LIMIT',
     'MAX_MESSAGE_SIZE',
@@ -228,6 +230,10 @@ class WebSocket:
         self._carrier = carrier
         self._loop = loop
         self._codec = Connection(ConnectionType.SERVER, extensions)
+        # With no extension, the common frames skip wsproto (see _ws_frames); its frame decoder
+        # tells whether it holds part of a frame, in which case it must see the bytes first.
+        self._plain = not extensions
+        self._decoder = self._codec._proto._frame_decoder
         self._max_message_size = max_message_size
         self._close_timeout = close_timeout
         self._inbox: deque[Received] = deque()
@@ -246,6 +252,19 @@ class WebSocket:
     def feed(self, data: bytes) -> None:
         if self._carrier_closed:
             return
+        if (
+            self._plain
+            and not self._fragments
+            and self._decoder.header is None
+            and not self._decoder.buffer.buffer
+            and self._codec.state is ConnectionState.OPEN
+        ):
+            messages, used = read_simple_frames(data, self._max_message_size)
+            for message in messages:
+                self._deliver(message, len(message))
+            if used == len(data):
+                return
+            data = data[used:]
         try:
             self._codec.receive_data(data)
         except LocalProtocolError:
@@ -364,10 +383,13 @@ class WebSocket:
     async def send(self, data: str | bytes) -> None:
         if self.closed:
             raise WebSocketClosed('WebSocket is closed')
-        message: TextMessage | BytesMessage = (
-            TextMessage(data=data) if isinstance(data, str) else BytesMessage(data=data)
-        )
-        self._carrier.write(self._codec.send(message))
+        if self._plain:
+            self._carrier.write(frame(data))
+        else:
+            message: TextMessage | BytesMessage = (
+                TextMessage(data=data) if isinstance(data, str) else BytesMessage(data=data)
+            )
+            self._carrier.write(self._codec.send(message))
         if self._carrier.write_paused:
             await self._carrier.drain()
 
