@@ -10,20 +10,31 @@ or TLS with ALPN ``h2``) with blocking calls and a timeout on each.
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
 import ssl
+import threading
 from collections import deque
 from collections.abc import Callable, Sequence
+from typing import Any
 
+import h2.config
+import h2.connection
+import h2.events
 import h2.exceptions
+import h2.settings
 from wsproto.connection import Connection, ConnectionState, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
 from wsproto.extensions import Extension, PerMessageDeflate
 
 from testkit.h2 import Client, Response, SocketClient
 
-__all__ = ['H2WebSocketClient', 'WebSocketStream', 'open_websocket']
+__all__ = ['H1Bridge', 'H2WebSocketClient', 'WebSocketStream', 'open_websocket']
 
 Message = str | bytes | CloseConnection
+
+_GUID = b'258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
 
 
 class WebSocketStream:
@@ -226,3 +237,212 @@ class H2WebSocketClient:
 
     def close(self) -> None:
         self.socket.close()
+
+
+class H1Bridge:
+    """Lets an HTTP/1.1 WebSocket client talk to a server's WebSockets over HTTP/2.
+
+    Each client connection is answered with 101 and carried on its own h2c connection to the
+    server as an extended CONNECT stream; the bytes of the WebSocket frames pass through
+    unchanged both ways (RFC 8441 keeps RFC 6455 framing). Closes map as RFC 8441 §5 says: the
+    client's FIN is END_STREAM, the server's END_STREAM closes the client's connection, and a
+    reset aborts it. Autobahn's client (kosoku) only speaks HTTP/1.1; through this it tests the
+    HTTP/2 carrier. It runs on its own loop in a thread: ``start()`` returns its address.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._server: asyncio.AbstractServer | None = None
+        self.statuses: list[int] = []
+        # asyncio keeps tasks weakly: a tunnel whose sockets both wait on flow control would
+        # otherwise be collected mid-flight.
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def start(self) -> str:
+        self._thread.start()
+        started = asyncio.run_coroutine_threadsafe(asyncio.start_server(self._serve, '127.0.0.1', 0), self._loop)
+        self._server = started.result(10)
+        host, port = self._server.sockets[0].getsockname()[:2]
+        return f'{host}:{port}'
+
+    def stop(self) -> None:
+        async def close() -> None:
+            if self._server is not None:
+                self._server.close()
+            tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(close(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        upstream: asyncio.StreamWriter | None = None
+        try:
+            head = await reader.readuntil(b'\r\n\r\n')
+            request_line, *lines = head.decode('latin-1').split('\r\n')
+            target = request_line.split(' ')[1]
+            fields: dict[str, list[str]] = {}
+            for line in lines:
+                if ':' in line:
+                    name, value = line.split(':', 1)
+                    fields.setdefault(name.strip().lower(), []).append(value.strip())
+            key = fields['sec-websocket-key'][0]
+            up_reader, upstream = await asyncio.open_connection(*self.target)
+            await _Tunnel(reader, writer, up_reader, upstream, self).run(target, key, fields)
+        except (ConnectionError, asyncio.IncompleteReadError, KeyError, h2.exceptions.ProtocolError):
+            writer.transport.abort()
+        finally:
+            if upstream is not None:
+                upstream.transport.abort()
+
+
+class _Tunnel:
+    """One client connection of :class:`H1Bridge` and the HTTP/2 stream that carries it."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        up_reader: asyncio.StreamReader,
+        upstream: asyncio.StreamWriter,
+        bridge: H1Bridge,
+    ) -> None:
+        self.reader, self.writer = reader, writer
+        self.up_reader, self.upstream = up_reader, upstream
+        self.bridge = bridge
+        config = h2.config.H2Configuration(client_side=True, header_encoding=None)
+        self.conn = h2.connection.H2Connection(config)
+        self.stream_id = 0
+        self.outbox = bytearray()
+        self.client_done = False
+        self.window = asyncio.Event()
+
+    def flush(self) -> None:
+        data = self.conn.data_to_send()
+        if data:
+            self.upstream.write(data)
+
+    async def events(self) -> list[Any]:
+        data = await self.up_reader.read(65536)
+        if not data:
+            raise ConnectionError('the server closed the connection')
+        events = self.conn.receive_data(data)
+        self.flush()
+        return events
+
+    async def run(self, target: str, key: str, fields: dict[str, list[str]]) -> None:
+        conn = self.conn
+        conn.initiate_connection()
+        conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 2**24})
+        conn.increment_flow_control_window(2**24)
+        self.flush()
+        while not conn.remote_settings.enable_connect_protocol:
+            await self.events()
+        self.stream_id = conn.get_next_available_stream_id()
+        block = [
+            (':method', 'CONNECT'),
+            (':protocol', 'websocket'),
+            (':scheme', 'http'),
+            (':authority', f'{self.bridge.target[0]}:{self.bridge.target[1]}'),
+            (':path', target),
+            ('sec-websocket-version', '13'),
+        ]
+        for name in ('sec-websocket-protocol', 'sec-websocket-extensions'):
+            if name in fields:
+                block.append((name, ', '.join(fields[name])))
+        conn.send_headers(self.stream_id, block)
+        self.flush()
+        response: dict[bytes, bytes] | None = None
+        while response is None:
+            for event in await self.events():
+                if isinstance(event, h2.events.ResponseReceived) and event.stream_id == self.stream_id:
+                    response = dict(event.headers)
+                elif isinstance(event, h2.events.StreamReset) and event.stream_id == self.stream_id:
+                    raise ConnectionError('the server reset the handshake')
+        status = int(response[b':status'])
+        self.bridge.statuses.append(status)
+        if status != 200:
+            self.writer.write(b'HTTP/1.1 %d Refused\r\ncontent-length: 0\r\nconnection: close\r\n\r\n' % status)
+            await self.writer.drain()
+            self.writer.close()
+            return
+        accept = base64.b64encode(hashlib.sha1(key.encode() + _GUID).digest())
+        head = b'HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n'
+        head += b'sec-websocket-accept: ' + accept + b'\r\n'
+        for name in (b'sec-websocket-protocol', b'sec-websocket-extensions'):
+            if name in response:
+                head += name + b': ' + response[name] + b'\r\n'
+        self.writer.write(head + b'\r\n')
+        pump = asyncio.ensure_future(self.client_to_server())
+        self.bridge._tasks.add(pump)
+        pump.add_done_callback(self.bridge._tasks.discard)
+        try:
+            await self.server_to_client()
+        finally:
+            pump.cancel()
+
+    async def client_to_server(self) -> None:
+        """The client's bytes become DATA as flow control allows; its FIN becomes END_STREAM."""
+        conn = self.conn
+        while True:
+            data = await self.reader.read(65536)
+            if not data:
+                self.client_done = True
+            self.outbox += data
+            while self.outbox:
+                size = min(
+                    len(self.outbox), conn.local_flow_control_window(self.stream_id), conn.max_outbound_frame_size
+                )
+                if size <= 0:
+                    self.window.clear()
+                    await self.window.wait()
+                    continue
+                try:
+                    conn.send_data(self.stream_id, bytes(self.outbox[:size]))
+                except h2.exceptions.StreamClosedError:
+                    return  # the server reset the stream
+                del self.outbox[:size]
+                self.flush()
+            if self.client_done:
+                try:
+                    conn.end_stream(self.stream_id)
+                except h2.exceptions.StreamClosedError:
+                    return
+                self.flush()
+                return
+
+    async def server_to_client(self) -> None:
+        """DATA goes to the client; END_STREAM closes its connection, a reset aborts it."""
+        while True:
+            try:
+                events = await self.events()
+            except ConnectionError:
+                self.writer.transport.abort()
+                return
+            for event in events:
+                if getattr(event, 'stream_id', None) not in (self.stream_id, 0):
+                    continue
+                if isinstance(event, h2.events.DataReceived):
+                    self.writer.write(event.data)
+                    self.conn.acknowledge_received_data(event.flow_controlled_length, self.stream_id)
+                    self.flush()
+                elif isinstance(event, h2.events.WindowUpdated):
+                    self.window.set()
+                elif isinstance(event, h2.events.StreamEnded):
+                    await self.writer.drain()
+                    self.writer.close()
+                    return
+                elif isinstance(event, h2.events.StreamReset):
+                    self.writer.transport.abort()
+                    return
+            await self.writer.drain()
