@@ -18,7 +18,10 @@ Theory of operation:
 * Graceful shutdown sends GOAWAY with the last stream we accepted, finishes those streams, then
   closes. Streams the client opens after that are refused (``REFUSED_STREAM``, safe to retry).
 * Limits that hold under attack live in :mod:`._h2_limits`.
-
+* h2's per-frame machinery costs more than the rest of a small request, so the frames every
+  request sends and receives (a request's HEADERS, the response's HEADERS and DATA) take the
+  shortcuts of :mod:`._h2_fastpath`, which leave h2's state as h2 would; a request block the HPACK
+  decoder answers from its cache reuses the last parse (:meth:`HTTP2Connection._open_stream`).
 * WebSockets over HTTP/2 (RFC 8441): with websockets on, ``ENABLE_CONNECT_PROTOCOL`` is advertised
   and an extended CONNECT stream becomes a WebSocket handshake (:mod:`._h2_websocket`); with them
   off, a request with ``:protocol`` is malformed and its stream is reset.
