@@ -16,9 +16,10 @@ The rules applied here (RFC 9112 §6, RFC 9110 §6.4.1, §8.6):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from http import HTTPStatus
+
+from ._fields import DIGITS, lower_name
 
 __all__ = ['FRAMING_CHUNKED', 'FRAMING_CLOSE', 'FRAMING_LENGTH', 'FRAMING_NONE', 'ResponseHead', 'build_head']
 
@@ -27,8 +28,6 @@ FRAMING_LENGTH = 1  # exactly content-length bytes follow
 FRAMING_CHUNKED = 2  # chunked transfer coding
 FRAMING_CLOSE = 3  # the body ends when the connection closes (HTTP/1.0 streams)
 
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_DIGITS = re.compile(rb'[0-9]{1,18}')
 
 _STATUS_LINES: dict[tuple[int, bool], bytes] = {}
 for _status in HTTPStatus:
@@ -38,12 +37,6 @@ for _status in HTTPStatus:
             _status.value,
             _status.phrase.encode('ascii'),
         )
-
-# Raw app header name -> lower-case name, filled as names are validated. Names repeat across
-# responses, so after warm-up a header costs one dict lookup. Bounded, so that an app that makes
-# up names cannot grow it without limit.
-_NAMES: dict[bytes, bytes] = {}
-_NAMES_MAX = 4096
 
 _CONTENT_LENGTH = b'content-length'
 _TRANSFER_ENCODING = b'transfer-encoding'
@@ -63,18 +56,6 @@ def status_line(status: int, http11: bool) -> bytes:
             raise ValueError(f'Invalid HTTP status code {status!r}') from None
         # An unregistered code is legal; its reason phrase may be empty (RFC 9112 §4).
         return b'HTTP/1.%d %d \r\n' % (1 if http11 else 0, status)
-
-
-def _lower_name(name: bytes) -> bytes:
-    lowered = _NAMES.get(name)
-    if lowered is not None:
-        return lowered
-    if not isinstance(name, bytes) or _TOKEN.fullmatch(name) is None:
-        raise ValueError(f'Invalid HTTP header name {name!r}')
-    lowered = name.lower()
-    if len(_NAMES) < _NAMES_MAX:
-        _NAMES[name] = lowered
-    return lowered
 
 
 class ResponseHead:
@@ -112,11 +93,11 @@ def build_head(
     app_length: bytes | None = None
     has_server = has_date = False
     for name, value in headers:
-        lname = _lower_name(name)
+        lname = lower_name(name)
         if lname in _SPECIAL:
             if lname == _CONTENT_LENGTH:
                 if app_length is None:
-                    if _DIGITS.fullmatch(value) is None:
+                    if DIGITS.fullmatch(value) is None:
                         raise ValueError(f'Invalid content-length header value {value!r}')
                     app_length = value
                 continue

@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from ._fields import DIGITS, lower_name
 from ._h2_hpack import encode_block
 
 __all__ = [
@@ -41,9 +42,7 @@ __all__ = [
     'trailer_headers',
 ]
 
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BAD_VALUE = re.compile(rb'[\r\n\x00]')
-_DIGITS = re.compile(rb'[0-9]{1,18}')
 
 _DROP = frozenset((b'connection', b'keep-alive', b'proxy-connection', b'transfer-encoding', b'upgrade'))
 _CONTENT_LENGTH = b'content-length'
@@ -54,8 +53,7 @@ _SERVER_PAIR = (_SERVER, b'granian')
 
 _STATUS = {code: b'%d' % code for code in range(100, 600)}
 
-# Raw app header name -> lower-case name, filled as names are validated (bounded).
-_NAMES: dict[bytes, bytes] = {}
+# Bound on the remembered request names below (as for response names in _fields).
 _NAMES_MAX = 4096
 
 
@@ -173,18 +171,6 @@ def check_trailers(block: Iterable[tuple[bytes, bytes]]) -> None:
             raise MalformedRequest('pseudo-header in trailers')
 
 
-def _lower_name(name: bytes) -> bytes:
-    lowered = _NAMES.get(name)
-    if lowered is not None:
-        return lowered
-    if not isinstance(name, bytes) or _TOKEN.fullmatch(name) is None:
-        raise ValueError(f'Invalid HTTP header name {name!r}')
-    lowered = name.lower()
-    if len(_NAMES) < _NAMES_MAX:
-        _NAMES[name] = lowered
-    return lowered
-
-
 def _value(value: bytes) -> bytes:
     if _BAD_VALUE.search(value) is not None:
         raise ValueError(f'Invalid HTTP header value {value!r}')
@@ -198,12 +184,12 @@ def _fields(headers: Iterable[tuple[bytes, bytes]], out: list[tuple[bytes, bytes
     length: int | None = None
     present = 0  # bit 1: server, bit 2: date
     for name, value in headers:
-        lname = _lower_name(name)
+        lname = lower_name(name)
         if lname in _SPECIAL:
             if lname in _DROP:
                 continue
             if lname == _CONTENT_LENGTH:
-                if _DIGITS.fullmatch(value) is None:
+                if DIGITS.fullmatch(value) is None:
                     raise ValueError(f'Invalid content-length header value {value!r}')
                 if length is not None:
                     continue  # one is enough; a conflicting duplicate is dropped
@@ -279,7 +265,7 @@ def trailer_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes,
     """A trailer block: plain fields only (no pseudo-headers, no framing fields)."""
     out: list[tuple[bytes, bytes]] = []
     for name, value in headers:
-        lname = _lower_name(name)
+        lname = lower_name(name)
         if lname in _DROP or lname == _CONTENT_LENGTH:
             continue
         out.append((lname, _value(value)))

@@ -27,6 +27,7 @@ from typing import Any, cast
 
 import h11
 
+from ._addresses import transport_addresses
 from ._flow import WriteFlow
 from ._h1_guard import HeadError, check_head, check_partial_head, find_head_end
 from ._h1_parser import RequestParser
@@ -74,12 +75,6 @@ def _split_target(target: bytes) -> tuple[bytes, bytes]:
     return path, query
 
 
-def _peer(address: Any) -> tuple[str, int] | None:
-    if isinstance(address, tuple) and len(address) >= 2:
-        return (str(address[0]), int(address[1]))
-    return None
-
-
 class HTTP1Connection(asyncio.Protocol):
     __slots__ = (
         '_admitted',
@@ -94,7 +89,6 @@ class HTTP1Connection(asyncio.Protocol):
         '_head_limit',
         '_head_started',
         '_held',
-        '_http_version_cache',
         '_in_head',
         '_keep_alive',
         '_loop',
@@ -129,7 +123,6 @@ class HTTP1Connection(asyncio.Protocol):
         self._held = bytearray()
         self._client: tuple[str, int] | None = None
         self._server: tuple[str, int] | None = None
-        self._http_version_cache = ''
         self._tls: TLSInfo | None = None
         #: The ``HTTP2-Settings`` of an ``Upgrade: h2c`` request being read (RFC 7540 §3.2).
         self._h2c_settings: bytes | None = None
@@ -139,9 +132,7 @@ class HTTP1Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, only look-alikes.
         self._transport = cast(asyncio.Transport, transport)
-        self._client = _peer(transport.get_extra_info('peername'))
-        sockname = transport.get_extra_info('sockname')
-        self._server = _peer(sockname) or (str(sockname or ''), 0)
+        self._client, self._server = transport_addresses(transport)
         if self._ctx.tls is not None:
             self._tls = self._ctx.tls_info(transport)
         self._ctx.connection_made(self)

@@ -43,6 +43,7 @@ from hpack.exceptions import HPACKError, OversizedHeaderListError
 from hyperframe.exceptions import InvalidDataError
 from hyperframe.frame import GoAwayFrame
 
+from ._addresses import transport_addresses
 from ._h2_exchange import H2Exchange
 from ._h2_fastpath import LeanH2Connection, NewRequest
 from ._h2_headers import MalformedRequest, RequestHead, check_trailers, parse_request
@@ -85,12 +86,6 @@ _PingAckReceived = h2.events.PingAckReceived
 _ConnectionTerminated = h2.events.ConnectionTerminated
 _UnknownFrameReceived = h2.events.UnknownFrameReceived
 _TrailersReceived = h2.events.TrailersReceived
-
-
-def _peer(address: Any) -> tuple[str, int] | None:
-    if isinstance(address, tuple) and len(address) >= 2:
-        return (str(address[0]), int(address[1]))
-    return None
 
 
 class HTTP2Connection(asyncio.Protocol):
@@ -219,9 +214,7 @@ class HTTP2Connection(asyncio.Protocol):
 
     def _attach(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's are look-alikes, not subclasses
-        self._client = _peer(transport.get_extra_info('peername'))
-        sockname = transport.get_extra_info('sockname')
-        self._server = _peer(sockname) or (str(sockname or ''), 0)
+        self._client, self._server = transport_addresses(transport)
         if self._ctx.tls is not None:
             self._tls = self._ctx.tls_info(transport)
         self._ctx.connection_made(self)
