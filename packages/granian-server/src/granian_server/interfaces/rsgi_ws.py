@@ -69,7 +69,7 @@ class RSGIWebsocketTransport(WebsocketTransport):
             raise ProtocolClosed()
         return _CLOSE
 
-    async def _send(self, data: str | bytes) -> None:
+    async def send_bytes(self, data: bytes) -> None:
         if self._closed:
             raise ProtocolError()
         try:
@@ -77,11 +77,9 @@ class RSGIWebsocketTransport(WebsocketTransport):
         except WebSocketClosed:
             raise ProtocolClosed() from None
 
-    async def send_bytes(self, data: bytes) -> None:
-        await self._send(data)
-
-    async def send_str(self, data: str) -> None:
-        await self._send(data)
+    # The session frames str as text and bytes as binary: one method serves both names, and a
+    # message costs one coroutine less than through a shared helper.
+    send_str = send_bytes  # type: ignore[assignment]
 
 
 class RSGIWebsocketProtocol(WebsocketProtocol):
