@@ -85,3 +85,28 @@ def test_http_1_0(served: Any) -> None:
     assert data.startswith(b'HTTP/1.0 200 OK\r\n')
     assert b'content-length: 14\r\n' in data
     assert data.endswith(b'\r\n\r\nhello, static\n')
+
+
+def test_static_files_over_http2(tree: Any) -> None:
+    """The same files over HTTP/2 (h2c prior knowledge): static files sit on the exchange too."""
+    proc = api_server(
+        TARGETS['asginl'],
+        interface='asginl',
+        working_dir=str(APPS),
+        static_path_mount=[str(tree.public)],
+    ).ready()
+    try:
+        with httpx.Client(base_url=proc.url, http1=False, http2=True, timeout=10) as client:
+            response = client.get('/static/hello.txt')
+            assert response.http_version == 'HTTP/2'
+            assert response.content == b'hello, static\n'
+            assert response.headers['cache-control'] == 'max-age=86400'
+            big = client.get('/static/big.bin')
+            assert big.content == tree.big
+            assert int(big.headers['content-length']) == len(tree.big)
+            ranged = client.get('/static/big.bin', headers={'range': 'bytes=10-19'})
+            assert (ranged.status_code, ranged.content) == (206, tree.big[10:20])
+            assert client.get('/static/missing.txt').status_code == 404
+            assert client.get('/elsewhere').text == 'app GET /elsewhere'
+    finally:
+        assert proc.stop() == 0

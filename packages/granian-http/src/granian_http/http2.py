@@ -285,6 +285,7 @@ class HTTP2Connection(asyncio.Protocol):
         self._stalled.clear()
         for exchange in streams.values():
             exchange._gone()
+        self._ctx.connections_err += exc is not None
         self._ctx.connection_lost(self)
 
     def pause_writing(self) -> None:

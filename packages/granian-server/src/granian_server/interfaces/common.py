@@ -17,7 +17,7 @@ PROTOCOLS = {'1': 'HTTP/1.0', '1.1': 'HTTP/1.1', '2': 'HTTP/2.0'}
 
 def decode_path(raw_path: bytes) -> str:
     """Percent-decode a request path, then decode it as UTF-8, replacing what is not UTF-8."""
-    if b'%' in raw_path:
+    if 37 in raw_path:  # b'%': a byte search is cheaper than a substring search
         raw_path = unquote_to_bytes(raw_path)
     return raw_path.decode('utf-8', 'replace')
 
