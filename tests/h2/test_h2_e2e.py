@@ -17,16 +17,11 @@ import httpx
 import pytest
 from h2.errors import ErrorCodes
 
-from testkit.certs import Certs, make_certs
+from testkit.certs import Certs
 from testkit.h2 import SocketClient
 from testkit.process import ServerProcess, api_server, cli_server
 
 APPS = Path(__file__).parent / 'apps'
-
-
-@pytest.fixture(scope='module')
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return make_certs(tmp_path_factory.mktemp('certs'))
 
 
 def _start(target: str, interface: str = 'asgi', **options: object) -> ServerProcess:

@@ -113,6 +113,9 @@ class ServerProcess:
 def api_command(target: str, **options: Any) -> list[str]:
     """The command line that runs ``Granian(target, **options).serve()`` (port 0 unless given)."""
     options.setdefault('port', 0)
+    # The stdlib loop is the reference every test must pass on; tests/e2e/test_loops.py covers
+    # the others ('auto' would pick rloop or uvloop, which the test environment has).
+    options.setdefault('loop', 'asyncio')
     if 'uds' not in options:
         options.setdefault('address', '127.0.0.1')
     args = ', '.join(f'{key}={value!r}' for key, value in options.items())

@@ -10,12 +10,7 @@ import pytest
 from granian import Granian
 from granian.errors import ConfigurationError
 from granian_http.tls import TLSConfig, TLSConfigError, TLSInfo, alpn_protocols, load_tls
-from testkit.certs import KEY_PASSWORD, Certs, make_certs
-
-
-@pytest.fixture(scope='module')
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return make_certs(tmp_path_factory.mktemp('certs'))
+from testkit.certs import KEY_PASSWORD, Certs
 
 
 def test_plain_and_encrypted_keys_load(certs: Certs) -> None:

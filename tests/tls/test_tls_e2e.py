@@ -13,15 +13,10 @@ import httpx
 import pytest
 import websockets
 
-from testkit.certs import KEY_PASSWORD, Certs, make_certs
+from testkit.certs import KEY_PASSWORD, Certs
 from testkit.process import ServerProcess, api_server
 
 APPS = Path(__file__).parents[1] / 'h2' / 'apps'
-
-
-@pytest.fixture(scope='module')
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return make_certs(tmp_path_factory.mktemp('certs'))
 
 
 def _start(target: str = 'h2_asgi:app', interface: str = 'asgi', **options: object) -> ServerProcess:

@@ -16,17 +16,12 @@ from pathlib import Path
 import pytest
 from wsproto.events import CloseConnection
 
-from testkit.certs import Certs, make_certs
+from testkit.certs import Certs
 from testkit.h2ws import H1Bridge, H2WebSocketClient
 from testkit.process import ServerProcess, api_server
 
 APPS = Path(__file__).parent / 'apps'
 TARGETS = {'asgi': ('asgi_ws:app', 'asginl'), 'rsgi': ('rsgi_ws:app', 'rsgi')}
-
-
-@pytest.fixture(scope='module')
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return make_certs(tmp_path_factory.mktemp('certs'))
 
 
 class Served:

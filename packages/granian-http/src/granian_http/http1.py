@@ -40,6 +40,7 @@ from ._h1_response import (
     status_line,
 )
 from ._h2_upgrade import h2c_upgrade_settings
+from ._handover import hand_over
 from .context import ServeContext
 from .exchange import ClientDisconnected, Exchange, Headers, ResponseStateError
 from .tls import TLSInfo
@@ -82,6 +83,7 @@ class HTTP1Connection(asyncio.Protocol):
         '_closed',
         '_ctx',
         '_disconnect_watchers',
+        '_divert',
         '_exchange',
         '_flow',
         '_h2c_settings',
@@ -95,6 +97,7 @@ class HTTP1Connection(asyncio.Protocol):
         '_parser',
         '_read_paused',
         '_server',
+        '_successor',
         '_timeout',
         '_timer',
         '_tls',
@@ -120,6 +123,9 @@ class HTTP1Connection(asyncio.Protocol):
         # Finished exchanges whose apps still wait to hear that the connection closed.
         self._disconnect_watchers: set[H1Exchange] = set()
         self._admitted = True
+        # True while data must not be parsed here: not admitted yet, or handed to a successor.
+        self._divert = False
+        self._successor: asyncio.Protocol | None = None
         self._held = bytearray()
         self._client: tuple[str, int] | None = None
         self._server: tuple[str, int] | None = None
@@ -139,6 +145,9 @@ class HTTP1Connection(asyncio.Protocol):
         self._start_head_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._successor is not None:
+            self._successor.connection_lost(exc)
+            return
         self._closed = True
         if self._timer is not None:
             self._timer.cancel()
@@ -152,15 +161,31 @@ class HTTP1Connection(asyncio.Protocol):
         self._ctx.connection_lost(self)
 
     def pause_writing(self) -> None:
-        self._flow.pause()
+        if self._successor is not None:
+            self._successor.pause_writing()
+        else:
+            self._flow.pause()
 
     def resume_writing(self) -> None:
-        self._flow.resume()
+        if self._successor is not None:
+            self._successor.resume_writing()
+        else:
+            self._flow.resume()
+
+    def eof_received(self) -> bool | None:
+        return self._successor.eof_received() if self._successor is not None else None
+
+    def forward_to(self, successor: asyncio.Protocol) -> None:
+        self._successor = successor
+        self._divert = True
 
     def data_received(self, data: bytes) -> None:
-        if not self._admitted:
-            # Over the connection limit: keep the bytes unparsed until this connection's turn.
-            self._held += data
+        if self._divert:
+            if self._successor is not None:
+                self._successor.data_received(data)
+            else:
+                # Over the connection limit: keep the bytes unparsed until this connection's turn.
+                self._held += data
             return
         if self._in_head:
             if self._head_buf:
@@ -278,7 +303,9 @@ class HTTP1Connection(asyncio.Protocol):
         transport = self._transport
         assert transport is not None and settings is not None
         self._detach()
-        HTTP2Connection.from_h2c_upgrade(self._ctx, transport, settings, exchange, b''.join(exchange._body), pending)
+        HTTP2Connection.from_h2c_upgrade(
+            self._ctx, transport, settings, exchange, b''.join(exchange._body), pending, previous=self
+        )
 
     def _detach(self) -> None:
         """Hand the transport over to another protocol object, which keeps it open."""
@@ -369,6 +396,7 @@ class HTTP1Connection(asyncio.Protocol):
 
     def pause_admission(self) -> None:
         self._admitted = False
+        self._divert = True
         self._pause_reading()
         # Before 3.11, a selector transport starts reading right after connection_made even when
         # paused in it; pause it again once it has (a read that slips through is held above).
@@ -381,6 +409,7 @@ class HTTP1Connection(asyncio.Protocol):
 
     def resume_admission(self) -> None:
         self._admitted = True
+        self._divert = self._successor is not None
         self._resume_reading()
         held, self._held = bytes(self._held), bytearray()
         if held and not self._closed:
@@ -431,7 +460,7 @@ class HTTP1Connection(asyncio.Protocol):
         session = carrier.session = WebSocket(carrier, self._loop, extensions)
         pending = self._parser.pending()
         self._detach()
-        transport.set_protocol(carrier)
+        hand_over(transport, self, carrier)
         self._ctx.connections.add(carrier)
         if pending:
             session.feed(pending)

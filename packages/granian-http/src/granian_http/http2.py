@@ -57,6 +57,7 @@ from ._h2_limits import (
 )
 from ._h2_upgrade import SWITCHING_PROTOCOLS
 from ._h2_websocket import H2WebSocketExchange, websocket_offer
+from ._handover import Forwarding, hand_over
 from .context import ServeContext
 from .exchange import Exchange
 from .tls import TLSInfo
@@ -228,12 +229,13 @@ class HTTP2Connection(asyncio.Protocol):
         request: Exchange,
         body: bytes,
         pending: bytes,
+        previous: Forwarding,
     ) -> HTTP2Connection:
         """Take over a connection whose HTTP/1.1 request asked for ``Upgrade: h2c`` (RFC 7540 §3.2):
         answer 101, then serve that request as stream 1 and carry on with HTTP/2."""
         conn = cls(ctx)
         transport.write(SWITCHING_PROTOCOLS)
-        transport.set_protocol(conn)
+        hand_over(transport, previous, conn)
         conn._attach(transport)
         try:
             conn._h2.initiate_upgrade_connection(settings)

@@ -18,6 +18,7 @@ import asyncio
 from collections.abc import Callable
 from typing import cast
 
+from ._handover import hand_over
 from .context import ServeContext
 from .http1 import HTTP1Connection
 
@@ -42,13 +43,18 @@ def protocol_factory(ctx: ServeContext) -> Callable[[], asyncio.Protocol]:
 class ProtocolSelector(asyncio.Protocol):
     """Stands in for the connection's protocol until it is known."""
 
-    __slots__ = ('_buffer', '_ctx', '_h1', '_transport')
+    __slots__ = ('_buffer', '_ctx', '_h1', '_successor', '_transport')
 
     def __init__(self, ctx: ServeContext) -> None:
         self._ctx = ctx
         self._transport: asyncio.Transport | None = None
         self._h1: HTTP1Connection | None = None
         self._buffer = b''
+        # Set when the transport could not switch to the chosen protocol: we pass everything on.
+        self._successor: asyncio.Protocol | None = None
+
+    def forward_to(self, successor: asyncio.Protocol) -> None:
+        self._successor = successor
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's are look-alikes, not subclasses
@@ -60,10 +66,13 @@ class ProtocolSelector(asyncio.Protocol):
             return
         h1 = self._h1 = HTTP1Connection(self._ctx)
         if alpn == 'http/1.1' or mode == '1':
-            transport.set_protocol(h1)
+            hand_over(transport, self, h1)
         h1.connection_made(transport)
 
     def data_received(self, data: bytes) -> None:
+        if self._successor is not None:
+            self._successor.data_received(data)
+            return
         h1 = self._h1
         assert h1 is not None and self._transport is not None
         if self._buffer:
@@ -76,7 +85,7 @@ class ProtocolSelector(asyncio.Protocol):
             h1._detach()
             self._hand_to_h2(data)
             return
-        self._transport.set_protocol(h1)
+        hand_over(self._transport, self, h1)
         h1.data_received(data)
 
     def _hand_to_h2(self, data: bytes) -> None:
@@ -85,7 +94,7 @@ class ProtocolSelector(asyncio.Protocol):
         transport = self._transport
         assert transport is not None
         h2conn = HTTP2Connection(self._ctx)
-        transport.set_protocol(h2conn)
+        hand_over(transport, self, h2conn)
         h2conn.connection_made(transport)
         if data:
             h2conn.data_received(data)
@@ -93,16 +102,20 @@ class ProtocolSelector(asyncio.Protocol):
     # Until the choice is made, everything else is HTTP/1.1's business.
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._h1 is not None:
-            self._h1.connection_lost(exc)
+        target = self._successor or self._h1
+        if target is not None:
+            target.connection_lost(exc)
 
     def eof_received(self) -> bool | None:
-        return self._h1.eof_received() if self._h1 is not None else None
+        target = self._successor or self._h1
+        return target.eof_received() if target is not None else None
 
     def pause_writing(self) -> None:
-        if self._h1 is not None:
-            self._h1.pause_writing()
+        target = self._successor or self._h1
+        if target is not None:
+            target.pause_writing()
 
     def resume_writing(self) -> None:
-        if self._h1 is not None:
-            self._h1.resume_writing()
+        target = self._successor or self._h1
+        if target is not None:
+            target.resume_writing()

@@ -12,7 +12,9 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any, TypeVar
 
-__all__ = ['BuilderRegistry', 'Registry', 'loops']
+from .errors import ConfigurationError
+
+__all__ = ['BuilderRegistry', 'Registry', 'loop_for_tls', 'loops']
 
 _F = TypeVar('_F', bound=Callable[..., Any])
 
@@ -108,9 +110,27 @@ def build_rloop(rloop: ModuleType) -> asyncio.AbstractEventLoop:
     return loop
 
 
+_AUTO_ORDER = ('rloop', 'uvloop', 'winloop', 'asyncio')
+# Loops whose servers cannot speak TLS (rloop 0.5 raises NotImplementedError for ssl=...).
+_NO_TLS = frozenset({'rloop'})
+
+
 @loops.register('auto')
 def build_auto_loop() -> asyncio.AbstractEventLoop:
-    for key in ('rloop', 'uvloop', 'winloop', 'asyncio'):
+    for key in _AUTO_ORDER:
         if key in loops:
             return loops.get(key)
     raise RuntimeError('No event loop implementation available.')
+
+
+def loop_for_tls(name: str) -> str:
+    """The loop a TLS server should ask the registry for, given the configured ``name``.
+
+    ``'auto'`` (when it is still ours, not a user's replacement) picks the best loop that can
+    serve TLS; naming one that cannot is a configuration error.
+    """
+    if name in _NO_TLS:
+        raise ConfigurationError(f'loop: {name} cannot serve TLS; use loop "uvloop", "asyncio" or "auto"')
+    if name == 'auto' and loops._data.get('auto') is build_auto_loop:
+        return next(key for key in _AUTO_ORDER if key in loops and key not in _NO_TLS)
+    return name

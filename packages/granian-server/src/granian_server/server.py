@@ -25,6 +25,7 @@ from .constants import HTTPModes, Interfaces, Loops, RuntimeModes, SSLProtocols,
 from .errors import ConfigurationError
 from .extras import require_module
 from .log import DEFAULT_ACCESSLOG_FMT, LogLevels, configure_logging, logger
+from .loops import loop_for_tls
 from .pidfile import PidFile
 from .process_title import resolve_process_name, set_process_title
 from .reloader import ReloadOptions
@@ -224,6 +225,7 @@ class Server:
                     logger.warning(warning)
             except TLSConfigError as exc:
                 raise ConfigurationError(str(exc)) from None
+            loop_for_tls(self.loop.value)  # refuse a loop that cannot serve TLS, now
         elif self.ssl_ca or self.ssl_crl or self.ssl_key_password is not None:
             logger.warning('ssl_ca, ssl_crl and ssl_key_password have no effect without ssl_cert and ssl_key')
         self.ssl_ctx = (
@@ -397,7 +399,7 @@ class Server:
         return WorkerSpec(
             target=self.target,
             serve=self._serve_config(),
-            loop=self.loop.value,
+            loop=self.loop.value if self.tls_config is None else loop_for_tls(self.loop.value),
             factory=self.factory,
             working_dir=str(self.working_dir) if self.working_dir else None,
             env_files=[str(path) for path in self.env_files],

@@ -136,7 +136,10 @@ async def serve_app(
         # their transports: asyncio drops (resets) an accepted connection whose server closed in
         # between. The listening socket stays open in the main process and the other workers.
         for sock in sockets:
-            loop.remove_reader(sock.fileno())
+            try:
+                loop.remove_reader(sock.fileno())
+            except (NotImplementedError, ValueError, OverflowError):
+                pass  # a loop that owns the socket itself (rloop): closing the server stops it
         await asyncio.sleep(_ACCEPTED_SETTLE)
         for server in servers:
             server.close()

@@ -1,0 +1,90 @@
+"""The main protocol paths on every event loop the server can run on.
+
+The rest of the suite runs on the stdlib loop (the reference). Here each loop serves HTTP/1.1
+with a streamed body, a WebSocket, HTTP/2 by prior knowledge and through ``Upgrade: h2c`` (the
+protocol hand-overs that rloop's transports cannot do with ``set_protocol``), and TLS where the
+loop can serve it. ``'auto'`` picks rloop first, as upstream does, and skips it under TLS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import ssl
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+import websockets
+
+from granian import Granian
+from granian.errors import ConfigurationError
+from testkit.certs import Certs
+from testkit.process import api_server
+
+APPS = Path(__file__).parent / 'apps'
+
+LOOP_MODULES = {'asyncio': 'asyncio.unix_events', 'uvloop': 'uvloop', 'rloop': 'rloop.loop', 'auto': 'rloop.loop'}
+
+
+async def websocket_echo(url: str, **options: object) -> str:
+    async with websockets.connect(url, **options) as ws:  # type: ignore[arg-type]
+        await ws.send('ping on the loop')
+        return str(await ws.recv())
+
+
+@pytest.mark.parametrize('loop', list(LOOP_MODULES))
+def test_cleartext_paths_on_every_loop(loop: str) -> None:
+    server = api_server('loops_app:app', interface='asginl', working_dir=str(APPS), loop=loop).ready()
+    try:
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            assert client.get('/loop').text == LOOP_MODULES[loop]
+            payload = b'z' * 2_000_000
+            assert client.post('/echo', content=iter([payload[:10], payload[10:]])).content == payload
+        url = server.url.replace('http://', 'ws://') + '/ws'
+        assert asyncio.run(websocket_echo(url)) == 'ping on the loop'
+        with httpx.Client(base_url=server.url, http1=False, http2=True, timeout=10) as h2:
+            response = h2.get('/loop')
+            assert (response.http_version, response.text) == ('HTTP/2', LOOP_MODULES[loop])
+        curl = shutil.which('curl')
+        assert curl, 'curl is required'
+        upgraded = subprocess.run(
+            [curl, '-s', '--http2', '-w', '%{http_version}', f'{server.url}/loop'],
+            capture_output=True,
+            check=True,
+            timeout=10,
+        ).stdout
+        assert upgraded == LOOP_MODULES[loop].encode() + b'2'
+    finally:
+        assert server.stop() == 0
+
+
+@pytest.mark.parametrize(
+    ('loop', 'module'), [('uvloop', 'uvloop'), ('asyncio', 'asyncio.unix_events'), ('auto', 'uvloop')]
+)
+def test_tls_on_every_loop_that_serves_it(loop: str, module: str, certs: Certs) -> None:
+    server = api_server(
+        'loops_app:app',
+        interface='asginl',
+        working_dir=str(APPS),
+        loop=loop,
+        ssl_cert=certs.cert,
+        ssl_key=certs.key,
+    ).ready()
+    try:
+        # One context per client: httpx sets its ALPN protocols on the context it is given.
+        context = ssl.create_default_context(cafile=str(certs.ca))
+        with httpx.Client(base_url=server.url, verify=context, http2=True, timeout=10) as client:
+            response = client.get('/loop')
+            assert (response.http_version, response.text) == ('HTTP/2', module)
+        url = server.url.replace('https://', 'wss://') + '/ws'
+        context = ssl.create_default_context(cafile=str(certs.ca))
+        assert asyncio.run(websocket_echo(url, ssl=context)) == 'ping on the loop'
+    finally:
+        assert server.stop() == 0
+
+
+def test_rloop_with_tls_is_refused_by_name(certs: Certs) -> None:
+    with pytest.raises(ConfigurationError, match=r'^loop: rloop cannot serve TLS'):
+        Granian('loops_app:app', interface='asginl', loop='rloop', ssl_cert=certs.cert, ssl_key=certs.key)
