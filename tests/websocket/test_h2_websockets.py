@@ -3,12 +3,8 @@ with prior knowledge and over TLS with ALPN, and the RFC 8441 client of testkit.
 
 from __future__ import annotations
 
-import collections
 import json
-import shutil
 import ssl
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +12,7 @@ from pathlib import Path
 import pytest
 from wsproto.events import CloseConnection
 
+from testkit.autobahn import CORE_CASES, judge, run_kosoku
 from testkit.certs import Certs
 from testkit.h2ws import H1Bridge, H2WebSocketClient
 from testkit.process import ServerProcess, api_server
@@ -179,16 +176,6 @@ def test_access_log_and_bad_version(served: Served, client: H2WebSocketClient) -
         time.sleep(0.05)
 
 
-def run_kosoku(address: str, cases: list[str], outdir: Path) -> dict[str, dict[str, str]]:
-    kosoku = shutil.which('kosoku') or str(Path(sys.executable).parent / 'kosoku')
-    args = [kosoku, address, '-p', '4', '-o', str(outdir)]
-    for case in cases:
-        args += ['-i', case]
-    subprocess.run(args, check=True, capture_output=True, timeout=600)
-    report = json.loads((outdir / 'index.json').read_text())
-    return {case: result for cases in report.values() for case, result in cases.items()}
-
-
 @pytest.mark.parametrize(('interface', 'app'), [('asginl', 'asgi_ws:app'), ('rsgi', 'rsgi_ws:app')])
 def test_autobahn_cases_1_to_10_over_http2(interface: str, app: str, tmp_path: Path) -> None:
     """Autobahn's client speaks HTTP/1.1 only: H1Bridge carries each of its connections on an
@@ -199,16 +186,9 @@ def test_autobahn_cases_1_to_10_over_http2(interface: str, app: str, tmp_path: P
         server.ready()
         bridge.target = ('127.0.0.1', server.port)
         address = bridge.start()
-        results = run_kosoku(address, [f'{group}.*' for group in (1, 2, 3, 4, 5, 6, 7, 9, 10)], tmp_path)
+        results = run_kosoku(address, CORE_CASES, tmp_path)
     finally:
         bridge.stop()
         server.stop()
-    assert len(results) >= 300
     assert len(bridge.statuses) >= len(results) and set(bridge.statuses) == {200}
-    accepted = {'OK', 'NON-STRICT', 'INFORMATIONAL'}
-    failed = {case: result for case, result in results.items() if result['behavior'] not in accepted}
-    assert not failed
-    closes = {case: result for case, result in results.items() if result['behaviorClose'] not in accepted}
-    assert not closes
-    summary = collections.Counter(result['behavior'] for result in results.values())
-    print(f'autobahn 1-10 over HTTP/2 ({interface}): {dict(summary)}')
+    print(f'autobahn 1-10 over HTTP/2 ({interface}): {judge(results)}')
