@@ -19,6 +19,7 @@ class Carrier:
     def __init__(self) -> None:
         self.out = bytearray()
         self.closed = False
+        self.aborted = False
         self.reading = True
         self.write_paused = False
 
@@ -28,6 +29,9 @@ class Carrier:
 
     def close(self) -> None:
         self.closed = True
+
+    def abort(self) -> None:
+        self.closed = self.aborted = True
 
     def pause_reading(self) -> None:
         self.reading = False
@@ -130,7 +134,8 @@ async def test_server_close_waits_for_the_answer_or_the_timeout() -> None:
     silent = Pair(close_timeout=0.05)
     silent.session.close()
     await asyncio.sleep(0.1)
-    assert silent.carrier.closed
+    # No answer in time: dropped at once, with no graceful end (a TLS close_notify) owed.
+    assert silent.carrier.aborted
 
 
 async def test_dropped_connection_reports_1006() -> None:
@@ -201,3 +206,17 @@ def test_unacceptable_deflate_offers_are_declined_for_the_next() -> None:
     assert len(extensions) == 1
     assert negotiate_extensions(['permessage-deflate; server_max_window_bits=8'], 1000) == ([], None)
     assert negotiate_extensions(['x-unknown-extension'], 1000) == ([], None)
+
+
+async def test_a_reader_waiting_through_our_close_is_woken_when_the_connection_ends() -> None:
+    # Graceful shutdown closes with 1001; if the client never answers, the carrier drops after
+    # the timeout. A handler blocked in receive() must then see the end, or the worker waits
+    # for it forever.
+    pair = Pair(close_timeout=0.05)
+    receiver = asyncio.ensure_future(pair.session.receive())
+    await asyncio.sleep(0)
+    pair.session.close(1001, 'going away')
+    await asyncio.sleep(0.1)
+    assert pair.carrier.closed
+    pair.session.connection_lost()
+    assert await asyncio.wait_for(receiver, 1) == WebSocketClose(1001, 'going away')

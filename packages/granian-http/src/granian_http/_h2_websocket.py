@@ -127,6 +127,9 @@ class StreamCarrier:
     def close(self) -> None:
         self._end_stream()
 
+    # Ending the stream already resets it (CANCEL) when the client has not answered our close.
+    abort = close
+
     def _end_stream(self) -> None:
         exchange = self._exchange
         if not exchange._finished:

@@ -202,6 +202,9 @@ class WebSocketCarrier(Protocol):
 
     def close(self) -> None: ...
 
+    def abort(self) -> None:
+        """Drop the connection at once: the client did not answer our close in time."""
+
     def pause_reading(self) -> None: ...
 
     def resume_reading(self) -> None: ...
@@ -326,13 +329,18 @@ class WebSocket:
         self._deliver(self.close_event, 0)
         self._close_carrier()
 
-    def _close_carrier(self) -> None:
+    def _close_carrier(self, abort: bool = False) -> None:
         if self._close_timer is not None:
             self._close_timer.cancel()
             self._close_timer = None
         if not self._carrier_closed:
             self._carrier_closed = True
-            self._carrier.close()
+            if abort:
+                # No graceful end (a TLS close_notify exchange, say) is owed to a client that
+                # ignored our close (RFC 6455 §7.1.1).
+                self._carrier.abort()
+            else:
+                self._carrier.close()
 
     def connection_lost(self) -> None:
         """The carrier is gone: a session still open ends abnormally (1006)."""
@@ -342,6 +350,9 @@ class WebSocket:
             self._close_timer = None
         if self.close_event is None:
             self.close_event = WebSocketClose(1006)
+        # After our own close the event is already set, but the app may still be waiting for
+        # the client's answer in receive(): the end must reach it either way.
+        if not (self._inbox and isinstance(self._inbox[-1], WebSocketClose)):
             self._deliver(self.close_event, 0)
 
     def _deliver(self, message: Received, size: int) -> None:
@@ -403,4 +414,4 @@ class WebSocket:
         self._carrier.write(self._codec.send(CloseConnection(code=code, reason=reason)))
         if self.close_event is None:
             self.close_event = WebSocketClose(code, reason)
-        self._close_timer = self._loop.call_later(self._close_timeout, self._close_carrier)
+        self._close_timer = self._loop.call_later(self._close_timeout, self._close_carrier, True)

@@ -73,6 +73,10 @@ class WebSocketConnection(asyncio.Protocol):
         if not self._closed:
             self._transport.close()
 
+    def abort(self) -> None:
+        if not self._closed:
+            self._transport.abort()
+
     def pause_reading(self) -> None:
         if not self._closed:
             self._transport.pause_reading()
