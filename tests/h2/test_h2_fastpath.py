@@ -25,10 +25,9 @@ from hyperframe.frame import (
     WindowUpdateFrame,
 )
 
-from granian_http._h2_fastpath import LeanH2Connection, NewRequest
-from granian_http._h2_hpack import CachingDecoder, StatelessEncoder
-from granian_http._h2_limits import BoundedFrameBuffer
-from granian_http.http2 import PREFACE
+from granian_http.h2 import PREFACE
+from granian_http.h2._hpack import CachingDecoder, StatelessEncoder
+from granian_http.h2._lean import BoundedFrameBuffer, LeanH2Connection, NewRequest
 
 REQUEST = [(b':method', b'GET'), (b':scheme', b'http'), (b':authority', b'example.com'), (b':path', b'/')]
 POST = [(b':method', b'POST'), (b':scheme', b'http'), (b':authority', b'example.com'), (b':path', b'/up')]
@@ -323,7 +322,7 @@ def test_after_goaway() -> None:
 def _whole(twins: Twins, stream_id: int, headers: list[tuple[bytes, bytes]], data: bytes) -> bool:
     """``send_response`` on ours, and what it stands for on h2: the head, then the data with
     END_STREAM (on the head when there is no data)."""
-    from granian_http._h2_hpack import encode_block
+    from granian_http.h2._hpack import encode_block
 
     taken = twins.lean.send_response(stream_id, headers, encode_block(headers), data)
     if taken and data:

@@ -9,7 +9,7 @@ import pytest
 from hpack import Decoder, Encoder, HeaderTuple, NeverIndexedHeaderTuple
 from hpack.exceptions import HPACKError
 
-from granian_http._h2_hpack import CachingDecoder, StatelessEncoder, _keeps_table, encode_block
+from granian_http.h2._hpack import CachingDecoder, StatelessEncoder, _keeps_table, encode_block
 
 REQUEST = [(b':method', b'GET'), (b':scheme', b'http'), (b':authority', b'example.com'), (b':path', b'/')]
 

@@ -1,5 +1,5 @@
 """Limits that hold under attack: each abuse ends in GOAWAY or RST_STREAM, with the work and the
-memory it causes bounded (see granian_http._h2_limits)."""
+memory it causes bounded (see granian_http.h2._limits)."""
 
 from __future__ import annotations
 

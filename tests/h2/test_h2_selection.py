@@ -14,8 +14,8 @@ import pytest
 
 from granian_http.context import ServeContext
 from granian_http.exchange import Exchange
-from granian_http.http1 import HTTP1Connection
-from granian_http.http2 import HTTP2Connection
+from granian_http.h1 import HTTP1Connection
+from granian_http.h2 import HTTP2Connection
 from granian_http.selection import ProtocolSelector, protocol_factory
 from testkit.h1 import Client as H1Client
 from testkit.h2 import PREFACE, Client, SwitchableTransport, respond

@@ -13,7 +13,7 @@ from wsproto.events import CloseConnection
 
 from granian_http.exchange import Exchange, ResponseStateError
 from granian_http.settings import HTTP2Settings
-from granian_http.websocket import INBOX_LIMIT, WebSocket, WebSocketClose, WebSocketClosed
+from granian_http.ws import INBOX_LIMIT, WebSocket, WebSocketClose, WebSocketClosed
 from testkit.h2 import Client, Pair, Server, respond
 from testkit.h2ws import WebSocketStream, open_websocket
 

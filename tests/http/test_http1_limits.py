@@ -210,7 +210,7 @@ async def test_connection_limit_holds_extra_connections_unread() -> None:
 
 async def test_shutdown_closes_idle_and_finishes_busy_connections(monkeypatch: pytest.MonkeyPatch) -> None:
     # Idle connections get a short grace (a request may be on its way), then close.
-    monkeypatch.setattr('granian_http.http1._SHUTDOWN_GRACE', 0.05)
+    monkeypatch.setattr('granian_http.h1._connection._SHUTDOWN_GRACE', 0.05)
     server = Server()
     busy_conn, busy = server.conn, server.transport
     idle_conn, idle = server.connect()
@@ -230,7 +230,7 @@ async def test_shutdown_closes_idle_and_finishes_busy_connections(monkeypatch: p
 
 
 async def test_request_arriving_in_the_shutdown_grace_is_served_and_closed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr('granian_http.http1._SHUTDOWN_GRACE', 0.05)
+    monkeypatch.setattr('granian_http.h1._connection._SHUTDOWN_GRACE', 0.05)
     server = Server()
     server.ctx.shutdown()
     server.send(b'GET / HTTP/1.1\r\nHost: x\r\n\r\n')

@@ -14,7 +14,7 @@ import h11
 
 from granian_http.context import ServeContext
 from granian_http.exchange import Exchange
-from granian_http.http1 import HTTP1Connection
+from granian_http.h1 import HTTP1Connection
 from granian_http.settings import HTTP1Settings
 
 

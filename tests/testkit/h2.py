@@ -22,7 +22,7 @@ import h2.settings
 
 from granian_http.context import ServeContext
 from granian_http.exchange import Exchange
-from granian_http.http2 import PREFACE, HTTP2Connection
+from granian_http.h2 import PREFACE, HTTP2Connection
 from granian_http.settings import HTTP2Settings
 from testkit.h1 import MemoryTransport
 

@@ -6,7 +6,7 @@ import pytest
 from wsproto.connection import Connection, ConnectionType
 from wsproto.events import BytesMessage, Ping, TextMessage
 
-from granian_http._ws_frames import frame, read_simple_frames
+from granian_http.ws._frames import frame, read_simple_frames
 
 SIZES = [0, 1, 5, 125, 126, 127, 1000, 65535, 65536, 70_000]
 

@@ -10,7 +10,7 @@ from wsproto.connection import Connection, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
 from wsproto.extensions import PerMessageDeflate
 
-from granian_http.websocket import INBOX_LIMIT, WebSocket, WebSocketClose, WebSocketClosed, negotiate_extensions
+from granian_http.ws import INBOX_LIMIT, WebSocket, WebSocketClose, WebSocketClosed, negotiate_extensions
 
 pytestmark = pytest.mark.anyio
 

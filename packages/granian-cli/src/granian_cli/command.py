@@ -73,7 +73,7 @@ def _read_log_config(path: Path | None) -> dict[str, Any] | None:
 
 def server_kwargs(options: dict[str, Any]) -> dict[str, Any]:
     """Map the parsed options to ``Server`` keywords (without the target)."""
-    from granian_http.settings import HTTP1Settings, HTTP2Settings
+    from granian_http import HTTP1Settings, HTTP2Settings
 
     options = dict(options)
     http1 = {field: options.pop(name) for name, field in _HTTP1_FIELDS.items()}

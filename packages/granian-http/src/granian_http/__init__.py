@@ -1,12 +1,18 @@
 """granian-http: the protocol layer of pure-Python Granian.
 
-HTTP/1.1 over h11 (:mod:`granian_http.http1`), HTTP/2 over h2 (:mod:`granian_http.http2`),
-WebSockets over both (:mod:`granian_http.websocket`), protocol selection
-(:mod:`granian_http.selection`), TLS (:mod:`granian_http.tls`), the per-request exchange contract
-every interface consumes (:mod:`granian_http.exchange`), the shared per-worker state
-(:mod:`granian_http.context`) and the protocol settings (:mod:`granian_http.settings`).
+Everything a server needs from this package is importable from here; the modules and subpackages
+behind it are the implementation. The map (``ARCHITECTURE.md`` at the repository root has the
+whole picture):
 
-HTTP/2 (and protocol selection, which imports it) loads on first use.
+* :mod:`.exchange`: the contract, one :class:`Exchange` per request, the only thing interfaces use;
+* ``_core`` and ``_state``: the exchange core every protocol builds on, and its response states;
+* :mod:`.h1`, :mod:`.h2`, :mod:`.ws`: HTTP/1.1, HTTP/2 and WebSockets, each behind its
+  ``__init__``;
+* :mod:`.selection`: choosing the protocol of a new connection; :mod:`.context`: what a worker's
+  connections share; :mod:`.settings`, :mod:`.tls`; :mod:`.transport`: what we use of asyncio
+  transports; :mod:`.fields`: response field checks.
+
+HTTP/2 (and protocol selection, which imports it on demand) loads on first use.
 """
 
 from __future__ import annotations
@@ -15,11 +21,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from .context import ServeContext
-from .exchange import ClientDisconnected, Exchange, ResponseStateError
-from .http1 import HTTP1Connection
+from .exchange import ClientDisconnected, Exchange, Headers, ResponseStateError
+from .h1 import HTTP1Connection
 from .settings import HTTP1Settings, HTTP2Settings
-from .tls import TLSConfig, TLSConfigError, TLSInfo
-from .websocket import WebSocket, WebSocketClose, WebSocketClosed, WebSocketOffer
+from .tls import TLSConfig, TLSConfigError, TLSInfo, alpn_protocols, check_crl_files, load_tls
+from .ws import WebSocket, WebSocketClose, WebSocketClosed, WebSocketOffer
 
 __all__ = [
     'ClientDisconnected',
@@ -28,6 +34,7 @@ __all__ = [
     'HTTP1Settings',
     'HTTP2Connection',
     'HTTP2Settings',
+    'Headers',
     'ResponseStateError',
     'ServeContext',
     'TLSConfig',
@@ -37,14 +44,17 @@ __all__ = [
     'WebSocketClose',
     'WebSocketClosed',
     'WebSocketOffer',
+    'alpn_protocols',
+    'check_crl_files',
+    'load_tls',
     'protocol_factory',
 ]
 
 if TYPE_CHECKING:
-    from .http2 import HTTP2Connection
+    from .h2 import HTTP2Connection
     from .selection import protocol_factory
 
-_LAZY = {'HTTP2Connection': 'http2', 'protocol_factory': 'selection'}
+_LAZY = {'HTTP2Connection': 'h2', 'protocol_factory': 'selection'}
 
 
 def __getattr__(name: str) -> Any:

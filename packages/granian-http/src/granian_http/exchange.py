@@ -2,7 +2,8 @@
 
 Every protocol (HTTP/1.1, and HTTP/2 with one exchange per stream) produces an :class:`Exchange`
 per request and every interface (ASGI, RSGI, WSGI) consumes nothing else, so one interface adapter
-serves every HTTP version. The rules both sides rely on:
+serves every HTTP version. The protocols build theirs on one shared core (:mod:`._core`), whose
+response calls follow the state table of :mod:`._state`. The rules both sides rely on:
 
 * The request head is plain attributes, set once before the exchange reaches the interface.
 * The request body arrives through :meth:`Exchange.read_body`. The protocol stops reading from the
@@ -11,6 +12,8 @@ serves every HTTP version. The rules both sides rely on:
   :meth:`send_file`). They never block: they queue bytes on the transport and return. Callers
   that produce a body in a loop check :attr:`write_paused` and await :meth:`drain` only while it
   is set, which is a single attribute check on the fast path.
+* Calls in the wrong order (a body before the head, anything after the end) raise
+  :class:`ResponseStateError`; :mod:`._state` has the exact table.
 * The head is held until the first body bytes, so a small response leaves in one write.
 * Once the client is gone, writes are dropped silently and :attr:`disconnected` is true; the
   interface decides whether its app sees an error.
@@ -32,7 +35,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .tls import TLSInfo
-    from .websocket import WebSocket, WebSocketOffer
+    from .ws import WebSocket, WebSocketOffer
 
 __all__ = ['ClientDisconnected', 'Exchange', 'Headers', 'ResponseStateError']
 

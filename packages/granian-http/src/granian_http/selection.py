@@ -9,7 +9,7 @@
   the first bytes. The HTTP/2 preface (RFC 9113 §3.4) hands the transport to HTTP/2; anything else
   goes to HTTP/1.1 unchanged, and from then on the transport calls that protocol directly. A
   request starting ``GET`` is decided by its first byte. HTTP/1.1 can still switch later through
-  ``Upgrade: h2c`` (:mod:`._h2_upgrade`).
+  ``Upgrade: h2c`` (``granian_http.h1``).
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ import asyncio
 from collections.abc import Callable
 from typing import cast
 
-from ._handover import hand_over
 from .context import ServeContext
-from .http1 import HTTP1Connection
+from .h1 import HTTP1Connection
+from .transport import hand_over
 
 __all__ = ['ProtocolSelector', 'protocol_factory']
 
+# RFC 9113 §3.4; spelled out here so that choosing does not load HTTP/2.
 _PREFACE = b'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'
 
 
@@ -34,7 +35,7 @@ def protocol_factory(ctx: ServeContext) -> Callable[[], asyncio.Protocol]:
         if mode == '1':
             return lambda: HTTP1Connection(ctx)
         if mode == '2':
-            from .http2 import HTTP2Connection
+            from .h2 import HTTP2Connection
 
             return lambda: HTTP2Connection(ctx)
     return lambda: ProtocolSelector(ctx)
@@ -82,14 +83,14 @@ class ProtocolSelector(asyncio.Protocol):
             if len(data) < len(_PREFACE):
                 self._buffer = data  # wait for the rest of the preface
                 return
-            h1._detach()
+            h1.detach()
             self._hand_to_h2(data)
             return
         hand_over(self._transport, self, h1)
         h1.data_received(data)
 
     def _hand_to_h2(self, data: bytes) -> None:
-        from .http2 import HTTP2Connection
+        from .h2 import HTTP2Connection
 
         transport = self._transport
         assert transport is not None

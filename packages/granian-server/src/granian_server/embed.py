@@ -11,7 +11,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from granian_http.settings import HTTP1Settings, HTTP2Settings
+from granian_http import HTTP1Settings, HTTP2Settings
 
 from .constants import HTTPModes, Interfaces, SSLProtocols, TaskImpl
 from .errors import ConfigurationError, FatalError

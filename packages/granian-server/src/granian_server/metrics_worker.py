@@ -16,7 +16,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
-from granian_http.context import ServeContext
+from granian_http import ServeContext
 
 from .metrics import RECORD
 

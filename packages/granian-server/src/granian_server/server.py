@@ -18,8 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from granian_http.settings import HTTP1Settings, HTTP2Settings
-from granian_http.tls import TLSConfig, TLSConfigError, check_crl_files, load_tls
+from granian_http import HTTP1Settings, HTTP2Settings, TLSConfig, TLSConfigError, check_crl_files, load_tls
 
 from .constants import HTTPModes, Interfaces, Loops, RuntimeModes, SSLProtocols, TaskImpl
 from .errors import ConfigurationError

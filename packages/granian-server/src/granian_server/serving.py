@@ -13,10 +13,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from granian_http.context import ServeContext
-from granian_http.selection import protocol_factory
-from granian_http.settings import HTTP1Settings, HTTP2Settings
-from granian_http.tls import TLSConfig, TLSConfigError, load_tls
+from granian_http import (
+    HTTP1Settings,
+    HTTP2Settings,
+    ServeContext,
+    TLSConfig,
+    TLSConfigError,
+    load_tls,
+    protocol_factory,
+)
 
 from ._tasks import TaskSet
 from .constants import Interfaces

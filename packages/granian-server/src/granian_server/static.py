@@ -42,7 +42,7 @@ from concurrent.futures import Executor
 from typing import Any, NamedTuple
 from urllib.parse import unquote_to_bytes
 
-from granian_http.exchange import Exchange, Headers
+from granian_http import Exchange, Headers
 
 from .errors import ConfigurationError
 from .log import logger

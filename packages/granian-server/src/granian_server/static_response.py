@@ -25,7 +25,7 @@ import os
 from functools import lru_cache
 from typing import Literal, NamedTuple
 
-from granian_http.exchange import Headers
+from granian_http import Headers
 
 __all__ = [
     'Conditions',

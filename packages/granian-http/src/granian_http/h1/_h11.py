@@ -1,19 +1,17 @@
-"""Reading HTTP/1.1 requests with h11's own readers, without h11's connection state machine.
+"""The h11-based request parser: the default one behind the seam, and the reference for any other.
 
-``h11.Connection`` wraps its readers in a state machine for both peers: keep-alive, 100-continue,
-protocol switches and the server's own writes, all of which this server decides itself (it
-writes responses with :mod:`._h1_response`). That bookkeeping cost as much as the parsing: about
-28 µs of a small request, against 12 µs for the readers alone.
+h11 is a faithful, careful parser. ``h11.Connection`` wraps its readers in a state machine for
+both peers: keep-alive, 100-continue, protocol switches and the server's own writes, all of which
+the connection decides itself (it writes responses with :mod:`._response`). That bookkeeping cost
+as much as the parsing (about 28 µs of a small request, against 12 µs for the readers alone), so
+this adapter drives h11's readers directly: its request-line and header reader (which builds and
+validates the ``h11.Request``), its body-framing rule, and its Content-Length and chunked readers.
+Every check stays h11's; only the state machine is left out.
 
-So this module drives h11's readers directly: its request-line and header reader (which builds
-and validates the ``h11.Request``), its body-framing rule, and its Content-Length and chunked
-readers. The parsing and every check stay h11's; what is left out is the state machine.
-
-Those are h11 internals (``h11._readers``, ``h11._receivebuffer``, ``h11._connection``), so
-granian-http pins h11 to the minor versions it is tested with.
-
-One parser reads one request: after its end it reports ``NEED_DATA`` until :meth:`restart`,
-which the connection calls once the response is done, taking any pipelined bytes with it.
+The readers are h11 internals (``h11._readers``, ``h11._receivebuffer``, ``h11._connection``, the
+headers' ``_full_items``), used nowhere else in granian-http. :data:`WRITTEN_FOR` names the h11
+minor versions they were written against (granian-http's pin admits only those), and
+``tests/http/test_h11_adapter.py`` fails loudly if the installed h11 lacks any of them.
 """
 
 from __future__ import annotations
@@ -27,14 +25,18 @@ from h11._readers import READERS, maybe_read_from_IDLE_client
 from h11._receivebuffer import ReceiveBuffer
 from h11._state import SEND_BODY
 
-__all__ = ['NEED_DATA', 'RequestParser']
+from ._events import END_OF_MESSAGE, NEED_DATA, Event, ParseError, RequestHead, connection_facts
 
-NEED_DATA = h11.NEED_DATA
+__all__ = ['WRITTEN_FOR', 'H11Parser']
+
+#: The h11 minor versions this adapter was written and tested against.
+WRITTEN_FOR = ('0.16',)
 
 # Framing name ("content-length", "chunked") -> h11's body reader class.
 _BODY_READERS: dict[str, Callable[..., Any]] = READERS[SEND_BODY]  # type: ignore[assignment]
-
-Event = h11.Request | h11.Data | h11.EndOfMessage
+_Request = h11.Request
+_Data = h11.Data
+_EndOfMessage = h11.EndOfMessage
 
 
 def _done(_: ReceiveBuffer) -> None:
@@ -42,7 +44,19 @@ def _done(_: ReceiveBuffer) -> None:
     return None
 
 
-class RequestParser:
+def _head(request: h11.Request) -> RequestHead:
+    # h11 keeps (raw name, lower-case name, value) triples; its public iteration would build a
+    # second list of pairs we would then copy again.
+    full_items = getattr(request.headers, '_full_items', None)
+    headers = [(name, value) for _, name, value in full_items] if full_items is not None else list(request.headers)
+    http11 = request.http_version == b'1.1'
+    keep_alive, expect_continue, upgrade = connection_facts(http11, headers)
+    return RequestHead(request.method, request.target, http11, headers, keep_alive, expect_continue, upgrade)
+
+
+class H11Parser:
+    """A :class:`~._events.RequestParser` on h11's readers."""
+
     __slots__ = ('_buffer', '_limit', '_reader')
 
     def __init__(self, limit: int) -> None:
@@ -56,18 +70,13 @@ class RequestParser:
 
     @property
     def done(self) -> bool:
-        """True once the request has ended (the bytes still buffered belong to the next one)."""
         return self._reader is _done
 
     @property
     def buffered(self) -> int:
         return len(self._buffer)
 
-    def next_event(self) -> Event | type[h11.NEED_DATA]:
-        """The next event of this request, or ``NEED_DATA``.
-
-        Raises :class:`h11.RemoteProtocolError` with h11's status hint for a malformed request.
-        """
+    def next_event(self) -> Event:
         reader = self._reader
         try:
             if reader is None:
@@ -76,26 +85,29 @@ class RequestParser:
                     return NEED_DATA
                 framing, args = _body_framing(request.method, request)
                 self._reader = _BODY_READERS[framing](*args)
-                return request
+                return _head(request)
             event = reader(self._buffer)
-        except h11.LocalProtocolError as exc:
-            # h11 raises these from its readers; its Connection would re-raise them as remote.
-            raise h11.RemoteProtocolError(str(exc), exc.error_status_hint) from None
+        except (h11.LocalProtocolError, h11.RemoteProtocolError) as exc:
+            # h11's readers raise LocalProtocolError too; its Connection would re-raise them as
+            # the remote's. Either way the hint is the status h11 would answer with.
+            raise ParseError(exc.error_status_hint, str(exc)) from None
         if event is None:
             if reader is not _done and len(self._buffer) > self._limit:
                 # Only a chunk-size line can grow without an event: one that never ends.
-                raise h11.RemoteProtocolError('Receive buffer too long', 431)
+                raise ParseError(431, 'Receive buffer too long')
             return NEED_DATA
-        if type(event) is h11.EndOfMessage:
+        kind = type(event)
+        if kind is _Data:
+            return event.data  # type: ignore[no-any-return]
+        if kind is _EndOfMessage:
             self._reader = _done
-        return event  # type: ignore[no-any-return]
+            return END_OF_MESSAGE
+        raise ParseError(400, f'unexpected h11 event {event!r}')  # pragma: no cover (h11 yields no other)
 
     def pending(self) -> bytes:
-        """The bytes received but not parsed (a pipelined request, or a protocol's first bytes)."""
         return bytes(self._buffer)
 
     def restart(self) -> bytes:
-        """Get ready for the next request; return the unparsed bytes for the connection to check."""
         pending = bytes(self._buffer)
         self._buffer = ReceiveBuffer()
         self._reader = None

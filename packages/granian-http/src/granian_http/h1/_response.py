@@ -1,7 +1,7 @@
 """Serializing HTTP/1.1 response heads.
 
-h11 parses our requests, but we write responses ourselves: h11's ``send`` re-validates and copies
-every header and costs about half of a small request's budget. What we write is checked against
+We write responses ourselves rather than through h11's ``send``, which re-validates and copies
+every header and cost about half of a small request's budget. What we write is checked against
 h11 as a client in the protocol tests, so h11 stays the reference for the output too.
 
 The rules applied here (RFC 9112 §6, RFC 9110 §6.4.1, §8.6):
@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from http import HTTPStatus
 
-from ._fields import DIGITS, lower_name
+from ..fields import DIGITS, lower_name
 
 __all__ = ['FRAMING_CHUNKED', 'FRAMING_CLOSE', 'FRAMING_LENGTH', 'FRAMING_NONE', 'ResponseHead', 'build_head']
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .context import ServeContext
+    from ..context import ServeContext
 
 __all__ = ['SWITCHING_PROTOCOLS', 'h2c_upgrade_settings']
 

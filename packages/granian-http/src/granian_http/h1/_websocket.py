@@ -1,15 +1,21 @@
 """A WebSocket on an HTTP/1.1 connection: the 101 response and the carrier that takes over the
-transport once the handshake is accepted."""
+transport once the handshake is accepted.
+
+After the 101 the connection is no longer HTTP: :class:`WebSocketConnection` becomes the
+transport's protocol (see :func:`~granian_http.transport.hand_over`), feeds every byte to the
+session and carries out its writes, closes and read pauses. It keeps the write flow of the HTTP/1.1
+connection it replaces, so a pause that began before the upgrade is still honoured.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
 
-from ._flow import WriteFlow
-from ._h1_response import build_head
-from .context import ServeContext
-from .websocket import WebSocket, accept_token
+from ..context import ServeContext
+from ..transport import WriteFlow
+from ..ws import WebSocket, accept_token
+from ._response import build_head
 
 __all__ = ['WebSocketConnection', 'accept_head']
 

@@ -1,5 +1,5 @@
 """HTTP/2 (RFC 9113) as an :class:`asyncio.Protocol`: h2 parses and frames, and each stream becomes
-an :class:`~._h2_exchange.H2Exchange`, so every interface serves HTTP/2 unchanged.
+an :class:`~._stream.H2Stream` exchange, so every interface serves HTTP/2 unchanged.
 
 Theory of operation:
 
@@ -9,22 +9,25 @@ Theory of operation:
   Writes made by apps outside ``data_received`` are coalesced the same way: the first schedules a
   flush for the end of the loop turn. A long body is flushed every :data:`_FLUSH_AT` bytes so the
   transport's high-water mark can push back.
-* Flow control both ways. Inbound: DATA is acknowledged (WINDOW_UPDATE) only as the app reads it,
-  so a slow app slows its own stream, and at most a connection window of unread body is buffered.
-  Outbound: each stream queues what the flow control windows or a paused transport hold back; the
-  app's ``write_paused`` turns on above ``max_send_buffer_size`` queued bytes.
-* No priority tree (RFC 9113 deprecates it): streams with queued data resume in the order they
-  blocked.
+* Flow control both ways. Inbound: DATA is acknowledged only as the app reads it (the stream's
+  business), and the connection window is opened wide right after our SETTINGS. Outbound: streams
+  queue what the windows or a paused transport hold back; the connection resumes them when a
+  WINDOW_UPDATE or the transport lets them move (:meth:`HTTP2Connection.blocked`).
+* No priority tree (RFC 9113 §5.3.2 deprecates it): streams with queued data resume in the order
+  they blocked.
 * Graceful shutdown sends GOAWAY with the last stream we accepted, finishes those streams, then
-  closes. Streams the client opens after that are refused (``REFUSED_STREAM``, safe to retry).
-* Limits that hold under attack live in :mod:`._h2_limits`.
-* h2's per-frame machinery costs more than the rest of a small request, so the frames every
-  request sends and receives (a request's HEADERS, the response's HEADERS and DATA) take the
-  shortcuts of :mod:`._h2_fastpath`, which leave h2's state as h2 would; a request block the HPACK
-  decoder answers from its cache reuses the last parse (:meth:`HTTP2Connection._open_stream`).
+  closes. Streams the client opens after that are refused (``REFUSED_STREAM``, safe to retry,
+  §8.7).
+* Limits that hold under attack live in :mod:`._limits`; everything that needs h2's internals
+  (the fast paths of a request's HEADERS, the response's HEADERS and DATA, and two corrections to
+  h2's error handling) lives in :mod:`._lean`. A request block the HPACK decoder answers from its
+  cache reuses the last parse (:meth:`HTTP2Connection._open_stream`).
 * WebSockets over HTTP/2 (RFC 8441): with websockets on, ``ENABLE_CONNECT_PROTOCOL`` is advertised
-  and an extended CONNECT stream becomes a WebSocket handshake (:mod:`._h2_websocket`); with them
+  and an extended CONNECT stream becomes a WebSocket handshake (:mod:`._websocket`); with them
   off, a request with ``:protocol`` is malformed and its stream is reset.
+
+Streams reach the connection only through :class:`~._stream.StreamLink` (the public attributes and
+methods in the "StreamLink" section below); the connection calls only the streams' public methods.
 """
 
 from __future__ import annotations
@@ -34,45 +37,36 @@ import logging
 from typing import Any, cast
 
 import h2.config
-import h2.connection
 import h2.events
 import h2.exceptions
 import h2.settings
 from h2.errors import ErrorCodes
-from hpack.exceptions import HPACKError, OversizedHeaderListError
-from hyperframe.exceptions import InvalidDataError
 from hyperframe.frame import GoAwayFrame
 
-from ._addresses import transport_addresses
-from ._h2_exchange import H2Exchange
-from ._h2_fastpath import LeanH2Connection, NewRequest
-from ._h2_headers import MalformedRequest, RequestHead, check_trailers, parse_request
-from ._h2_limits import (
-    BDP_PING,
-    CONTROL_BURST,
-    CONTROL_RATE,
-    AdaptiveWindow,
-    Budget,
-    reset_budget,
-)
-from ._h2_upgrade import SWITCHING_PROTOCOLS
-from ._h2_websocket import H2WebSocketExchange, websocket_offer
-from ._handover import Forwarding, hand_over
-from .context import ServeContext
-from .exchange import Exchange
-from .tls import TLSInfo
-from .websocket import HandshakeError
+from .._core import ConnectionFacts
+from ..context import ServeContext
+from ..transport import Forwarding, hand_over, transport_addresses
+from ..ws import HandshakeError
+from ._headers import MalformedRequest, RequestHead, check_trailers, parse_request
+from ._lean import LeanH2Connection, NewRequest
+from ._limits import BDP_PING, CONTROL_BURST, CONTROL_RATE, AdaptiveWindow, Budget, reset_budget
+from ._stream import H2Stream
+from ._websocket import refusal_response, websocket_offer
 
-__all__ = ['PREFACE', 'HTTP2Connection']
+__all__ = ['PREFACE', 'HTTP2Connection', 'serve_h2c_upgrade']
 
 #: What every HTTP/2 connection starts with on the client's side (RFC 9113 §3.4).
 PREFACE = b'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'
 
+# Body bytes moved into h2 between two flushes: big enough to batch frames into one write, small
+# enough that a paused transport stops a long body early.
 _FLUSH_AT = 64 * 1024
 _KEEPALIVE_PING = b'granping'
 _MIN_FRAME, _MAX_FRAME = 16384, 16777215
 _MAX_WINDOW = 2**31 - 1
 _DEFAULT_WINDOW = 65535
+# Request fields RFC 7540 §3.2 makes hop-by-hop for an upgraded request: they do not reach the app.
+_UPGRADE_FIELDS = frozenset((b'connection', b'upgrade', b'http2-settings', b'keep-alive', b'host', b'te'))
 
 _log = logging.getLogger('_granian')
 
@@ -93,13 +87,11 @@ class HTTP2Connection(asyncio.Protocol):
     __slots__ = (
         '_adaptive',
         '_admitted',
-        '_client',
-        '_closed',
         '_control_budget',
         '_ctx',
+        '_facts',
         '_flush_scheduled',
         '_goaway_sent',
-        '_h2',
         '_in_receive',
         '_keepalive_timer',
         '_last_block',
@@ -110,16 +102,16 @@ class HTTP2Connection(asyncio.Protocol):
         '_read_paused',
         '_received',
         '_reset_budget',
-        '_send_limit',
-        '_server',
         '_stall_timer',
         '_stalled',
         '_streams',
-        '_tls',
         '_transport',
         '_unflushed',
         '_waiting',
-        '_write_paused',
+        'closed',
+        'h2',
+        'send_limit',
+        'write_paused',
     )
 
     def __init__(self, ctx: ServeContext) -> None:
@@ -127,13 +119,14 @@ class HTTP2Connection(asyncio.Protocol):
         self._ctx = ctx
         self._loop = ctx.loop
         self._transport: asyncio.Transport | None = None
-        self._streams: dict[int, H2Exchange] = {}
+        self._facts: ConnectionFacts | None = None
+        self._streams: dict[int, H2Stream] = {}
         #: Streams with queued body bytes, in the order they blocked.
-        self._waiting: dict[int, H2Exchange] = {}
+        self._waiting: dict[int, H2Stream] = {}
         #: Streams held up by a shut flow control window -> since when.
         self._stalled: dict[int, float] = {}
-        self._closed = False
-        self._write_paused = False
+        self.closed = False
+        self.write_paused = False
         self._read_paused = False
         self._admitted = True
         self._in_receive = False
@@ -145,9 +138,6 @@ class HTTP2Connection(asyncio.Protocol):
         self._ping_due: bytes | None = None
         self._keepalive_timer: asyncio.TimerHandle | None = None
         self._stall_timer: asyncio.TimerHandle | None = None
-        self._client: tuple[str, int] | None = None
-        self._server: tuple[str, int] | None = None
-        self._tls: TLSInfo | None = None
         #: The last request block parsed, and what came of it (see _open_stream).
         self._last_block: Any = None
         self._last_request: tuple[str, bytes, bytes, list[tuple[bytes, bytes]], str | None, bool] = (
@@ -158,18 +148,20 @@ class HTTP2Connection(asyncio.Protocol):
             None,
             False,
         )
-        self._send_limit = max(1, settings.max_send_buffer_size)
+        self.send_limit = max(1, settings.max_send_buffer_size)
         clock = self._loop.time
         self._control_budget = Budget(CONTROL_BURST, CONTROL_RATE, clock)
         self._reset_budget = reset_budget(settings.max_concurrent_streams, clock)
         self._adaptive = AdaptiveWindow() if settings.adaptive_window else None
-        self._h2 = self._new_h2()
+        self.h2 = self._new_h2()
 
     def _new_h2(self) -> LeanH2Connection:
         settings = self._ctx.h2
         config = h2.config.H2Configuration(
             client_side=False,
             header_encoding=None,
+            # Outbound fields are checked once by our own header code (_headers); h2 would check
+            # them again per frame, at a cost larger than the rest of a small response.
             validate_outbound_headers=False,
             normalize_outbound_headers=False,
             # Checked by parse_request in the same pass that reads the request.
@@ -188,96 +180,46 @@ class HTTP2Connection(asyncio.Protocol):
             h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: settings.max_headers_size,
         }
         if self._ctx.websockets:
-            initial[h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL] = 1  # RFC 8441
+            initial[h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL] = 1  # RFC 8441 §3
         conn = LeanH2Connection(config, initial, settings.max_headers_size)
         conn.max_inbound_frame_size = frame_size
         return conn
 
     def _after_settings(self) -> None:
-        """Open the connection window beyond the RFC's 64 KiB right after our SETTINGS."""
+        """Open the connection window beyond the RFC's 64 KiB right after our SETTINGS.
+
+        SETTINGS cannot change the connection window (§6.9.2), only a WINDOW_UPDATE can; without
+        it an upload stalls after 64 KiB until the app reads, whatever the stream window says.
+        """
         settings = self._ctx.h2
         target = AdaptiveWindow.START if self._adaptive is not None else settings.initial_connection_window_size
         target = min(target, _MAX_WINDOW)
         if target > _DEFAULT_WINDOW:
-            self._h2.increment_flow_control_window(target - _DEFAULT_WINDOW)
+            self.h2.increment_flow_control_window(target - _DEFAULT_WINDOW)
         if settings.keep_alive_interval:
             self._keepalive_timer = self._loop.call_later(settings.keep_alive_interval / 1000, self._on_keepalive)
 
     # -- asyncio.Protocol ----------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._attach(transport)
-        self._h2.initiate_connection()
+        self.attach(transport)
+        self.h2.initiate_connection()
         self._after_settings()
         if self._ctx.closing:
             self.shutdown()
         self._flush()
 
-    def _attach(self, transport: asyncio.BaseTransport) -> None:
+    def attach(self, transport: asyncio.BaseTransport) -> None:
+        """Take the transport: note the addresses and the TLS facts every stream reports."""
         self._transport = cast(asyncio.Transport, transport)  # uvloop's are look-alikes, not subclasses
-        self._client, self._server = transport_addresses(transport)
-        if self._ctx.tls is not None:
-            self._tls = self._ctx.tls_info(transport)
-        self._ctx.connection_made(self)
-
-    @classmethod
-    def from_h2c_upgrade(
-        cls,
-        ctx: ServeContext,
-        transport: asyncio.Transport,
-        settings: bytes,
-        request: Exchange,
-        body: bytes,
-        pending: bytes,
-        previous: Forwarding,
-    ) -> HTTP2Connection:
-        """Take over a connection whose HTTP/1.1 request asked for ``Upgrade: h2c`` (RFC 7540 §3.2):
-        answer 101, then serve that request as stream 1 and carry on with HTTP/2."""
-        conn = cls(ctx)
-        transport.write(SWITCHING_PROTOCOLS)
-        hand_over(transport, previous, conn)
-        conn._attach(transport)
-        try:
-            conn._h2.initiate_upgrade_connection(settings)
-        except (h2.exceptions.ProtocolError, ValueError):
-            transport.close()
-            return conn
-        conn._after_settings()
-        host = None
-        for name, value in request.headers:
-            if name == b'host':
-                host = value
-                break
-        headers = [
-            (name, value)
-            for name, value in request.headers
-            if name not in (b'connection', b'upgrade', b'http2-settings', b'keep-alive', b'host', b'te')
-        ]
-        exchange = H2Exchange(
-            conn,
-            1,
-            request.method,
-            request.raw_path,
-            request.query_string,
-            headers,
-            host.decode('latin-1') if host is not None else None,
-            te_trailers=False,
-        )
-        if body:
-            exchange._body.append(body)
-        exchange._body_done = True
-        conn._streams[1] = exchange
-        conn._last_stream_id = 1
-        conn._in_receive = True
-        conn._dispatch([exchange])
-        conn._in_receive = False
-        conn._flush()
-        if pending:
-            conn.data_received(pending)
-        return conn
+        ctx = self._ctx
+        client, server = transport_addresses(transport)
+        tls = ctx.tls_info(transport) if ctx.tls is not None else None
+        self._facts = ConnectionFacts(ctx.loop, ctx.executor, ctx.scheme, client, server, tls)
+        ctx.connection_made(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._closed = True
+        self.closed = True
         for timer in (self._keepalive_timer, self._stall_timer):
             if timer is not None:
                 timer.cancel()
@@ -285,20 +227,21 @@ class HTTP2Connection(asyncio.Protocol):
         streams, self._streams = self._streams, {}
         self._waiting.clear()
         self._stalled.clear()
-        for exchange in streams.values():
-            exchange._gone()
+        for stream in streams.values():
+            stream.lost()
         self._ctx.connections_err += exc is not None
         self._ctx.connection_lost(self)
 
     def pause_writing(self) -> None:
-        self._write_paused = True
-        # What we owe in reply to the client's frames must not pile up while it does not read.
-        if not self._read_paused and not self._closed:
+        self.write_paused = True
+        # What we owe in reply to the client's frames (PING and SETTINGS acks, WINDOW_UPDATEs)
+        # must not pile up while it does not read: stop reading too (§10.5, CVE-2019-9512).
+        if not self._read_paused and not self.closed:
             self._transport.pause_reading()  # type: ignore[union-attr]
 
     def resume_writing(self) -> None:
-        self._write_paused = False
-        if not self._read_paused and self._admitted and not self._closed:
+        self.write_paused = False
+        if not self._read_paused and self._admitted and not self.closed:
             self._transport.resume_reading()  # type: ignore[union-attr]
         self._resume_streams()
         self._flush()
@@ -307,7 +250,7 @@ class HTTP2Connection(asyncio.Protocol):
         return None
 
     def data_received(self, data: bytes) -> None:
-        if self._closed:
+        if self.closed:
             return
         self._received = True
         if self._flush_scheduled:
@@ -315,14 +258,14 @@ class HTTP2Connection(asyncio.Protocol):
         self._in_receive = True
         try:
             try:
-                events = self._h2.receive_data(data)
+                events = self.h2.receive_data(data)
             except h2.exceptions.ProtocolError as exc:
                 # h2 has queued a GOAWAY; send it (with the RFC's code where h2's differs) and go.
                 _log.debug('HTTP/2 protocol error from %s: %s', self._client, exc)
-                self._fix_goaway_code(exc)
+                self._transport.write(self.h2.goaway_bytes(exc))  # type: ignore[union-attr]
                 self._abandon()
                 return
-            opened: list[H2Exchange] = []
+            opened: list[H2Stream] = []
             for event in events:
                 self._on_event(event, opened)
                 if self._gave_up():
@@ -335,63 +278,67 @@ class HTTP2Connection(asyncio.Protocol):
 
     def _gave_up(self) -> bool:
         """True once an event made us close the connection (a call, so the check is re-read)."""
-        return self._closed
+        return self.closed
+
+    @property
+    def _client(self) -> tuple[str, int] | None:
+        return self._facts.client if self._facts is not None else None
 
     # -- events --------------------------------------------------------------------------------
 
-    def _on_event(self, event: Any, opened: list[H2Exchange]) -> None:
+    def _on_event(self, event: Any, opened: list[H2Stream]) -> None:
         kind = type(event)
         if kind is NewRequest:
-            exchange = self._open_stream(event.stream_id, event.headers)
-            if exchange is not None:
-                if event.stream_ended:
-                    exchange._body_done = exchange._request_over = True
-                opened.append(exchange)
+            stream = self._open_stream(event.stream_id, event.headers, event.stream_ended)
+            if stream is not None:
+                opened.append(stream)
         elif kind is _RequestReceived:
-            exchange = self._open_stream(event.stream_id, event.headers)
-            if exchange is not None:
-                opened.append(exchange)
+            stream = self._open_stream(event.stream_id, event.headers, False)
+            if stream is not None:
+                opened.append(stream)
         elif kind is _DataReceived:
-            exchange = self._streams.get(event.stream_id)
+            stream = self._streams.get(event.stream_id)
             size = event.flow_controlled_length
             if not event.data and not event.stream_ended and not self._control_budget.spend():
-                self._calm_down()
+                self._calm_down()  # empty DATA frames cost us work and the client nothing
                 return
-            if exchange is not None and not exchange._request_over:
-                exchange._feed(event.data, size)
+            if stream is not None and not stream.request_over:
+                stream.feed(event.data, size)
             elif size:
                 # Nobody will read it: hand the window straight back.
-                self._h2.acknowledge_received_data(size, event.stream_id)
+                self.h2.acknowledge_received_data(size, event.stream_id)
             adaptive = self._adaptive
             if adaptive is not None and size and adaptive.received(size):
-                self._h2.ping(BDP_PING)
+                self.h2.ping(BDP_PING)
         elif kind is _StreamEnded:
-            exchange = self._streams.get(event.stream_id)
-            if exchange is not None:
-                exchange._feed_eof()
+            stream = self._streams.get(event.stream_id)
+            if stream is not None:
+                stream.feed_eof()
         elif kind is _WindowUpdated:
             if event.stream_id:
-                exchange = self._waiting.get(event.stream_id)
-                if exchange is not None:
-                    exchange._pump()
+                stream = self._waiting.get(event.stream_id)
+                if stream is not None:
+                    stream.pump()
             else:
                 self._resume_streams()
         elif kind is _StreamReset:
-            exchange = self._streams.pop(event.stream_id, None)
-            if exchange is not None:
+            stream = self._streams.pop(event.stream_id, None)
+            if stream is not None:
                 self._forget(event.stream_id)
-                if not exchange._response_over and not self._reset_budget.spend():
-                    exchange._gone()
+                # Only resets of streams still being answered count: a client may always cancel
+                # what it no longer needs, but not make us start work it never waits for.
+                if not stream.over and not self._reset_budget.spend():
+                    stream.lost()
                     self._calm_down()
                     return
-                exchange._gone()
+                stream.lost()
                 self._maybe_close()
         elif kind is _RemoteSettingsChanged:
             if not self._control_budget.spend():
                 self._calm_down()
                 return
             if h2.settings.SettingCodes.INITIAL_WINDOW_SIZE in event.changed_settings:
-                self._resume_streams()
+                self._resume_streams()  # a larger initial window opens every stream at once (§6.9.2)
         elif kind is _PingReceived:
             if not self._control_budget.spend():
                 self._calm_down()
@@ -403,141 +350,183 @@ class HTTP2Connection(asyncio.Protocol):
             if event.error_code or not self._streams:
                 self._abandon()
             else:
-                # h2 stops all sending once the client's GOAWAY is in, but RFC 9113 §6.8 lets the
-                # streams it opened before finish: reopen h2's connection state for them.
-                self._h2.state_machine.state = h2.connection.ConnectionState.SERVER_OPEN
+                self.h2.keep_streams_after_goaway()
         elif kind is _TrailersReceived:
             try:
                 check_trailers(event.headers)
             except MalformedRequest:
-                exchange = self._streams.get(event.stream_id)
-                if exchange is not None:
-                    exchange._reset(ErrorCodes.PROTOCOL_ERROR)
+                stream = self._streams.get(event.stream_id)
+                if stream is not None:
+                    stream.reset(ErrorCodes.PROTOCOL_ERROR)
                 else:
-                    self._h2.reset_stream(event.stream_id, ErrorCodes.PROTOCOL_ERROR)
+                    self.h2.reset_stream(event.stream_id, ErrorCodes.PROTOCOL_ERROR)
         elif kind is _UnknownFrameReceived and not self._control_budget.spend():
             self._calm_down()
         # PriorityUpdated, SettingsAcknowledged: nothing to do.
 
-    def _open_stream(self, stream_id: int, block: Any) -> H2Exchange | None:
-        h2conn = self._h2
+    def _new_stream(
+        self,
+        stream_id: int,
+        method: str,
+        raw_path: bytes,
+        query: bytes,
+        headers: list[tuple[bytes, bytes]],
+        authority: str | None,
+        te_trailers: bool,
+        ended: bool,
+    ) -> H2Stream:
+        assert self._facts is not None
+        stream = H2Stream(
+            self,
+            self._facts,
+            stream_id,
+            method,
+            raw_path,
+            query,
+            headers,
+            authority,
+            te_trailers=te_trailers,
+            ended=ended,
+        )
+        self._streams[stream_id] = stream
+        return stream
+
+    def _open_stream(self, stream_id: int, block: Any, ended: bool) -> H2Stream | None:
+        h2conn = self.h2
         if self._goaway_sent and stream_id > self._last_stream_id:
             h2conn.reset_stream(stream_id, ErrorCodes.REFUSED_STREAM)
             return None
         self._last_stream_id = stream_id
         if block is self._last_block:
             # The decoder answered a repeated block from its cache with the very same list, so
-            # the request is the last one again (see LeanH2Connection).
+            # the request is the last one again (see CachingDecoder). Apps may change the list
+            # they are given: each gets its own copy, the remembered one stays as parsed.
             method, raw_path, query, headers, authority, te_trailers = self._last_request
-            exchange = H2Exchange(
-                self, stream_id, method, raw_path, query, headers.copy(), authority, te_trailers=te_trailers
-            )
-            self._streams[stream_id] = exchange
-            return exchange
+            return self._new_stream(stream_id, method, raw_path, query, headers.copy(), authority, te_trailers, ended)
         try:
             head = parse_request(block)
         except MalformedRequest as exc:
+            # A malformed request is a stream error (§8.1.1): the connection carries on.
             _log.debug('HTTP/2 stream %d malformed: %s', stream_id, exc)
             h2conn.reset_stream(stream_id, ErrorCodes.PROTOCOL_ERROR)
             return None
         method = head.method.decode('ascii')
         if method == 'CONNECT':
             if head.protocol is None:
-                # A tunnel to :authority: not a server's job.
+                # A tunnel to :authority (§8.5): not a server's job.
                 h2conn.send_headers(stream_id, [(b':status', b'405'), (b'server', b'granian')], end_stream=True)
                 return None
             if not self._ctx.websockets:
                 # ENABLE_CONNECT_PROTOCOL was not advertised: an extended CONNECT is malformed.
                 h2conn.reset_stream(stream_id, ErrorCodes.PROTOCOL_ERROR)
                 return None
-            return self._open_websocket(stream_id, head)
+            return self._open_websocket(stream_id, head, ended)
         raw_path, _, query = head.path.partition(b'?')
         authority = head.authority.decode('latin-1') if head.authority is not None else None
         self._last_block = block
         self._last_request = (method, raw_path, query, head.headers, authority, head.te_trailers)
-        # Apps may change the list they are given: the remembered one stays as parsed.
-        exchange = H2Exchange(
-            self, stream_id, method, raw_path, query, head.headers.copy(), authority, te_trailers=head.te_trailers
-        )
-        self._streams[stream_id] = exchange
-        return exchange
+        headers = head.headers.copy()
+        return self._new_stream(stream_id, method, raw_path, query, headers, authority, head.te_trailers, ended)
 
-    def _open_websocket(self, stream_id: int, head: RequestHead) -> H2Exchange | None:
+    def _open_websocket(self, stream_id: int, head: RequestHead, ended: bool) -> H2Stream | None:
         """An extended CONNECT (RFC 8441): a WebSocket handshake for the app, unless we refuse it."""
         raw_path, _, query = head.path.partition(b'?')
         authority = head.authority.decode('latin-1') if head.authority is not None else None
-        exchange = H2WebSocketExchange(self, stream_id, raw_path, query, head.headers, authority)
-        self._streams[stream_id] = exchange
+        # Presented as RFC 6455's GET, so an app sees the same request on either protocol.
+        stream = self._new_stream(stream_id, 'GET', raw_path, query, head.headers, authority, False, ended)
         try:
-            exchange.websocket = websocket_offer(head.protocol or b'', head.headers)
+            stream.websocket = websocket_offer(head.protocol or b'', head.headers)
         except HandshakeError as error:
-            exchange.refuse(error)
+            status, headers, body = refusal_response(error)
+            stream.start(status, headers)
+            stream.end(body)
             return None
-        return exchange
+        return stream
 
-    def _dispatch(self, opened: list[H2Exchange]) -> None:
+    def _dispatch(self, opened: list[H2Stream]) -> None:
         handler = self._ctx.handler
-        for exchange in opened:
-            if exchange._response_over:
+        for stream in opened:
+            if stream.over:
                 continue  # reset by the client in the same read
             self._ctx.requests_handled += 1
             try:
-                handler(exchange)
+                handler(stream)
             except Exception:
                 _log.error('Request handler failed', exc_info=True)
-                exchange._fail()
+                stream.fail()
 
-    def _date(self) -> bytes:
-        """The current ``date`` header value."""
-        return self._ctx.date_header[6:-2]
+    # -- StreamLink: what the streams use ------------------------------------------------------
 
-    # -- flow control --------------------------------------------------------------------------
+    def date(self) -> bytes:
+        return self._ctx.date_header[6:-2]  # the cached 'date: ...\r\n' line, value only
 
-    def _resume_streams(self) -> None:
-        for exchange in list(self._waiting.values()):
-            if self._write_paused or self._closed:
-                break
-            exchange._pump()
-
-    def _queued(self, size: int) -> None:
-        """``size`` more body bytes went into h2's buffer: flush when a batch is full."""
-        self._unflushed += size
-        if self._unflushed >= _FLUSH_AT:
-            self._flush()
-
-    def _want_flush(self) -> None:
+    def want_flush(self) -> None:
+        # Inside data_received the flush at its end covers it; otherwise once per loop turn.
         if not self._flush_scheduled and not self._in_receive:
             self._flush_scheduled = True
             self._loop.call_soon(self._flush)
 
-    def _flush(self) -> None:
-        self._flush_scheduled = False
-        self._unflushed = 0
-        if self._closed:
-            return
-        data = self._h2.data_to_send()
-        if data:
-            self._transport.write(data)  # type: ignore[union-attr]
+    def queued(self, size: int) -> None:
+        self._unflushed += size
+        if self._unflushed >= _FLUSH_AT:
+            self._flush()
 
-    def _stall_begins(self, stream_id: int) -> None:
+    def blocked(self, stream: H2Stream) -> None:
+        self._waiting[stream.stream_id] = stream
+
+    def unblocked(self, stream_id: int) -> None:
+        self._waiting.pop(stream_id, None)
+        self._stalled.pop(stream_id, None)
+
+    def stall_begins(self, stream_id: int) -> None:
         if stream_id not in self._stalled:
             self._stalled[stream_id] = self._loop.time()
             if self._stall_timer is None:
                 self._stall_timer = self._loop.call_later(self._ctx.h2.keep_alive_timeout, self._on_stall_timer)
 
+    def stream_done(self, stream: H2Stream) -> None:
+        """Our side of the stream is closed: drop it, and close a draining connection when empty."""
+        stream_id = stream.stream_id
+        streams = self._streams
+        if streams.get(stream_id) is stream:
+            del streams[stream_id]
+        if self._waiting or self._stalled:
+            self._forget(stream_id)
+        if self._goaway_sent:
+            self._maybe_close()
+
+    # -- flow control --------------------------------------------------------------------------
+
+    def _resume_streams(self) -> None:
+        for stream in list(self._waiting.values()):
+            if self.write_paused or self.closed:
+                break
+            stream.pump()
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        self._unflushed = 0
+        if self.closed:
+            return
+        data = self.h2.data_to_send()
+        if data:
+            self._transport.write(data)  # type: ignore[union-attr]
+
     def _on_stall_timer(self) -> None:
         self._stall_timer = None
-        if self._closed:
+        if self.closed:
             return
         limit = self._ctx.h2.keep_alive_timeout
         now = self._loop.time()
         earliest = None
         for stream_id, since in list(self._stalled.items()):
             if now - since >= limit:
-                exchange = self._streams.get(stream_id)
-                if exchange is not None:
+                stream = self._streams.get(stream_id)
+                if stream is not None:
+                    # A client that keeps its window shut would hold the response (and its
+                    # buffers) forever: give up on the stream, not the connection.
                     _log.debug('HTTP/2 stream %d stalled by a shut window: reset', stream_id)
-                    exchange._reset(ErrorCodes.CANCEL)
+                    stream.reset(ErrorCodes.CANCEL)
                 self._stalled.pop(stream_id, None)
             elif earliest is None or since < earliest:
                 earliest = since
@@ -545,25 +534,12 @@ class HTTP2Connection(asyncio.Protocol):
             self._stall_timer = self._loop.call_at(earliest + limit, self._on_stall_timer)
         self._flush()
 
-    # -- called by the exchanges ---------------------------------------------------------------
-
     def _forget(self, stream_id: int) -> None:
         self._waiting.pop(stream_id, None)
         self._stalled.pop(stream_id, None)
 
-    def _stream_done(self, exchange: H2Exchange) -> None:
-        """Our side of the stream is closed: drop it, and close a draining connection when empty."""
-        stream_id = exchange._stream_id
-        streams = self._streams
-        if streams.get(stream_id) is exchange:
-            del streams[stream_id]
-        if self._waiting or self._stalled:
-            self._forget(stream_id)
-        if self._goaway_sent:
-            self._maybe_close()
-
     def _maybe_close(self) -> None:
-        if self._goaway_sent and not self._streams and not self._closed:
+        if self._goaway_sent and not self._streams and not self.closed:
             self._flush()
             self._transport.close()  # type: ignore[union-attr]
 
@@ -571,16 +547,17 @@ class HTTP2Connection(asyncio.Protocol):
 
     def _on_keepalive(self) -> None:
         self._keepalive_timer = None
-        if self._closed:
+        if self.closed:
             return
         interval = self._ctx.h2.keep_alive_interval or 0
         if self._ping_due is not None:
             return  # the timeout timer below owns the connection now
         if self._received:
+            # Traffic in the last interval proves the client is there: no ping needed.
             self._received = False
         else:
             self._ping_due = _KEEPALIVE_PING
-            self._h2.ping(_KEEPALIVE_PING)
+            self.h2.ping(_KEEPALIVE_PING)
             self._flush()
             self._keepalive_timer = self._loop.call_later(self._ctx.h2.keep_alive_timeout, self._on_ping_timeout)
             return
@@ -588,7 +565,7 @@ class HTTP2Connection(asyncio.Protocol):
 
     def _on_ping_timeout(self) -> None:
         self._keepalive_timer = None
-        if not self._closed and self._ping_due is not None:
+        if not self.closed and self._ping_due is not None:
             _log.debug('HTTP/2 keep-alive ping to %s unanswered: closing', self._client)
             self._transport.close()  # type: ignore[union-attr]
 
@@ -603,8 +580,8 @@ class HTTP2Connection(asyncio.Protocol):
             old = self._adaptive.window
             window = self._adaptive.probe_answered()
             if window:
-                self._h2.increment_flow_control_window(window - old)
-                self._h2.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window})
+                self.h2.increment_flow_control_window(window - old)
+                self.h2.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window})
 
     # -- ending the connection -----------------------------------------------------------------
 
@@ -614,59 +591,103 @@ class HTTP2Connection(asyncio.Protocol):
         self._send_goaway(ErrorCodes.ENHANCE_YOUR_CALM)
         self._abandon()
 
-    def _fix_goaway_code(self, exc: h2.exceptions.ProtocolError) -> None:
-        """h2 reports some errors as PROTOCOL_ERROR where RFC 9113 names a more precise code:
-        an undecodable field block is COMPRESSION_ERROR (§4.3), a SETTINGS ack with a payload is
-        FRAME_SIZE_ERROR (§6.5)."""
-        cause = exc.__cause__
-        if isinstance(cause, HPACKError) and not isinstance(cause, OversizedHeaderListError):
-            code = ErrorCodes.COMPRESSION_ERROR
-        elif isinstance(cause, InvalidDataError) and 'ack frame must not have payload' in str(cause):
-            code = ErrorCodes.FRAME_SIZE_ERROR
-        else:
-            return
-        data = self._h2.data_to_send()
-        # h2 queues the GOAWAY last: 9 bytes of frame header, then 8 of payload.
-        if len(data) >= 17 and data[-14] == GoAwayFrame.type:
-            data = data[:-17]
-        frame = GoAwayFrame(0, last_stream_id=self._h2.highest_inbound_stream_id, error_code=code)
-        self._transport.write(data + frame.serialize())  # type: ignore[union-attr]
-
     def _send_goaway(self, error_code: int) -> None:
         # Written directly rather than through h2.close_connection(), which would stop h2 from
         # processing the streams we still want to finish.
         self._goaway_sent = True
         self._flush()
         frame = GoAwayFrame(0, last_stream_id=self._last_stream_id, error_code=error_code)
-        if not self._closed:
+        if not self.closed:
             self._transport.write(frame.serialize())  # type: ignore[union-attr]
 
     def _abandon(self) -> None:
         """Close after sending what is queued; the streams see a disconnect."""
         self._flush()
-        self._closed = True
+        self.closed = True
         self._transport.close()  # type: ignore[union-attr]
 
     # -- ManagedConnection ---------------------------------------------------------------------
 
     def pause_admission(self) -> None:
         self._admitted = False
-        if not self._read_paused and not self._closed:
+        if not self._read_paused and not self.closed:
             self._read_paused = True
             self._transport.pause_reading()  # type: ignore[union-attr]
 
     def resume_admission(self) -> None:
         self._admitted = True
-        if self._read_paused and not self._closed:
+        if self._read_paused and not self.closed:
             self._read_paused = False
-            if not self._write_paused:
+            if not self.write_paused:
                 self._transport.resume_reading()  # type: ignore[union-attr]
 
     def shutdown(self) -> None:
         """Graceful shutdown: GOAWAY now, close once the accepted streams are answered."""
-        if self._closed or self._goaway_sent:
+        if self.closed or self._goaway_sent:
             return
         self._send_goaway(ErrorCodes.NO_ERROR)
-        for exchange in list(self._streams.values()):
-            exchange._shutdown()
+        for stream in list(self._streams.values()):
+            stream.shutdown()
         self._maybe_close()
+
+    # -- the h2c upgrade -----------------------------------------------------------------------
+
+    def take_upgrade(
+        self,
+        settings: bytes,
+        method: str,
+        raw_path: bytes,
+        query: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        pending: bytes,
+    ) -> None:
+        """Serve the upgraded HTTP/1.1 request as stream 1 (RFC 7540 §3.2), then carry on."""
+        try:
+            self.h2.initiate_upgrade_connection(settings)
+        except (h2.exceptions.ProtocolError, ValueError):
+            self._transport.close()  # type: ignore[union-attr]
+            return
+        self._after_settings()
+        host = None
+        for name, value in headers:
+            if name == b'host':
+                host = value
+                break
+        fields = [(name, value) for name, value in headers if name not in _UPGRADE_FIELDS]
+        authority = host.decode('latin-1') if host is not None else None
+        stream = self._new_stream(1, method, raw_path, query, fields, authority, False, True)
+        if body:
+            stream.feed(body, 0)  # read whole on HTTP/1.1: no window to hand back
+        self._last_stream_id = 1
+        self._in_receive = True
+        self._dispatch([stream])
+        self._in_receive = False
+        self._flush()
+        if pending:
+            self.data_received(pending)
+
+
+def serve_h2c_upgrade(
+    ctx: ServeContext,
+    transport: asyncio.Transport,
+    settings: bytes,
+    method: str,
+    raw_path: bytes,
+    query: bytes,
+    headers: list[tuple[bytes, bytes]],
+    body: bytes,
+    pending: bytes,
+    previous: Forwarding,
+) -> HTTP2Connection:
+    """Take over a connection whose HTTP/1.1 request asked for ``Upgrade: h2c`` and was answered 101.
+
+    ``settings`` is the request's ``HTTP2-Settings``, ``body`` its whole body, ``pending`` what the
+    client sent after it (its preface, perhaps more); ``previous`` is the HTTP/1.1 protocol that
+    owned the transport (it forwards callbacks where the transport cannot switch).
+    """
+    conn = HTTP2Connection(ctx)
+    hand_over(transport, previous, conn)
+    conn.attach(transport)
+    conn.take_upgrade(settings, method, raw_path, query, headers, body, pending)
+    return conn

@@ -28,8 +28,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ._fields import DIGITS, lower_name
-from ._h2_hpack import encode_block
+from ..fields import DIGITS, lower_name
+from ._hpack import encode_block
 
 __all__ = [
     'MalformedRequest',

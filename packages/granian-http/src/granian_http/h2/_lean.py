@@ -1,4 +1,4 @@
-"""A leaner h2 on the paths every request takes; everything else is still h2's own code.
+"""The one place that touches h2's internals: a leaner h2 on the paths every request takes.
 
 Profiles of small requests show h2's per-frame machinery costing more than the rest of the server:
 each HEADERS frame becomes a hyperframe object (and is ``repr``'d for a trace log that is off),
@@ -27,10 +27,19 @@ once, which is what h2 does lazily the next time it counts open streams; so the 
 above can count with ``len(streams)``. Other frame types and the connection state machine are
 untouched: every shortcut requires the connection to be in h2's ``SERVER_OPEN`` state.
 
+Two more places where h2's behaviour is not what RFC 9113 asks, corrected here so the connection
+never touches h2's state itself: after the client's GOAWAY, h2 refuses to send anything, though
+§6.8 lets the streams already open finish (:meth:`LeanH2Connection.keep_streams_after_goaway`);
+and h2 sends PROTOCOL_ERROR where §4.3 and §6.5 name a more precise code
+(:meth:`LeanH2Connection.goaway_bytes`). :class:`LeanFrameBuffer` also bounds an unfinished
+header block (see :mod:`._limits`, CONTINUATION floods).
+
 This relies on h2's internals (``_frame_dispatch_table``, ``_receive_frame``, ``_data_to_send``,
-``_closed_streams``, the settings' value deques, the stream state machine's fields), as h2 4.4 has
-them; ``tests/h2/test_h2_fastpath.py`` runs h2 and this class side by side on the same frames and
-calls, so a change in h2 shows there.
+``_closed_streams``, the settings' value deques, the stream state machine's fields, the frame
+buffer's ``_data`` and ``_headers_buffer``), as the h2 minor versions in :data:`WRITTEN_FOR` have
+them; granian-http's pin admits only those. ``tests/h2/test_h2_fastpath.py`` runs h2 and this
+class side by side on the same frames and calls, and checks the installed h2 still has every
+internal used here, so an h2 that differs fails there, loudly.
 """
 
 from __future__ import annotations
@@ -44,6 +53,7 @@ from h2.connection import ConnectionState, H2Connection, _decode_headers
 from h2.errors import ErrorCodes
 from h2.events import Event
 from h2.exceptions import (
+    DenialOfServiceError,
     FlowControlError,
     FrameTooLargeError,
     ProtocolError,
@@ -53,13 +63,16 @@ from h2.exceptions import (
 from h2.frame_buffer import FrameBuffer
 from h2.settings import SettingCodes, Settings
 from h2.stream import H2Stream, StreamClosedBy, StreamState
-from hyperframe.exceptions import InvalidPaddingError
-from hyperframe.frame import Frame, HeadersFrame, RstStreamFrame
+from hpack.exceptions import HPACKError, OversizedHeaderListError
+from hyperframe.exceptions import InvalidDataError, InvalidPaddingError
+from hyperframe.frame import Frame, GoAwayFrame, HeadersFrame, RstStreamFrame
 
-from ._h2_hpack import CachingDecoder, StatelessEncoder
-from ._h2_limits import BoundedFrameBuffer
+from ._hpack import CachingDecoder, StatelessEncoder
 
-__all__ = ['LeanFrameBuffer', 'LeanH2Connection', 'NewRequest', 'RequestFrame']
+__all__ = ['WRITTEN_FOR', 'BoundedFrameBuffer', 'LeanFrameBuffer', 'LeanH2Connection', 'NewRequest', 'RequestFrame']
+
+#: The h2 minor versions this adapter was written and tested against.
+WRITTEN_FOR = ('4.4',)
 
 _SERVER_OPEN = ConnectionState.SERVER_OPEN
 _OPEN = StreamState.OPEN
@@ -105,8 +118,24 @@ class NewRequest(Event):
         return f'<NewRequest stream_id:{self.stream_id}, stream_ended:{self.stream_ended}>'
 
 
+class BoundedFrameBuffer(FrameBuffer):
+    """h2's frame buffer, refusing a header block that grows beyond ``max_block`` bytes before it
+    is complete (h2 only counts the CONTINUATION frames of a block, not their size)."""
+
+    def __init__(self, max_block: int) -> None:
+        super().__init__(server=True)
+        self._max_block = max_block
+
+    def _update_header_buffer(self, f: Any) -> Any:
+        frame = super()._update_header_buffer(f)
+        pending = self._headers_buffer
+        if pending and sum(len(part.data) for part in pending) > self._max_block:
+            raise DenialOfServiceError('Header block larger than the header list limit')
+        return frame
+
+
 class LeanFrameBuffer(BoundedFrameBuffer):
-    """h2's frame buffer, yielding a request's HEADERS frame as a :class:`RequestFrame`."""
+    """The bounded frame buffer, yielding a request's HEADERS frame as a :class:`RequestFrame`."""
 
     def __next__(self) -> Any:
         data = self._data
@@ -127,7 +156,7 @@ class LeanH2Connection(H2Connection):
     """``H2Connection`` with the shortcuts described in the module docstring (server side only).
 
     ``local_settings`` are our initial SETTINGS; ``max_header_block`` bounds a header list, decoded
-    or not (see :class:`~._h2_limits.BoundedFrameBuffer`).
+    or not (see :class:`LeanFrameBuffer`).
     """
 
     def __init__(
@@ -396,3 +425,34 @@ class LeanH2Connection(H2Connection):
             return super().local_flow_control_window(stream_id)
         window = stream.outbound_flow_control_window
         return window if window < self.outbound_flow_control_window else self.outbound_flow_control_window
+
+    # -- where h2 and RFC 9113 part ways -------------------------------------------------------
+
+    def keep_streams_after_goaway(self) -> None:
+        """The client sent GOAWAY: let the streams it opened before finish.
+
+        h2 stops all sending once the client's GOAWAY is in, but RFC 9113 §6.8 lets the streams
+        below its last-stream-id complete; reopening h2's connection state is what allows it.
+        """
+        self.state_machine.state = _SERVER_OPEN
+
+    def goaway_bytes(self, error: ProtocolError) -> bytes:
+        """What to send after h2 raised ``error`` from :meth:`receive_data` (it queued a GOAWAY).
+
+        h2 reports some errors as PROTOCOL_ERROR where RFC 9113 names a more precise code: an
+        undecodable field block is COMPRESSION_ERROR (§4.3), a SETTINGS ack with a payload is
+        FRAME_SIZE_ERROR (§6.5). Then the queued GOAWAY is replaced by one with that code.
+        """
+        data = self.data_to_send()
+        cause = error.__cause__
+        if isinstance(cause, HPACKError) and not isinstance(cause, OversizedHeaderListError):
+            code = ErrorCodes.COMPRESSION_ERROR
+        elif isinstance(cause, InvalidDataError) and 'ack frame must not have payload' in str(cause):
+            code = ErrorCodes.FRAME_SIZE_ERROR
+        else:
+            return data
+        # h2 queues the GOAWAY last: 9 bytes of frame header, then 8 of payload.
+        if len(data) >= 17 and data[-14] == GoAwayFrame.type:
+            data = data[:-17]
+        frame = GoAwayFrame(0, last_stream_id=self.highest_inbound_stream_id, error_code=code)
+        return data + frame.serialize()

@@ -9,8 +9,8 @@ The attacks and their answers (each costs the attacker the connection):
   a second budget. What we owe in reply (PING and SETTINGS acknowledgements) is bounded as well:
   the connection stops reading while the transport's write buffer is above its high-water mark.
 * **CONTINUATION floods** (CVE-2024-27316 and kin): h2 refuses more than 64 CONTINUATION frames
-  per header block; :class:`BoundedFrameBuffer` also caps the bytes of an unfinished block at the
-  header list limit, whatever the frame size setting.
+  per header block; the frame buffer of :mod:`._lean` also caps the bytes of an unfinished block
+  at the header list limit, whatever the frame size setting.
 * **HPACK bombs and oversized header lists**: the decoder stops at ``max_headers_size`` decoded
   bytes (h2 answers with GOAWAY ``ENHANCE_YOUR_CALM``), and the dynamic table stays at 4 KiB.
 * **Zero-window stalls**: a stream whose response cannot move because the client keeps its flow
@@ -21,17 +21,12 @@ The attacks and their answers (each costs the attacker the connection):
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-
-from h2.exceptions import DenialOfServiceError
-from h2.frame_buffer import FrameBuffer
 
 __all__ = [
     'BDP_PING',
     'CONTROL_BURST',
     'CONTROL_RATE',
     'AdaptiveWindow',
-    'BoundedFrameBuffer',
     'Budget',
     'reset_budget',
 ]
@@ -73,21 +68,6 @@ def reset_budget(max_concurrent_streams: int, clock: Callable[[], float]) -> Bud
     refilled over ten seconds. A browser cancelling now and then never comes close."""
     capacity = max(200, 2 * max_concurrent_streams)
     return Budget(capacity, capacity / 10, clock)
-
-
-class BoundedFrameBuffer(FrameBuffer):
-    """h2's frame buffer, refusing a header block that grows beyond ``max_block`` bytes."""
-
-    def __init__(self, max_block: int) -> None:
-        super().__init__(server=True)
-        self._max_block = max_block
-
-    def _update_header_buffer(self, f: Any) -> Any:
-        frame = super()._update_header_buffer(f)
-        pending = self._headers_buffer
-        if pending and sum(len(part.data) for part in pending) > self._max_block:
-            raise DenialOfServiceError('Header block larger than the header list limit')
-        return frame
 
 
 class AdaptiveWindow:

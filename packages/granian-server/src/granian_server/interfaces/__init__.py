@@ -21,7 +21,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
-from granian_http.exchange import Exchange
+from granian_http import Exchange
 
 from .._tasks import TaskSet
 from ..log import AccessLogFormatter

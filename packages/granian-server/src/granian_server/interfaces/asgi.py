@@ -15,7 +15,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from granian_http.exchange import ClientDisconnected, Exchange
+from granian_http import ClientDisconnected, Exchange
 
 from .._tasks import TaskSet
 from ..errors import FatalError

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from granian_http.exchange import Exchange
+from granian_http import Exchange
 
 __all__ = [
     'ASGI_EXTENSIONS',

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from granian_http.exchange import Exchange
-from granian_http.websocket import WebSocket, WebSocketClosed
+from granian_http import Exchange, WebSocket, WebSocketClosed
 
 from ..log import logger
 from .asgi_spec import ASGI_VERSION, ASGIApp, Message, websocket_extensions, with_host

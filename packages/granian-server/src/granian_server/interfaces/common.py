@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from urllib.parse import unquote_to_bytes
 
-from granian_http.exchange import Exchange
+from granian_http import Exchange
 
 from ..log import AccessLogFormatter
 

@@ -19,7 +19,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from granian_http.exchange import Exchange
+from granian_http import Exchange
 from granian_rsgi_spec import Scope
 
 from .._tasks import TaskSet

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from granian_http.exchange import ClientDisconnected, Exchange, ResponseStateError
+from granian_http import ClientDisconnected, Exchange, ResponseStateError
 from granian_rsgi_spec import (
     RSGI_VERSION,
     HTTPProtocol,

@@ -15,8 +15,7 @@
 
 from __future__ import annotations
 
-from granian_http.exchange import Exchange
-from granian_http.websocket import WebSocket, WebSocketClosed
+from granian_http import Exchange, WebSocket, WebSocketClosed
 from granian_rsgi_spec import (
     ProtocolClosed,
     ProtocolError,

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
-from granian_http.exchange import Exchange
+from granian_http import Exchange
 
 from .._tasks import TaskSet
 from ..log import AccessLogFormatter, logger

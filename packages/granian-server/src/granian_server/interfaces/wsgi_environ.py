@@ -22,7 +22,7 @@ import sys
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from granian_http.exchange import Exchange
+from granian_http import Exchange
 
 __all__ = ['SERVER_PROTOCOLS', 'base_environ', 'build_environ']
 

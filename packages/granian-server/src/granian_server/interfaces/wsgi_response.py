@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any
 
-from granian_http.exchange import ClientDisconnected, Exchange, ResponseStateError
+from granian_http import ClientDisconnected, Exchange, ResponseStateError
 
 from .._tasks import TaskSet
 from ..log import logger

@@ -1,0 +1,146 @@
+"""The HTTP/1.1 parser seam: the small vocabulary a request parser speaks to the connection.
+
+The connection never sees a parser library's own types. A parser (:mod:`._h11`, the default and
+the reference; an accelerated one may sit beside it) turns request bytes into these events:
+
+* :class:`RequestHead`: the request line and headers, with the three facts the connection acts on
+  already worked out (keep-alive, ``Expect: 100-continue``, an ``Upgrade`` header);
+* body bytes, as a plain bytes-like object (the data, de-chunked);
+* :data:`END_OF_MESSAGE`: the request (body included) is complete;
+* :data:`NEED_DATA`: nothing more until more bytes are fed.
+
+A malformed request raises :class:`ParseError` carrying the status to answer with (400, 413, 414,
+431, 501, 505): the connection answers it and closes.
+
+The rules every parser must keep (the connection relies on each):
+
+1. **One request per cycle.** After :data:`END_OF_MESSAGE` the parser returns :data:`NEED_DATA`
+   until :meth:`RequestParser.restart`, which the connection calls once the response is done; the
+   bytes it returns (a pipelined request) go through :mod:`._guard` before the parser sees them
+   again. So every head a parser ever reads has passed the guard first, whichever parser it is.
+2. **The same answer for the same bad input.** The status a parser gives a malformed request is
+   the one the h11 parser gives; the HTTP/1.1 test modules run against every parser to hold it.
+3. **Bounded memory.** :attr:`RequestParser.buffered` reports what the parser holds unparsed, so
+   the connection can stop reading; a chunk-size line that never ends is a ``ParseError(431)``.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Protocol
+
+__all__ = [
+    'END_OF_MESSAGE',
+    'NEED_DATA',
+    'Event',
+    'ParseError',
+    'RequestHead',
+    'RequestParser',
+    'Signal',
+    'connection_facts',
+]
+
+
+class ParseError(Exception):
+    """A request we refuse, with the status to answer (the reason goes to the debug log)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class Signal:
+    """The two events that carry no data; compared by identity."""
+
+    __slots__ = ('name',)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+NEED_DATA: Final = Signal('NEED_DATA')
+END_OF_MESSAGE: Final = Signal('END_OF_MESSAGE')
+
+
+class RequestHead:
+    """A request's line and headers, as the connection needs them."""
+
+    __slots__ = ('expect_continue', 'headers', 'http11', 'keep_alive', 'method', 'target', 'upgrade')
+
+    def __init__(
+        self,
+        method: bytes,
+        target: bytes,
+        http11: bool,
+        headers: list[tuple[bytes, bytes]],
+        keep_alive: bool,
+        expect_continue: bool,
+        upgrade: bool,
+    ) -> None:
+        #: The method token as sent (methods are case-sensitive, RFC 9110 §9.1).
+        self.method = method
+        #: The request-target as sent (origin-form, absolute-form or asterisk-form).
+        self.target = target
+        #: HTTP/1.1 (``True``) or HTTP/1.0; other versions never get this far (505).
+        self.http11 = http11
+        #: ``(name, value)`` pairs in the order received: names lower-case, values without the
+        #: surrounding whitespace (RFC 9112 §5).
+        self.headers = headers
+        #: What the request asks for: HTTP/1.1 unless ``Connection: close``, HTTP/1.0 only with
+        #: ``Connection: keep-alive`` (RFC 9112 §9.3). The server may still say no.
+        self.keep_alive = keep_alive
+        #: ``Expect: 100-continue`` on HTTP/1.1 (an HTTP/1.0 client cannot wait for a 100).
+        self.expect_continue = expect_continue
+        #: An ``Upgrade`` header is present (a WebSocket or h2c candidate).
+        self.upgrade = upgrade
+
+
+Event = RequestHead | bytes | bytearray | Signal
+
+
+class RequestParser(Protocol):
+    """What the connection needs of a request parser (see the rules above)."""
+
+    def feed(self, data: bytes) -> None:
+        """Add bytes received from the client."""
+
+    def next_event(self) -> Event:
+        """The next event of the current request; raises :class:`ParseError` for a bad request."""
+
+    @property
+    def done(self) -> bool:
+        """True once the current request has ended (what is buffered belongs to the next one)."""
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held but not parsed yet."""
+
+    def pending(self) -> bytes:
+        """The bytes received but not parsed (a pipelined request, or a new protocol's first bytes)."""
+
+    def restart(self) -> bytes:
+        """Get ready for the next request; return the unparsed bytes for the connection to check."""
+
+
+def connection_facts(http11: bool, headers: list[tuple[bytes, bytes]]) -> tuple[bool, bool, bool]:
+    """Keep-alive, expect-continue and upgrade, read from the headers (for parsers that do not
+    work them out themselves)."""
+    # HTTP/1.1 stays open unless asked to close; HTTP/1.0 only when asked to stay open.
+    keep_alive = http11
+    upgrade = expect_continue = False
+    for name, value in headers:
+        if name == b'connection':
+            value = value.lower()
+            if b'close' in value:
+                keep_alive = False
+            elif b'keep-alive' in value:
+                keep_alive = True
+        elif name == b'upgrade':
+            upgrade = True
+        elif name == b'expect':
+            # RFC 9110 §10.1.1; an HTTP/1.0 client cannot wait for a 100 (h11's rule too).
+            expect_continue = http11 and b'100-continue' in value.lower()
+    return keep_alive, expect_continue, upgrade

@@ -1,0 +1,299 @@
+"""One HTTP/1.1 request and its response: the wire-specific part of the exchange.
+
+Everything protocol-neutral (body buffer, waiters, response order, ``send_file``) is the exchange
+core's (:mod:`granian_http._core`). What is HTTP/1.1's own, and lives here:
+
+* **Framing** (RFC 9112 §6): the head decides how the body is delimited, and every chunk after it
+  is framed accordingly: exactly ``content-length`` bytes, chunked transfer coding, or (HTTP/1.0
+  streaming) until the connection closes. Bytes beyond an announced length are cut, and the
+  connection is then not reused: what was cut cannot be delivered, and a client reading on would
+  take it for the next response.
+* **One write per small response**: the held head and the body leave in one ``transport.write``
+  (one syscall, usually one segment); above :data:`_COALESCE_LIMIT` they go in two writes, since
+  copying a large body into the head's buffer costs more than the extra syscall.
+* **Keep-alive** is decided per response: the request's wish, the server's setting, the app's
+  ``connection: close``, a body we could not finish reading or writing.
+* ``Expect: 100-continue`` (RFC 9110 §10.1.1): the 100 goes out only when the app first waits for
+  the body, so an app that answers without reading never invites the upload.
+
+The exchange talks to its connection only through :class:`H1Link`, and the connection to the
+exchange only through the public methods at the end of the class.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Protocol
+
+from .._core import ConnectionFacts, ExchangeCore
+from .._state import DONE, HELD
+from ..exchange import Headers, ResponseStateError
+from ..ws import MAX_MESSAGE_SIZE, WebSocket, WebSocketOffer, negotiate_extensions
+from ._response import FRAMING_CHUNKED, FRAMING_CLOSE, FRAMING_LENGTH, FRAMING_NONE, build_head
+from ._websocket import accept_head
+
+if TYPE_CHECKING:
+    from wsproto.extensions import Extension
+
+    from ..context import ServeContext
+    from ..transport import WriteFlow
+
+__all__ = ['H1Exchange', 'H1Link']
+
+_CONTINUE = b'HTTP/1.1 100 Continue\r\n\r\n'
+# Bodies above this size are written after the head instead of being copied into one buffer.
+_COALESCE_LIMIT = 64 * 1024
+
+
+class H1Link(Protocol):
+    """What an exchange needs of its HTTP/1.1 connection, and nothing more."""
+
+    #: The worker's shared state (the cached ``date`` header is read from it per response).
+    ctx: ServeContext
+    #: The transport's write flow: ``write_paused`` and ``drain`` are the connection's.
+    flow: WriteFlow
+    #: Unread request body the connection buffers before it stops reading the socket.
+    buffer_limit: int
+
+    def write(self, data: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+    def pause_reading(self) -> None: ...
+
+    def resume_reading(self) -> None: ...
+
+    def response_done(self, exchange: H1Exchange) -> None:
+        """The response is complete: reuse the connection for the next request, or close it."""
+
+    def answer_error(self, status: int) -> None:
+        """Answer ``status`` in place of the app and close (the request cannot go on)."""
+
+    def upgrade(self, extensions: list[Extension]) -> WebSocket:
+        """Hand the transport to a WebSocket session; the connection serves no more requests."""
+
+    def watch_disconnect(self, exchange: H1Exchange, waiter: asyncio.Future[None]) -> None:
+        """Tell ``waiter`` when the connection closes, even after this exchange is done."""
+
+
+class H1Exchange(ExchangeCore):
+    __slots__ = (
+        '_discarded',
+        '_expect_continue',
+        '_framing',
+        '_head_request',
+        '_http11',
+        '_link',
+        '_remaining',
+        'keep_alive',
+    )
+
+    def __init__(
+        self,
+        link: H1Link,
+        facts: ConnectionFacts,
+        method: str,
+        raw_path: bytes,
+        query_string: bytes,
+        headers: list[tuple[bytes, bytes]],
+        http11: bool,
+        keep_alive: bool,
+        expect_continue: bool,
+    ) -> None:
+        super().__init__(facts, method, raw_path, query_string, headers, '1.1' if http11 else '1', None)
+        self._link = link
+        self._http11 = http11
+        #: Whether the connection may serve another request after this one; only ever narrowed.
+        self.keep_alive = keep_alive
+        self._expect_continue = expect_continue
+        self._head_request = method == 'HEAD'
+        self._framing = FRAMING_NONE
+        self._remaining = 0
+        # Body bytes that arrived after the response ended, read only to reach the next request.
+        self._discarded = 0
+
+    # -- the wire ------------------------------------------------------------------------------
+
+    def _head(self, body_length: int | None) -> bytes:
+        """Serialize the held head (``ValueError`` for a header that cannot be sent)."""
+        head = build_head(
+            self._status,
+            self._resp_headers,
+            http11=self._http11,
+            keep_alive=self.keep_alive,
+            head_request=self._head_request,
+            body_length=body_length,
+            date=self._link.ctx.date_header,
+        )
+        self._framing = head.framing
+        self._remaining = head.length
+        self.keep_alive = head.keep_alive
+        if self._expect_continue:
+            # The client was never sent a 100: it may send the body after all, or never. Either
+            # way the next bytes on this connection are not a request we can trust to find.
+            self._expect_continue = False
+            if not self._body_done:
+                self.keep_alive = False
+        return head.data
+
+    def _frame(self, data: bytes) -> bytes:
+        """Frame a body chunk for the wire according to the head already sent."""
+        framing = self._framing
+        if framing == FRAMING_CHUNKED:
+            # An empty chunk would be the terminator (RFC 9112 §7.1): never write one mid-body.
+            return b'%x\r\n%b\r\n' % (len(data), data) if data else b''
+        if framing == FRAMING_LENGTH:
+            if len(data) > self._remaining:
+                data = data[: self._remaining]
+                self.keep_alive = False
+            self._remaining -= len(data)
+            return data
+        if framing == FRAMING_CLOSE:
+            return data
+        return b''  # FRAMING_NONE: a HEAD answer, 204 or 304 carries no body whatever the app sends
+
+    def _write_joined(self, head: bytes, body: bytes) -> None:
+        link = self._link
+        if len(body) > _COALESCE_LIMIT:
+            link.write(head)
+            link.write(body)
+        else:
+            link.write(head + body)
+
+    def _emit_head(self, body_length: int | None) -> None:
+        self._link.write(self._head(body_length))
+
+    def _emit_first(self, data: bytes) -> None:
+        head = self._head(None)
+        self._write_joined(head, self._frame(data))
+
+    def _emit_body(self, data: bytes) -> None:
+        self._link.write(self._frame(data))
+
+    def _emit_whole(self, data: bytes, trailers: Headers | None) -> None:
+        # The length is known, so the head says content-length and there is no place for
+        # trailers (only chunked bodies carry them).
+        head = self._head(len(data))
+        if self._framing == FRAMING_NONE:
+            self._link.write(head)
+        else:
+            self._write_joined(head, self._frame(data))
+        self._finish()
+
+    def _emit_end(self, data: bytes, trailers: Headers | None) -> None:
+        tail = self._frame(data)
+        if self._framing == FRAMING_CHUNKED:
+            tail += b'0\r\n' + _trailer_block(trailers) + b'\r\n'
+        if tail:
+            self._link.write(tail)
+        self._finish()
+
+    def _emit_abort(self) -> None:
+        self.keep_alive = False
+        self._link.close()
+        self._response_complete()
+
+    def _file_head(self, count: int) -> bool:
+        self._link.write(self._head(count))
+        if self._framing == FRAMING_NONE:
+            self._finish()
+            return False
+        return True
+
+    def _emit_accept(self, offer: WebSocketOffer, subprotocol: str | None, headers: Headers) -> WebSocket:
+        if offer.key is None:
+            raise ResponseStateError('Not a WebSocket handshake')
+        extensions, extensions_header = negotiate_extensions(offer.extensions, MAX_MESSAGE_SIZE)
+        link = self._link
+        link.write(accept_head(offer.key, subprotocol, extensions_header, headers, link.ctx.date_header))
+        self._response_complete()
+        return link.upgrade(extensions)
+
+    def _body_consumed(self) -> None:
+        self._link.resume_reading()
+
+    def _body_wanted(self) -> None:
+        if self._expect_continue:
+            self._expect_continue = False
+            if self._state <= HELD:
+                self._link.write(_CONTINUE)
+
+    def _watch_disconnect(self, waiter: asyncio.Future[None]) -> None:
+        self._link.watch_disconnect(self, waiter)
+
+    @property
+    def write_paused(self) -> bool:
+        return self._link.flow.paused
+
+    async def drain(self) -> None:
+        await self._link.flow.drain()
+
+    def _finish(self) -> None:
+        if self._framing == FRAMING_LENGTH and self._remaining:
+            # Shorter than announced: only closing the connection tells the client.
+            self.keep_alive = False
+        self._response_complete()
+        self._link.response_done(self)
+
+    # -- the connection's side -----------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        """True once the response is complete (or the connection was upgraded)."""
+        return self._state >= DONE
+
+    def feed(self, data: bytes) -> None:
+        """Body bytes from the parser."""
+        if self._state >= DONE:
+            # The response is out and the body still coming: read it to reach the next request,
+            # but only up to the buffer limit, then give up on the connection.
+            self._discarded += len(data)
+            if self._discarded > self._link.buffer_limit:
+                self._link.close()
+            return
+        self._body_arrived(data)
+        if self._body_size > self._link.buffer_limit:
+            # The app is not keeping up: stop reading until it has taken what is buffered.
+            self._link.pause_reading()
+
+    def feed_eof(self) -> None:
+        """The parser reached the end of the request."""
+        self._body_ended()
+
+    def take_body(self) -> bytes:
+        """What is buffered of the body, all at once (the h2c upgrade hands it to stream 1)."""
+        body = b''.join(self._body)
+        self._body.clear()
+        return body
+
+    def drop_body(self) -> None:
+        """The response is done and the app read no further: unread bytes are not kept."""
+        self._body.clear()
+        self._body_size = 0
+
+    def lost(self) -> None:
+        """The connection is gone."""
+        self._client_gone()
+
+    def fail(self, status: int) -> None:
+        """The request cannot go on (a malformed body, a failing handler): answer and close."""
+        self.keep_alive = False
+        self._body_done = True
+        if self._state <= HELD:
+            self._link.answer_error(status)
+        else:
+            self._link.close()
+        self._state = DONE
+        self._client_gone()
+
+
+def _trailer_block(trailers: Headers | None) -> bytes:
+    """Trailer fields after the last chunk (RFC 9112 §7.1.2), checked as strictly as a head."""
+    if not trailers:
+        return b''
+    lines = []
+    for name, value in trailers:
+        if b'\r' in name or b'\n' in name or b'\r' in value or b'\n' in value or b':' in name:
+            raise ValueError(f'Invalid trailer {name!r}')
+        lines.append(name.lower() + b': ' + value + b'\r\n')
+    return b''.join(lines)

@@ -1,0 +1,300 @@
+"""One WebSocket session (RFC 6455), whatever carries it.
+
+On HTTP/1.1 the carrier is the TCP connection after the 101 response; on HTTP/2 (RFC 8441) it is
+one stream's DATA frames. A carrier feeds the session the bytes it receives (:meth:`WebSocket.feed`,
+:meth:`WebSocket.connection_lost`) and gives it the :class:`WebSocketCarrier` calls to write, close
+and pause reading. The interface adapters use ``receive``, ``send`` and ``close``.
+
+Duties the session takes off the app's hands:
+
+* pings are answered and pongs swallowed;
+* fragmented messages are reassembled, up to ``max_message_size`` (16 MiB by default). A message
+  over it, compressed or not, fails the connection with 1009;
+* permessage-deflate is negotiated when offered (:mod:`._handshake`), inflation bounded by the
+  same limit;
+* the close handshake: a client's close is answered and the carrier closed (the server ends TCP
+  first, RFC 6455 §7.1.1); our close waits for the client's answer at most ``close_timeout``
+  seconds, then drops the carrier;
+* a slow reader: above :data:`INBOX_LIMIT` bytes of unread messages the carrier stops reading, so
+  the client's writes back up instead of our memory.
+
+Concurrency: ``receive`` may be awaited from one task while others ``send`` and ``close`` (ASGI
+allows it and Quart does it); each call only touches the inbox and the carrier, never waits on
+another's future.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from wsproto.connection import ConnectionState
+from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
+from wsproto.extensions import Extension
+from wsproto.frame_protocol import CloseReason
+from wsproto.utilities import LocalProtocolError
+
+from ._frames import frame, read_simple_frames
+from ._wsproto import Codec
+
+__all__ = [
+    'CLOSE_TIMEOUT',
+    'INBOX_LIMIT',
+    'MAX_MESSAGE_SIZE',
+    'Received',
+    'WebSocket',
+    'WebSocketCarrier',
+    'WebSocketClose',
+    'WebSocketClosed',
+]
+
+MAX_MESSAGE_SIZE = 16 * 1024 * 1024
+INBOX_LIMIT = 1024 * 1024
+CLOSE_TIMEOUT = 5.0
+
+
+class WebSocketClosed(ConnectionError):
+    """The WebSocket is closed: nothing more can be sent."""
+
+
+@dataclass(frozen=True)
+class WebSocketClose:
+    """The end of a WebSocket, as ``receive`` reports it: the peer's close code, or 1005 (no code
+    given), or 1006 (the connection dropped without a close handshake)."""
+
+    code: int
+    reason: str = ''
+
+
+class WebSocketCarrier(Protocol):
+    """What a session needs from the connection or stream that carries it."""
+
+    def write(self, data: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+    def abort(self) -> None:
+        """Drop the connection at once: the client did not answer our close in time."""
+
+    def pause_reading(self) -> None: ...
+
+    def resume_reading(self) -> None: ...
+
+    @property
+    def write_paused(self) -> bool: ...
+
+    async def drain(self) -> None: ...
+
+
+Received = str | bytes | WebSocketClose
+
+
+class WebSocket:
+    """One open WebSocket: ``receive``, ``send`` and ``close`` for the interface adapters."""
+
+    def __init__(
+        self,
+        carrier: WebSocketCarrier,
+        loop: asyncio.AbstractEventLoop,
+        extensions: list[Extension] | None = None,
+        *,
+        max_message_size: int = MAX_MESSAGE_SIZE,
+        close_timeout: float = CLOSE_TIMEOUT,
+    ) -> None:
+        self._carrier = carrier
+        self._loop = loop
+        self._codec = Codec(extensions)
+        # With no extension, the common frames skip wsproto (see _frames): a frame that needs more
+        # than the fast reader gives goes to wsproto, and stays there until wsproto holds no part
+        # of a frame again.
+        self._plain = not extensions
+        self._max_message_size = max_message_size
+        self._close_timeout = close_timeout
+        self._inbox: deque[Received] = deque()
+        self._inbox_size = 0
+        self._waiter: asyncio.Future[None] | None = None
+        self._fragments: list[Any] = []
+        self._fragments_size = 0
+        self._reading_paused = False
+        self._close_timer: asyncio.TimerHandle | None = None
+        #: How the session ended, once it has.
+        self.close_event: WebSocketClose | None = None
+        self._carrier_closed = False
+
+    # -- fed by the carrier --------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> None:
+        if self._carrier_closed:
+            return
+        codec = self._codec
+        if self._plain and not self._fragments and codec.between_frames and codec.open:
+            messages, used = read_simple_frames(data, self._max_message_size)
+            for message in messages:
+                self._deliver(message, len(message))
+            if used == len(data):
+                return
+            data = data[used:]
+        try:
+            codec.receive_data(data)
+        except LocalProtocolError:
+            return  # data after our close: nothing to act on
+        for event in codec.events():
+            if isinstance(event, (TextMessage, BytesMessage)):
+                self._on_message_part(event)
+            elif isinstance(event, Ping):
+                if codec.open:
+                    self._carrier.write(codec.send(event.response()))
+            elif isinstance(event, CloseConnection):
+                self._on_close(event)
+                return
+            # Pongs need no answer.
+
+    def _on_message_part(self, event: TextMessage | BytesMessage) -> None:
+        self._fragments_size += len(event.data)
+        if self._fragments_size > self._max_message_size:
+            self._fail(CloseReason.MESSAGE_TOO_BIG, 'Message too big')
+            return
+        self._fragments.append(event.data)
+        if not event.message_finished:
+            return
+        parts, self._fragments = self._fragments, []
+        size, self._fragments_size = self._fragments_size, 0
+        if len(parts) == 1:
+            message: str | bytes = parts[0]
+        elif isinstance(event.data, str):
+            message = ''.join(parts)
+        else:
+            message = b''.join(parts)
+        self._deliver(message, size)
+
+    def _on_close(self, event: CloseConnection) -> None:
+        state = self._codec.state
+        if state is ConnectionState.REMOTE_CLOSING:
+            # The client closes: answer, then end the connection (the server closes TCP first).
+            self._carrier.write(self._codec.send(event.response()))
+            self._end(WebSocketClose(event.code, event.reason or ''))
+        elif state is ConnectionState.CLOSED:
+            # The answer to our own close.
+            self._end(self.close_event or WebSocketClose(event.code, event.reason or ''))
+        else:
+            # wsproto reports a broken frame as a close from the peer while still OPEN.
+            self._fail(event.code, event.reason or '')
+
+    def _fail(self, code: int, reason: str) -> None:
+        """Fail the connection (RFC 6455 §7.1.7): send our close and drop the connection."""
+        if self._codec.state in (ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING):
+            try:
+                self._carrier.write(self._codec.send(CloseConnection(code=code, reason=reason)))
+            except LocalProtocolError:
+                pass
+        self._end(WebSocketClose(1006, reason))
+
+    def _end(self, close: WebSocketClose) -> None:
+        if self.close_event is None:
+            self.close_event = close
+        self._deliver(self.close_event, 0)
+        self._close_carrier()
+
+    def _close_carrier(self, abort: bool = False) -> None:
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+            self._close_timer = None
+        if not self._carrier_closed:
+            self._carrier_closed = True
+            if abort:
+                # No graceful end (a TLS close_notify exchange, say) is owed to a client that
+                # ignored our close (RFC 6455 §7.1.1).
+                self._carrier.abort()
+            else:
+                self._carrier.close()
+
+    def connection_lost(self) -> None:
+        """The carrier is gone: a session still open ends abnormally (1006)."""
+        self._carrier_closed = True
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+            self._close_timer = None
+        if self.close_event is None:
+            self.close_event = WebSocketClose(1006)
+        # After our own close the event is already set, but the app may still be waiting for
+        # the client's answer in receive(): the end must reach it either way.
+        if not (self._inbox and isinstance(self._inbox[-1], WebSocketClose)):
+            self._deliver(self.close_event, 0)
+
+    def _deliver(self, message: Received, size: int) -> None:
+        self._inbox.append(message)
+        self._inbox_size += size
+        if self._inbox_size > INBOX_LIMIT and not self._reading_paused:
+            self._reading_paused = True
+            self._carrier.pause_reading()
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # -- the app's side ------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """True once nothing more can be sent: either side started closing, or the carrier is gone."""
+        return self.close_event is not None or not self._codec.open
+
+    @property
+    def peer_closed(self) -> bool:
+        """True once the client sent its close frame (it expects the carrier to end after ours)."""
+        return self._codec.state in (ConnectionState.CLOSED, ConnectionState.REMOTE_CLOSING)
+
+    async def receive(self) -> Received:
+        """The next message (``str`` or ``bytes``), or the :class:`WebSocketClose` that ended it."""
+        while not self._inbox:
+            if self.close_event is not None:
+                return self.close_event
+            waiter = self._waiter
+            if waiter is None or waiter.done():
+                waiter = self._waiter = self._loop.create_future()
+            await waiter
+        message = self._inbox.popleft()
+        if isinstance(message, WebSocketClose):
+            # Keep reporting the end to later calls.
+            self._inbox.appendleft(message)
+            return message
+        self._inbox_size -= len(message)
+        if self._reading_paused and self._inbox_size <= INBOX_LIMIT // 2:
+            self._reading_paused = False
+            self._carrier.resume_reading()
+        return message
+
+    async def send(self, data: str | bytes) -> None:
+        if self.closed:
+            raise WebSocketClosed('WebSocket is closed')
+        if self._plain:
+            self._carrier.write(frame(data))
+        else:
+            message: TextMessage | BytesMessage = (
+                TextMessage(data=data) if isinstance(data, str) else BytesMessage(data=data)
+            )
+            self._carrier.write(self._codec.send(message))
+        if self._carrier.write_paused:
+            await self._carrier.drain()
+
+    def close(self, code: int = 1000, reason: str = '') -> None:
+        """Start the close handshake; the carrier closes on the client's answer or the timeout."""
+        codec = self._codec
+        if not codec.open:
+            if codec.state is ConnectionState.REMOTE_CLOSING:
+                self._carrier.write(codec.send(CloseConnection(code=code, reason=reason)))
+                self._end(WebSocketClose(code, reason))
+            return
+        self._carrier.write(codec.send(CloseConnection(code=code, reason=reason)))
+        if self.close_event is None:
+            self.close_event = WebSocketClose(code, reason)
+        self._close_timer = self._loop.call_later(self._close_timeout, self._close_carrier, True)
+
+    def abort(self) -> None:
+        """Drop the carrier now, without a close handshake (the app or its adapter failed)."""
+        if self.close_event is None:
+            self.close_event = WebSocketClose(1006)
+        self._close_carrier(abort=True)
