@@ -12,9 +12,10 @@ twice as many requests, so that interpreter start-up, imports and warm-up cancel
     per request = (instructions(2N) - instructions(N)) / N
 
 The client's own work is inside the figure too; it is small and the same for every server
-version, so differences between two commits are the server's. ``PYTHONHASHSEED`` is fixed so two
-runs of the same code give the same count (within a few hundred instructions: the date header's
-once-a-second refresh depends on wall time).
+version, so differences between two commits are the server's. ``PYTHONHASHSEED`` is fixed, and the
+``date`` header is computed once and not refreshed every second (under valgrind a run takes tens of
+seconds, and how many refreshes fall into it would depend on the machine's load): two runs of the
+same code then agree within about a hundred instructions per request.
 
 Usage, from the repository root, with the Python that has our packages installed (the hatch env or
 ``benchmarks/.venvs/ours``)::
@@ -233,7 +234,21 @@ async def _serve_and_drive(scenario: str, count: int) -> None:
         interface.teardown(loop)
 
 
+def _freeze_date() -> None:
+    """Compute the date header once, without its once-a-second timer (see the module docstring)."""
+    from granian_http import ServeContext
+
+    refresh = ServeContext._refresh_date
+
+    def refresh_once(ctx: Any) -> None:
+        refresh(ctx)
+        ctx._date_timer.cancel()
+
+    ServeContext._refresh_date = refresh_once  # type: ignore[method-assign]
+
+
 def inner(scenario: str, count: int, loop_name: str) -> None:
+    _freeze_date()
     if loop_name == 'uvloop':
         import uvloop
 
