@@ -64,3 +64,45 @@ def test_granian_is_the_server() -> None:
     from granian.errors import ConfigurationError, FatalError
 
     assert issubclass(ConfigurationError, FatalError)
+
+
+def _module_level_imports(package: str) -> set[str]:
+    """Top-level names of what ``package``'s modules import at module level (not in functions,
+    not under ``try`` or ``if``: those are optional imports of extras, checked elsewhere)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(importlib.import_module(package).__file__ or '').parent
+    names: set[str] = set()
+    for path in root.rglob('*.py'):
+        for node in ast.parse(path.read_text(encoding='utf-8')).body:
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split('.')[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                names.add(node.module.split('.')[0])
+    return names
+
+
+@pytest.mark.parametrize(
+    ('dist', 'package'),
+    [
+        ('granian-http', 'granian_http'),
+        ('granian-server', 'granian_server'),
+        ('granian-cli', 'granian_cli'),
+        ('granian-proxies', 'granian_proxies'),
+        ('granian-rsgi-spec', 'granian_rsgi_spec'),
+        ('granian', 'granian'),
+    ],
+)
+def test_every_imported_distribution_is_declared(dist: str, package: str) -> None:
+    import sys
+    from importlib.metadata import packages_distributions
+
+    owners = packages_distributions()
+    declared = {Requirement(req).name.lower() for req in requires(dist) or [] if 'extra ==' not in req}
+    for name in sorted(_module_level_imports(package)):
+        if name in sys.stdlib_module_names or name == package or name == '__future__':
+            continue
+        # Our own packages are installed editable, which packages_distributions() does not map.
+        distributions = {owner.lower() for owner in owners.get(name, [name.replace('_', '-')])}
+        assert distributions & declared, f'{dist} imports {name} (from {distributions}) but does not declare it'
