@@ -4,7 +4,7 @@ it, written once for HTTP/1.1 and HTTP/2 (and the next protocol).
 What the core owns:
 
 * the request body: a list of chunks the protocol feeds (:meth:`ExchangeCore._body_arrived`,
-  :meth:`ExchangeCore._body_ended`) and :meth:`ExchangeCore.read_body` drains, with one hook,
+  :meth:`ExchangeCore.feed_eof`) and :meth:`ExchangeCore.read_body` drains, with one hook,
   :meth:`ExchangeCore._body_consumed`, through which the protocol lets the client send more
   (HTTP/1.1 resumes reading the socket, HTTP/2 hands back flow control window);
 * the waiters (body, disconnect, completion) and the disconnect bookkeeping;
@@ -97,13 +97,11 @@ class ExchangeCore(Exchange):
 
     __slots__ = (
         '_body',
-        '_body_done',
         '_body_size',
         '_body_waiter',
         '_complete',
         '_complete_waiter',
         '_disconnect_waiter',
-        '_disconnected',
         '_executor',
         '_loop',
         '_resp_headers',
@@ -143,9 +141,9 @@ class ExchangeCore(Exchange):
         self._executor = facts.executor
         self._body: list[bytes] = []
         self._body_size = 0
-        self._body_done = False
+        self.body_complete = False
         self._body_waiter: asyncio.Future[None] | None = None
-        self._disconnected = False
+        self.disconnected = False
         self._disconnect_waiter: asyncio.Future[None] | None = None
         # True once the response is wholly handed to the transport (or abandoned): for HTTP/1.1
         # that is the moment the app ends it, for HTTP/2 when END_STREAM (or a reset) is out.
@@ -221,8 +219,9 @@ class ExchangeCore(Exchange):
             if not waiter.done():
                 waiter.set_result(None)
 
-    def _body_ended(self) -> None:
-        self._body_done = True
+    def feed_eof(self) -> None:
+        """The protocol saw the end of the request body."""
+        self.body_complete = True
         waiter = self._body_waiter
         if waiter is not None:
             self._body_waiter = None
@@ -231,20 +230,18 @@ class ExchangeCore(Exchange):
 
     def _client_gone(self) -> None:
         """The client is gone (the connection closed, the stream was reset): release every wait."""
-        self._disconnected = True
+        self.disconnected = True
         wake(self._body_waiter)
         wake(self._disconnect_waiter)
         wake(self._complete_waiter)
 
     def _response_complete(self) -> None:
         self._complete = True
-        wake(self._complete_waiter)
+        waiter = self._complete_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     # -- request body --------------------------------------------------------------------------
-
-    @property
-    def body_complete(self) -> bool:
-        return self._body_done
 
     async def read_body(self) -> bytes:
         while True:
@@ -257,9 +254,9 @@ class ExchangeCore(Exchange):
                 self._body_size = 0
                 self._body_consumed()
                 return data
-            if self._body_done:
+            if self.body_complete:
                 return b''
-            if self._disconnected:
+            if self.disconnected:
                 raise ClientDisconnected(self.disconnect_reason)
             self._body_wanted()
             waiter = self._body_waiter = self._loop.create_future()
@@ -267,12 +264,8 @@ class ExchangeCore(Exchange):
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    @property
-    def disconnected(self) -> bool:
-        return self._disconnected
-
     async def wait_disconnect(self) -> None:
-        if self._disconnected or self._nothing_more_to_hear():
+        if self.disconnected or self._nothing_more_to_hear():
             return
         waiter = self._disconnect_waiter
         if waiter is None or waiter.done():
@@ -282,7 +275,7 @@ class ExchangeCore(Exchange):
         await waiter
 
     async def wait_complete(self) -> None:
-        if not self._complete and not self._disconnected:
+        if not self._complete and not self.disconnected:
             if self._complete_waiter is None:
                 self._complete_waiter = self._loop.create_future()
             await self._complete_waiter
@@ -295,7 +288,7 @@ class ExchangeCore(Exchange):
         return self._state > HELD
 
     def _refuse(self, call: str) -> None:
-        error = refusal(self._state, call, self._disconnected)
+        error = refusal(self._state, call, self.disconnected)
         if error is not None:
             raise error
 
@@ -372,7 +365,7 @@ class ExchangeCore(Exchange):
                 return
             self._state = STREAMING
             left = count
-            while left > 0 and self._state is STREAMING and not self._disconnected:
+            while left > 0 and self._state is STREAMING and not self.disconnected:
                 chunk = await loop.run_in_executor(executor, file.read, min(FILE_CHUNK, left))
                 if not chunk:
                     # The file shrank under us: end() below finds the body short of the length

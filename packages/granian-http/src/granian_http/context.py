@@ -66,6 +66,8 @@ class ServeContext:
         self.max_connections = max_connections
         #: The ``date`` response header line, refreshed once a second.
         self.date_header = b''
+        #: The same date, the value alone (HTTP/2 sends it as a field, not a line).
+        self.date_value = b''
         self.closing = False
         self.connections: set[ManagedConnection] = set()
         #: Plain counters for the metrics exporter, bumped by the connections (nothing else to pay).
@@ -86,7 +88,8 @@ class ServeContext:
 
     def _refresh_date(self) -> None:
         now = time.time()
-        self.date_header = b'date: %s\r\n' % email.utils.formatdate(now, usegmt=True).encode('ascii')
+        self.date_value = email.utils.formatdate(now, usegmt=True).encode('ascii')
+        self.date_header = b'date: %s\r\n' % self.date_value
         # Fire just after the next second starts, so the header changes when the clock does.
         self._date_timer = self.loop.call_later(1.0 - (now % 1.0) + 0.001, self._refresh_date)
 

@@ -56,7 +56,9 @@ class Exchange(ABC):
 
     __slots__ = (
         'authority',
+        'body_complete',
         'client',
+        'disconnected',
         'headers',
         'http_version',
         'method',
@@ -91,13 +93,14 @@ class Exchange(ABC):
     #: For a valid WebSocket opening handshake, what the client offered; ``None`` otherwise.
     #: (A broken handshake never reaches the interface: the protocol answers it with 400.)
     websocket: WebSocketOffer | None
+    #: True once the whole request body has been received (a bodyless request starts so). Read
+    #: only; kept by the protocol. (Attributes rather than properties: interfaces read these two
+    #: on every body chunk.)
+    body_complete: bool
+    #: True once the client connection is gone. Read only; kept by the protocol.
+    disconnected: bool
 
     # -- request body --------------------------------------------------------------------------
-
-    @property
-    @abstractmethod
-    def body_complete(self) -> bool:
-        """True once the whole request body has been received (a bodyless request starts so)."""
 
     @abstractmethod
     async def read_body(self) -> bytes:
@@ -108,11 +111,6 @@ class Exchange(ABC):
         """
 
     # -- lifecycle -----------------------------------------------------------------------------
-
-    @property
-    @abstractmethod
-    def disconnected(self) -> bool:
-        """True once the client connection is gone."""
 
     @abstractmethod
     async def wait_disconnect(self) -> None:

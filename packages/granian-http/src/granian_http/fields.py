@@ -9,24 +9,26 @@ from __future__ import annotations
 
 import re
 
-__all__ = ['DIGITS', 'TOKEN', 'lower_name']
+__all__ = ['DIGITS', 'NAMES', 'TOKEN', 'lower_name']
 
 TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 #: A content-length value (one that fits in 63 bits).
 DIGITS = re.compile(rb'[0-9]{1,18}')
 
-_NAMES: dict[bytes, bytes] = {}
+#: Raw name -> checked lower-case name. Hot paths may look a name up here first and call
+#: :func:`lower_name` only on a miss.
+NAMES: dict[bytes, bytes] = {}
 _NAMES_MAX = 4096
 
 
 def lower_name(name: bytes) -> bytes:
     """The lower-case form of a valid field name; :class:`ValueError` for an invalid one."""
-    lowered = _NAMES.get(name)
+    lowered = NAMES.get(name)
     if lowered is not None:
         return lowered
     if not isinstance(name, bytes) or TOKEN.fullmatch(name) is None:
         raise ValueError(f'Invalid HTTP header name {name!r}')
     lowered = name.lower()
-    if len(_NAMES) < _NAMES_MAX:
-        _NAMES[name] = lowered
+    if len(NAMES) < _NAMES_MAX:
+        NAMES[name] = lowered
     return lowered

@@ -35,7 +35,7 @@ from ..transport import WriteFlow, hand_over, transport_addresses
 from ..ws import HandshakeError, WebSocket, check_handshake
 from ._events import END_OF_MESSAGE, NEED_DATA, ParseError, RequestHead
 from ._exchange import H1Exchange
-from ._guard import check_head, check_partial_head, find_head_end
+from ._guard import head_end
 from ._h11 import H11Parser
 from ._response import status_line
 from ._upgrade import SWITCHING_PROTOCOLS, h2c_upgrade_settings
@@ -74,6 +74,7 @@ class HTTP1Connection(asyncio.Protocol):
 
     __slots__ = (
         '_admitted',
+        '_body_after_response',
         '_closed',
         '_disconnect_watchers',
         '_divert',
@@ -101,7 +102,8 @@ class HTTP1Connection(asyncio.Protocol):
         self.ctx = ctx
         self._loop = ctx.loop
         self._transport: asyncio.Transport | None = None
-        self._facts: ConnectionFacts | None = None
+        # Replaced once the transport is known (connection_made); the placeholder has no addresses.
+        self._facts = ConnectionFacts(ctx.loop, ctx.executor, ctx.scheme, None, None, None)
         #: The largest head we read, and the unread body we buffer before we stop reading.
         self.buffer_limit = ctx.h1.max_buffer_size
         self._parser = H11Parser(self.buffer_limit)
@@ -124,6 +126,9 @@ class HTTP1Connection(asyncio.Protocol):
         self._held = bytearray()
         #: The ``HTTP2-Settings`` of an ``Upgrade: h2c`` request being read (RFC 7540 §3.2).
         self._h2c_settings: bytes | None = None
+        #: The response went out (keep-alive) before the request body was in: its end starts the
+        #: next cycle.
+        self._body_after_response = False
 
     # -- asyncio.Protocol ----------------------------------------------------------------------
 
@@ -192,15 +197,13 @@ class HTTP1Connection(asyncio.Protocol):
                 data = data.lstrip(b'\r\n')
                 if not data:
                     return
-            end = find_head_end(data)
             try:
-                if end < 0:
-                    check_partial_head(data, self.buffer_limit)
-                    self._head_buf = data
-                    return
-                check_head(data, end, self.buffer_limit)
+                end = head_end(data, self.buffer_limit)
             except ParseError as err:
                 self._refuse(err.status)
+                return
+            if end < 0:
+                self._head_buf = data
                 return
             self._in_head = False
         self._parser.feed(data)
@@ -230,7 +233,7 @@ class HTTP1Connection(asyncio.Protocol):
                 if self._h2c_settings is not None:
                     self._switch_to_h2c(exchange)
                     return
-                if exchange.finished and exchange.keep_alive and not self._closed:
+                if self._body_after_response and not self._closed:
                     # The response went out before the body was in; now that it is, move on.
                     self._next_cycle()
                 break
@@ -250,9 +253,12 @@ class HTTP1Connection(asyncio.Protocol):
                 dispatch.fail(500)
 
     def _new_exchange(self, head: RequestHead) -> H1Exchange:
-        assert self._facts is not None
         method = _METHODS.get(head.method) or head.method.decode('ascii')
-        raw_path, query = split_target(head.target)
+        target = head.target
+        if target[:1] == b'/':
+            raw_path, _, query = target.partition(b'?')  # origin-form, nearly every request
+        else:
+            raw_path, query = split_target(target)
         http11 = head.http11
         # The request's wish, narrowed by the server: keep-alive off, or the worker stopping.
         keep_alive = head.keep_alive and self._keep_alive and not self.ctx.closing
@@ -309,7 +315,11 @@ class HTTP1Connection(asyncio.Protocol):
         pending = self._parser.restart()
         self._exchange = None
         self._in_head = True
-        self._start_head_timer()
+        self._body_after_response = False
+        # _start_head_timer, written out: the timer is already armed on a busy connection.
+        self._head_started = self._loop.time()
+        if self._timer is None:
+            self._timer = self._loop.call_at(self._head_started + self._timeout, self._on_head_timer)
         if self._read_paused and self._admitted:
             self._read_paused = False
             self._transport.resume_reading()  # type: ignore[union-attr]
@@ -399,6 +409,7 @@ class HTTP1Connection(asyncio.Protocol):
             # so the connection can serve the next request; closing now could reset the socket
             # before the client has read the response (RFC 9112 §9.6).
             exchange.drop_body()
+            self._body_after_response = True
             self.resume_reading()
 
     def upgrade(self, extensions: list[Extension]) -> WebSocket:

@@ -26,7 +26,7 @@ The rules every parser must keep (the connection relies on each):
 
 from __future__ import annotations
 
-from typing import Final, Protocol
+from typing import Final, NamedTuple, Protocol
 
 __all__ = [
     'END_OF_MESSAGE',
@@ -36,7 +36,6 @@ __all__ = [
     'RequestHead',
     'RequestParser',
     'Signal',
-    'connection_facts',
 ]
 
 
@@ -65,37 +64,29 @@ NEED_DATA: Final = Signal('NEED_DATA')
 END_OF_MESSAGE: Final = Signal('END_OF_MESSAGE')
 
 
-class RequestHead:
-    """A request's line and headers, as the connection needs them."""
+class RequestHead(NamedTuple):
+    """A request's line and headers, as the connection needs them.
 
-    __slots__ = ('expect_continue', 'headers', 'http11', 'keep_alive', 'method', 'target', 'upgrade')
+    A tuple: the head is built once per request, and a parser can build it with
+    ``tuple.__new__(RequestHead, (...))``, a C call, instead of a Python ``__init__``.
+    """
 
-    def __init__(
-        self,
-        method: bytes,
-        target: bytes,
-        http11: bool,
-        headers: list[tuple[bytes, bytes]],
-        keep_alive: bool,
-        expect_continue: bool,
-        upgrade: bool,
-    ) -> None:
-        #: The method token as sent (methods are case-sensitive, RFC 9110 §9.1).
-        self.method = method
-        #: The request-target as sent (origin-form, absolute-form or asterisk-form).
-        self.target = target
-        #: HTTP/1.1 (``True``) or HTTP/1.0; other versions never get this far (505).
-        self.http11 = http11
-        #: ``(name, value)`` pairs in the order received: names lower-case, values without the
-        #: surrounding whitespace (RFC 9112 §5).
-        self.headers = headers
-        #: What the request asks for: HTTP/1.1 unless ``Connection: close``, HTTP/1.0 only with
-        #: ``Connection: keep-alive`` (RFC 9112 §9.3). The server may still say no.
-        self.keep_alive = keep_alive
-        #: ``Expect: 100-continue`` on HTTP/1.1 (an HTTP/1.0 client cannot wait for a 100).
-        self.expect_continue = expect_continue
-        #: An ``Upgrade`` header is present (a WebSocket or h2c candidate).
-        self.upgrade = upgrade
+    #: The method token as sent (methods are case-sensitive, RFC 9110 §9.1).
+    method: bytes
+    #: The request-target as sent (origin-form, absolute-form or asterisk-form).
+    target: bytes
+    #: HTTP/1.1 (``True``) or HTTP/1.0; other versions never get this far (505).
+    http11: bool
+    #: ``(name, value)`` pairs in the order received: names lower-case, values without the
+    #: surrounding whitespace (RFC 9112 §5).
+    headers: list[tuple[bytes, bytes]]
+    #: What the request asks for: HTTP/1.1 unless ``Connection: close``, HTTP/1.0 only with
+    #: ``Connection: keep-alive`` (RFC 9112 §9.3). The server may still say no.
+    keep_alive: bool
+    #: ``Expect: 100-continue`` on HTTP/1.1 (an HTTP/1.0 client cannot wait for a 100).
+    expect_continue: bool
+    #: An ``Upgrade`` header is present (a WebSocket or h2c candidate).
+    upgrade: bool
 
 
 Event = RequestHead | bytes | bytearray | Signal
@@ -123,24 +114,3 @@ class RequestParser(Protocol):
 
     def restart(self) -> bytes:
         """Get ready for the next request; return the unparsed bytes for the connection to check."""
-
-
-def connection_facts(http11: bool, headers: list[tuple[bytes, bytes]]) -> tuple[bool, bool, bool]:
-    """Keep-alive, expect-continue and upgrade, read from the headers (for parsers that do not
-    work them out themselves)."""
-    # HTTP/1.1 stays open unless asked to close; HTTP/1.0 only when asked to stay open.
-    keep_alive = http11
-    upgrade = expect_continue = False
-    for name, value in headers:
-        if name == b'connection':
-            value = value.lower()
-            if b'close' in value:
-                keep_alive = False
-            elif b'keep-alive' in value:
-                keep_alive = True
-        elif name == b'upgrade':
-            upgrade = True
-        elif name == b'expect':
-            # RFC 9110 §10.1.1; an HTTP/1.0 client cannot wait for a 100 (h11's rule too).
-            expect_continue = http11 and b'100-continue' in value.lower()
-    return keep_alive, expect_continue, upgrade

@@ -100,7 +100,8 @@ class H1Exchange(ExchangeCore):
         keep_alive: bool,
         expect_continue: bool,
     ) -> None:
-        super().__init__(facts, method, raw_path, query_string, headers, '1.1' if http11 else '1', None)
+        # Not super(): a direct call skips building a super object, once per request.
+        ExchangeCore.__init__(self, facts, method, raw_path, query_string, headers, '1.1' if http11 else '1', None)
         self._link = link
         self._http11 = http11
         #: Whether the connection may serve another request after this one; only ever narrowed.
@@ -116,25 +117,22 @@ class H1Exchange(ExchangeCore):
 
     def _head(self, body_length: int | None) -> bytes:
         """Serialize the held head (``ValueError`` for a header that cannot be sent)."""
-        head = build_head(
+        data, self._framing, self._remaining, self.keep_alive = build_head(
             self._status,
             self._resp_headers,
-            http11=self._http11,
-            keep_alive=self.keep_alive,
-            head_request=self._head_request,
-            body_length=body_length,
-            date=self._link.ctx.date_header,
+            self._http11,
+            self.keep_alive,
+            self._head_request,
+            body_length,
+            self._link.ctx.date_header,
         )
-        self._framing = head.framing
-        self._remaining = head.length
-        self.keep_alive = head.keep_alive
         if self._expect_continue:
             # The client was never sent a 100: it may send the body after all, or never. Either
             # way the next bytes on this connection are not a request we can trust to find.
             self._expect_continue = False
-            if not self._body_done:
+            if not self.body_complete:
                 self.keep_alive = False
-        return head.data
+        return data
 
     def _frame(self, data: bytes) -> bytes:
         """Frame a body chunk for the wire according to the head already sent."""
@@ -172,13 +170,28 @@ class H1Exchange(ExchangeCore):
 
     def _emit_whole(self, data: bytes, trailers: Headers | None) -> None:
         # The length is known, so the head says content-length and there is no place for
-        # trailers (only chunked bodies carry them).
+        # trailers (only chunked bodies carry them). This is the common small response, so the
+        # helpers it would call (_frame, _write_joined, _finish) are written out for the usual
+        # case: a body of exactly the announced length, head and body in one write.
         head = self._head(len(data))
+        link = self._link
         if self._framing == FRAMING_NONE:
-            self._link.write(head)
+            link.write(head)
         else:
-            self._write_joined(head, self._frame(data))
-        self._finish()
+            if self._framing == FRAMING_LENGTH and self._remaining == len(data):
+                self._remaining = 0
+                body = data
+            else:
+                body = self._frame(data)  # the app's own content-length differs: cut, or short
+            if len(body) > _COALESCE_LIMIT:
+                link.write(head)
+                link.write(body)
+            else:
+                link.write(head + body)
+            if self._remaining:
+                self.keep_alive = False  # shorter than the app announced: only a close tells
+        self._response_complete()
+        link.response_done(self)
 
     def _emit_end(self, data: bytes, trailers: Headers | None) -> None:
         tail = self._frame(data)
@@ -237,11 +250,6 @@ class H1Exchange(ExchangeCore):
 
     # -- the connection's side -----------------------------------------------------------------
 
-    @property
-    def finished(self) -> bool:
-        """True once the response is complete (or the connection was upgraded)."""
-        return self._state >= DONE
-
     def feed(self, data: bytes) -> None:
         """Body bytes from the parser."""
         if self._state >= DONE:
@@ -255,10 +263,6 @@ class H1Exchange(ExchangeCore):
         if self._body_size > self._link.buffer_limit:
             # The app is not keeping up: stop reading until it has taken what is buffered.
             self._link.pause_reading()
-
-    def feed_eof(self) -> None:
-        """The parser reached the end of the request."""
-        self._body_ended()
 
     def take_body(self) -> bytes:
         """What is buffered of the body, all at once (the h2c upgrade hands it to stream 1)."""
@@ -278,7 +282,7 @@ class H1Exchange(ExchangeCore):
     def fail(self, status: int) -> None:
         """The request cannot go on (a malformed body, a failing handler): answer and close."""
         self.keep_alive = False
-        self._body_done = True
+        self.body_complete = True
         if self._state <= HELD:
             self._link.answer_error(status)
         else:

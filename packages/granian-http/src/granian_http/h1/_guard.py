@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from ._events import ParseError
 
-__all__ = ['MAX_HEADERS', 'MAX_REQUEST_LINE', 'check_head', 'check_partial_head', 'find_head_end']
+__all__ = ['MAX_HEADERS', 'MAX_REQUEST_LINE', 'head_end']
 
 #: More header lines than this is a 431 (hyper's default; a browser sends about 20).
 MAX_HEADERS = 100
@@ -31,52 +31,66 @@ MAX_HEADERS = 100
 MAX_REQUEST_LINE = 65534
 
 
-def find_head_end(data: bytes) -> int:
-    """Return the offset just past the blank line that ends the head, or -1.
+def head_end(data: bytes, limit: int) -> int:
+    """Where the head in ``data`` ends (just past its blank line), or -1 while it is incomplete.
 
-    Parsers accept a bare LF as a line end (as RFC 9112 §2.2 allows), so a head may end in ``\\n\\n``
-    or ``\\n\\r\\n`` as well as the usual ``\\r\\n\\r\\n``.
+    Raises :class:`~._events.ParseError` for a head we refuse, complete or not: an incomplete
+    head is checked too, so a client cannot make us buffer what we would refuse once it ended.
+    One call does the finding and the checking, because it runs once per request.
     """
     end = data.find(b'\r\n\r\n')
     if end >= 0:
-        return end + 4
-    lf = data.find(b'\n\n')
-    lfcrlf = data.find(b'\n\r\n')
-    if lf < 0 and lfcrlf < 0:
-        return -1
-    if lfcrlf < 0 or 0 <= lf < lfcrlf:
-        return lf + 2
-    return lfcrlf + 3
+        end += 4
+    else:
+        # Parsers accept a bare LF as a line end (RFC 9112 §2.2 allows it), so a head may also
+        # end in \n\n or \n\r\n.
+        lf = data.find(b'\n\n')
+        lfcrlf = data.find(b'\n\r\n')
+        if lf < 0 and lfcrlf < 0:
+            _check_partial(data, limit)
+            return -1
+        end = lf + 2 if lfcrlf < 0 or 0 <= lf < lfcrlf else lfcrlf + 3
+    _check(data, end, limit)
+    return end
 
 
-def check_partial_head(data: bytes, limit: int) -> None:
+def _check_partial(data: bytes, limit: int) -> None:
     """Refuse an incomplete head that has already grown past what we would accept."""
     if len(data) > limit:
         first_line_end = data.find(b'\n')
         if first_line_end < 0 or first_line_end > MAX_REQUEST_LINE:
             raise ParseError(414, 'URI Too Long')
         raise ParseError(431, 'Request Header Fields Too Large')
-    if data.find(b'\n') < 0 and len(data) > MAX_REQUEST_LINE:
+    if len(data) > MAX_REQUEST_LINE and data.find(b'\n') < 0:
         raise ParseError(414, 'URI Too Long')
 
 
-def check_head(data: bytes, end: int, limit: int) -> None:
-    """Check the head ``data[:end]``; raise :class:`~._events.ParseError` if we refuse it."""
+def _check(data: bytes, end: int, limit: int) -> None:
+    """Check the complete head ``data[:end]``."""
     line_end = data.find(b'\n', 0, end)
     if line_end > MAX_REQUEST_LINE:
         raise ParseError(414, 'URI Too Long')
     if end > limit:
+        # Parsers only bound a head that is still incomplete; one that arrives whole in a single
+        # read would otherwise be taken at any size.
         raise ParseError(431, 'Request Header Fields Too Large')
     version_at = data.rfind(b' ', 0, line_end)
     version = data[version_at + 1 : line_end].rstrip(b'\r')
     if version != b'HTTP/1.1' and version != b'HTTP/1.0':
+        # A well-formed HTTP-version we do not speak is 505 (RFC 9110 §15.6.6); anything else in
+        # its place is not an HTTP/1.x request at all.
         if version.startswith(b'HTTP/') and len(version) == 8 and version[5:6].isdigit() and version[7:8].isdigit():
             raise ParseError(505, 'HTTP Version Not Supported')
         raise ParseError(400, 'Bad Request')
+    # Line feeds count the lines: the request line and the blank line are two of them.
     if data.count(b'\n', 0, end) - 2 > MAX_HEADERS:
         raise ParseError(431, 'Request Header Fields Too Large')
+    # A line starting with whitespace continues the previous one (obs-fold, §5.2): parsers that
+    # join it and parsers that reject it would read two different requests.
     if data.find(b'\n ', 0, end) >= 0 or data.find(b'\n\t', 0, end) >= 0:
         raise ParseError(400, 'Bad Request: obsolete line folding')
+    # Both framings at once is the classic smuggling setup (§6.3, §11.2): one hop reads one,
+    # the next hop the other. Names are case-insensitive: one lower-cased copy of the head.
     lowered = data[:end].lower()
     if b'\ntransfer-encoding:' in lowered and b'\ncontent-length:' in lowered:
         raise ParseError(400, 'Bad Request: both Content-Length and Transfer-Encoding')

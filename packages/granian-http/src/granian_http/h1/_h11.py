@@ -25,7 +25,7 @@ from h11._readers import READERS, maybe_read_from_IDLE_client
 from h11._receivebuffer import ReceiveBuffer
 from h11._state import SEND_BODY
 
-from ._events import END_OF_MESSAGE, NEED_DATA, Event, ParseError, RequestHead, connection_facts
+from ._events import END_OF_MESSAGE, NEED_DATA, Event, ParseError, RequestHead
 
 __all__ = ['WRITTEN_FOR', 'H11Parser']
 
@@ -36,22 +36,23 @@ WRITTEN_FOR = ('0.16',)
 _BODY_READERS: dict[str, Callable[..., Any]] = READERS[SEND_BODY]  # type: ignore[assignment]
 _Request = h11.Request
 _Data = h11.Data
+# RequestHead's fields in order, without the Python __new__ a NamedTuple call goes through.
+_new_head = tuple.__new__
 _EndOfMessage = h11.EndOfMessage
+
+
+# h11's readers raise LocalProtocolError too; its Connection would re-raise them as the remote's.
+_H11_ERRORS = (h11.LocalProtocolError, h11.RemoteProtocolError)
+
+
+def _refusal(exc: h11.ProtocolError) -> ParseError:
+    """The status h11 would answer with (its hint), and its reason."""
+    return ParseError(exc.error_status_hint, str(exc))
 
 
 def _done(_: ReceiveBuffer) -> None:
     """The reader after the end of a request: nothing more until the next cycle."""
     return None
-
-
-def _head(request: h11.Request) -> RequestHead:
-    # h11 keeps (raw name, lower-case name, value) triples; its public iteration would build a
-    # second list of pairs we would then copy again.
-    full_items = getattr(request.headers, '_full_items', None)
-    headers = [(name, value) for _, name, value in full_items] if full_items is not None else list(request.headers)
-    http11 = request.http_version == b'1.1'
-    keep_alive, expect_continue, upgrade = connection_facts(http11, headers)
-    return RequestHead(request.method, request.target, http11, headers, keep_alive, expect_continue, upgrade)
 
 
 class H11Parser:
@@ -78,19 +79,41 @@ class H11Parser:
 
     def next_event(self) -> Event:
         reader = self._reader
-        try:
-            if reader is None:
+        if reader is None:
+            try:
                 request = maybe_read_from_IDLE_client(self._buffer)
                 if request is None:
                     return NEED_DATA
                 framing, args = _body_framing(request.method, request)
-                self._reader = _BODY_READERS[framing](*args)
-                return _head(request)
+            except _H11_ERRORS as exc:
+                raise _refusal(exc) from None
+            self._reader = _BODY_READERS[framing](*args)
+            # The head in our terms, written out here rather than in a helper (once per request).
+            # h11 keeps (raw name, lower-case name, value) triples; its public iteration would
+            # build a second list of pairs we would then copy again.
+            headers = [(name, value) for _, name, value in request.headers._full_items]
+            http11 = request.http_version == b'1.1'
+            # HTTP/1.1 stays open unless asked to close; HTTP/1.0 only when asked to stay open.
+            keep_alive = http11
+            upgrade = expect_continue = False
+            for name, value in headers:
+                if name == b'connection':
+                    value = value.lower()
+                    if b'close' in value:
+                        keep_alive = False
+                    elif b'keep-alive' in value:
+                        keep_alive = True
+                elif name == b'upgrade':
+                    upgrade = True
+                elif name == b'expect':
+                    # RFC 9110 §10.1.1; an HTTP/1.0 client cannot wait for a 100 (h11's rule too).
+                    expect_continue = http11 and b'100-continue' in value.lower()
+            fields = (request.method, request.target, http11, headers, keep_alive, expect_continue, upgrade)
+            return _new_head(RequestHead, fields)
+        try:
             event = reader(self._buffer)
-        except (h11.LocalProtocolError, h11.RemoteProtocolError) as exc:
-            # h11's readers raise LocalProtocolError too; its Connection would re-raise them as
-            # the remote's. Either way the hint is the status h11 would answer with.
-            raise ParseError(exc.error_status_hint, str(exc)) from None
+        except _H11_ERRORS as exc:
+            raise _refusal(exc) from None
         if event is None:
             if reader is not _done and len(self._buffer) > self._limit:
                 # Only a chunk-size line can grow without an event: one that never ends.

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from http import HTTPStatus
 
-from ..fields import DIGITS, lower_name
+from ..fields import DIGITS, NAMES, lower_name
 
 __all__ = ['FRAMING_CHUNKED', 'FRAMING_CLOSE', 'FRAMING_LENGTH', 'FRAMING_NONE', 'ResponseHead', 'build_head']
 
@@ -58,42 +58,39 @@ def status_line(status: int, http11: bool) -> bytes:
         return b'HTTP/1.%d %d \r\n' % (1 if http11 else 0, status)
 
 
-class ResponseHead:
-    """The serialized head and the framing the body must follow."""
-
-    __slots__ = ('data', 'framing', 'keep_alive', 'length')
-
-    def __init__(self, data: bytes, framing: int, length: int, keep_alive: bool) -> None:
-        self.data = data
-        self.framing = framing
-        #: With ``FRAMING_LENGTH``, the body size the head announced.
-        self.length = length
-        self.keep_alive = keep_alive
+#: The serialized head, the framing the body must follow, the body size the head announced (with
+#: ``FRAMING_LENGTH``), and whether the connection stays open. A tuple, not an object: it is built
+#: once per response and taken apart at once.
+ResponseHead = tuple[bytes, int, int, bool]
 
 
 def build_head(
     status: int,
     headers: Iterable[tuple[bytes, bytes]],
-    *,
     http11: bool,
     keep_alive: bool,
     head_request: bool,
     body_length: int | None,
     date: bytes,
+    /,
 ) -> ResponseHead:
-    """Serialize a response head.
+    """Serialize a response head. (Positional arguments only: it runs once per response, and
+    keyword arguments cost a name match each.)
 
     ``body_length`` is the size of the whole body when it is already known (the response is
     being sent in one piece), ``None`` when the body will be streamed. ``keep_alive`` says whether
     the connection may serve another request; the app can only narrow it.
     """
-    parts = [status_line(status, http11)]
+    # The lookups of status_line and lower_name, inlined for the statuses and names every response
+    # has (two Python calls per response otherwise); the functions handle the rest.
+    line = _STATUS_LINES.get((status, http11))
+    parts = [line if line is not None else status_line(status, http11)]
     add = parts.append
     lines = 1
     app_length: bytes | None = None
     has_server = has_date = False
     for name, value in headers:
-        lname = lower_name(name)
+        lname = NAMES.get(name) or lower_name(name)
         if lname in _SPECIAL:
             if lname == _CONTENT_LENGTH:
                 if app_length is None:
@@ -162,4 +159,4 @@ def build_head(
     # wrote, so a value cannot smuggle in a header or end the head early.
     if data.count(b'\n') != lines + 1 or data.count(b'\r') != lines + 1 or b'\x00' in data:
         raise ValueError('Invalid HTTP header value: line breaks and NUL are not allowed')
-    return ResponseHead(data, framing, length, keep_alive)
+    return data, framing, length, keep_alive

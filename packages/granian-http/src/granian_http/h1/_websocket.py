@@ -34,7 +34,7 @@ def accept_head(
     if extensions:
         fields.append((b'sec-websocket-extensions', extensions))
     fields.extend(headers)
-    head = build_head(101, fields, http11=True, keep_alive=True, head_request=False, body_length=None, date=date).data
+    head = build_head(101, fields, True, True, False, None, date)[0]  # HTTP/1.1, open, no body
     # build_head owns the connection header of ordinary responses; this one names the upgrade.
     line_end = head.index(b'\r\n') + 2
     return head[:line_end] + b'connection: Upgrade\r\n' + head[line_end:]

@@ -88,7 +88,6 @@ class HTTP2Connection(asyncio.Protocol):
         '_adaptive',
         '_admitted',
         '_control_budget',
-        '_ctx',
         '_facts',
         '_flush_scheduled',
         '_goaway_sent',
@@ -109,6 +108,7 @@ class HTTP2Connection(asyncio.Protocol):
         '_unflushed',
         '_waiting',
         'closed',
+        'ctx',
         'h2',
         'send_limit',
         'write_paused',
@@ -116,10 +116,11 @@ class HTTP2Connection(asyncio.Protocol):
 
     def __init__(self, ctx: ServeContext) -> None:
         settings = ctx.h2
-        self._ctx = ctx
+        self.ctx = ctx
         self._loop = ctx.loop
         self._transport: asyncio.Transport | None = None
-        self._facts: ConnectionFacts | None = None
+        # Replaced once the transport is known (connection_made); the placeholder has no addresses.
+        self._facts = ConnectionFacts(ctx.loop, ctx.executor, ctx.scheme, None, None, None)
         self._streams: dict[int, H2Stream] = {}
         #: Streams with queued body bytes, in the order they blocked.
         self._waiting: dict[int, H2Stream] = {}
@@ -156,7 +157,7 @@ class HTTP2Connection(asyncio.Protocol):
         self.h2 = self._new_h2()
 
     def _new_h2(self) -> LeanH2Connection:
-        settings = self._ctx.h2
+        settings = self.ctx.h2
         config = h2.config.H2Configuration(
             client_side=False,
             header_encoding=None,
@@ -179,7 +180,7 @@ class HTTP2Connection(asyncio.Protocol):
             h2.settings.SettingCodes.MAX_FRAME_SIZE: frame_size,
             h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: settings.max_headers_size,
         }
-        if self._ctx.websockets:
+        if self.ctx.websockets:
             initial[h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL] = 1  # RFC 8441 §3
         conn = LeanH2Connection(config, initial, settings.max_headers_size)
         conn.max_inbound_frame_size = frame_size
@@ -191,7 +192,7 @@ class HTTP2Connection(asyncio.Protocol):
         SETTINGS cannot change the connection window (§6.9.2), only a WINDOW_UPDATE can; without
         it an upload stalls after 64 KiB until the app reads, whatever the stream window says.
         """
-        settings = self._ctx.h2
+        settings = self.ctx.h2
         target = AdaptiveWindow.START if self._adaptive is not None else settings.initial_connection_window_size
         target = min(target, _MAX_WINDOW)
         if target > _DEFAULT_WINDOW:
@@ -205,14 +206,14 @@ class HTTP2Connection(asyncio.Protocol):
         self.attach(transport)
         self.h2.initiate_connection()
         self._after_settings()
-        if self._ctx.closing:
+        if self.ctx.closing:
             self.shutdown()
         self._flush()
 
     def attach(self, transport: asyncio.BaseTransport) -> None:
         """Take the transport: note the addresses and the TLS facts every stream reports."""
         self._transport = cast(asyncio.Transport, transport)  # uvloop's are look-alikes, not subclasses
-        ctx = self._ctx
+        ctx = self.ctx
         client, server = transport_addresses(transport)
         tls = ctx.tls_info(transport) if ctx.tls is not None else None
         self._facts = ConnectionFacts(ctx.loop, ctx.executor, ctx.scheme, client, server, tls)
@@ -229,8 +230,8 @@ class HTTP2Connection(asyncio.Protocol):
         self._stalled.clear()
         for stream in streams.values():
             stream.lost()
-        self._ctx.connections_err += exc is not None
-        self._ctx.connection_lost(self)
+        self.ctx.connections_err += exc is not None
+        self.ctx.connection_lost(self)
 
     def pause_writing(self) -> None:
         self.write_paused = True
@@ -267,8 +268,7 @@ class HTTP2Connection(asyncio.Protocol):
                 return
             opened: list[H2Stream] = []
             for event in events:
-                self._on_event(event, opened)
-                if self._gave_up():
+                if not self._on_event(event, opened):
                     return  # a budget ran out: nothing more from this client is served
             if opened:
                 self._dispatch(opened)
@@ -276,17 +276,14 @@ class HTTP2Connection(asyncio.Protocol):
             self._in_receive = False
         self._flush()
 
-    def _gave_up(self) -> bool:
-        """True once an event made us close the connection (a call, so the check is re-read)."""
-        return self.closed
-
     @property
     def _client(self) -> tuple[str, int] | None:
-        return self._facts.client if self._facts is not None else None
+        return self._facts.client
 
     # -- events --------------------------------------------------------------------------------
 
-    def _on_event(self, event: Any, opened: list[H2Stream]) -> None:
+    def _on_event(self, event: Any, opened: list[H2Stream]) -> bool:
+        """Act on one h2 event; ``False`` once it made us give up on the connection."""
         kind = type(event)
         if kind is NewRequest:
             stream = self._open_stream(event.stream_id, event.headers, event.stream_ended)
@@ -301,7 +298,7 @@ class HTTP2Connection(asyncio.Protocol):
             size = event.flow_controlled_length
             if not event.data and not event.stream_ended and not self._control_budget.spend():
                 self._calm_down()  # empty DATA frames cost us work and the client nothing
-                return
+                return False
             if stream is not None and not stream.request_over:
                 stream.feed(event.data, size)
             elif size:
@@ -330,13 +327,13 @@ class HTTP2Connection(asyncio.Protocol):
                 if not stream.over and not self._reset_budget.spend():
                     stream.lost()
                     self._calm_down()
-                    return
+                    return False
                 stream.lost()
                 self._maybe_close()
         elif kind is _RemoteSettingsChanged:
             if not self._control_budget.spend():
                 self._calm_down()
-                return
+                return False
             if h2.settings.SettingCodes.INITIAL_WINDOW_SIZE in event.changed_settings:
                 self._resume_streams()  # a larger initial window opens every stream at once (§6.9.2)
         elif kind is _PingReceived:
@@ -363,6 +360,7 @@ class HTTP2Connection(asyncio.Protocol):
         elif kind is _UnknownFrameReceived and not self._control_budget.spend():
             self._calm_down()
         # PriorityUpdated, SettingsAcknowledged: nothing to do.
+        return not self.closed
 
     def _new_stream(
         self,
@@ -375,20 +373,9 @@ class HTTP2Connection(asyncio.Protocol):
         te_trailers: bool,
         ended: bool,
     ) -> H2Stream:
-        assert self._facts is not None
-        stream = H2Stream(
-            self,
-            self._facts,
-            stream_id,
-            method,
-            raw_path,
-            query,
-            headers,
-            authority,
-            te_trailers=te_trailers,
-            ended=ended,
+        stream = self._streams[stream_id] = H2Stream(
+            self, self._facts, stream_id, method, raw_path, query, headers, authority, te_trailers, ended
         )
-        self._streams[stream_id] = stream
         return stream
 
     def _open_stream(self, stream_id: int, block: Any, ended: bool) -> H2Stream | None:
@@ -399,34 +386,48 @@ class HTTP2Connection(asyncio.Protocol):
         self._last_stream_id = stream_id
         if block is self._last_block:
             # The decoder answered a repeated block from its cache with the very same list, so
-            # the request is the last one again (see CachingDecoder). Apps may change the list
-            # they are given: each gets its own copy, the remembered one stays as parsed.
+            # the request is the last one again (see CachingDecoder).
             method, raw_path, query, headers, authority, te_trailers = self._last_request
-            return self._new_stream(stream_id, method, raw_path, query, headers.copy(), authority, te_trailers, ended)
-        try:
-            head = parse_request(block)
-        except MalformedRequest as exc:
-            # A malformed request is a stream error (§8.1.1): the connection carries on.
-            _log.debug('HTTP/2 stream %d malformed: %s', stream_id, exc)
-            h2conn.reset_stream(stream_id, ErrorCodes.PROTOCOL_ERROR)
-            return None
-        method = head.method.decode('ascii')
-        if method == 'CONNECT':
-            if head.protocol is None:
-                # A tunnel to :authority (§8.5): not a server's job.
-                h2conn.send_headers(stream_id, [(b':status', b'405'), (b'server', b'granian')], end_stream=True)
-                return None
-            if not self._ctx.websockets:
-                # ENABLE_CONNECT_PROTOCOL was not advertised: an extended CONNECT is malformed.
+        else:
+            try:
+                head = parse_request(block)
+            except MalformedRequest as exc:
+                # A malformed request is a stream error (§8.1.1): the connection carries on.
+                _log.debug('HTTP/2 stream %d malformed: %s', stream_id, exc)
                 h2conn.reset_stream(stream_id, ErrorCodes.PROTOCOL_ERROR)
                 return None
-            return self._open_websocket(stream_id, head, ended)
-        raw_path, _, query = head.path.partition(b'?')
-        authority = head.authority.decode('latin-1') if head.authority is not None else None
-        self._last_block = block
-        self._last_request = (method, raw_path, query, head.headers, authority, head.te_trailers)
-        headers = head.headers.copy()
-        return self._new_stream(stream_id, method, raw_path, query, headers, authority, head.te_trailers, ended)
+            method = head.method.decode('ascii')
+            if method == 'CONNECT':
+                if head.protocol is None:
+                    # A tunnel to :authority (§8.5): not a server's job.
+                    h2conn.send_headers(stream_id, [(b':status', b'405'), (b'server', b'granian')], end_stream=True)
+                    return None
+                if not self.ctx.websockets:
+                    # ENABLE_CONNECT_PROTOCOL was not advertised: an extended CONNECT is malformed.
+                    h2conn.reset_stream(stream_id, ErrorCodes.PROTOCOL_ERROR)
+                    return None
+                return self._open_websocket(stream_id, head, ended)
+            raw_path, _, query = head.path.partition(b'?')
+            authority = head.authority.decode('latin-1') if head.authority is not None else None
+            headers = head.headers
+            te_trailers = head.te_trailers
+            self._last_block = block
+            self._last_request = (method, raw_path, query, headers, authority, te_trailers)
+        # Apps may change the list they are given: each gets its own copy, the remembered one
+        # stays as parsed. (The stream is built here, not through _new_stream: once per request.)
+        stream = self._streams[stream_id] = H2Stream(
+            self,
+            self._facts,
+            stream_id,
+            method,
+            raw_path,
+            query,
+            headers.copy(),
+            authority,
+            te_trailers,
+            ended,
+        )
+        return stream
 
     def _open_websocket(self, stream_id: int, head: RequestHead, ended: bool) -> H2Stream | None:
         """An extended CONNECT (RFC 8441): a WebSocket handshake for the app, unless we refuse it."""
@@ -444,11 +445,11 @@ class HTTP2Connection(asyncio.Protocol):
         return stream
 
     def _dispatch(self, opened: list[H2Stream]) -> None:
-        handler = self._ctx.handler
+        handler = self.ctx.handler
         for stream in opened:
             if stream.over:
                 continue  # reset by the client in the same read
-            self._ctx.requests_handled += 1
+            self.ctx.requests_handled += 1
             try:
                 handler(stream)
             except Exception:
@@ -456,9 +457,6 @@ class HTTP2Connection(asyncio.Protocol):
                 stream.fail()
 
     # -- StreamLink: what the streams use ------------------------------------------------------
-
-    def date(self) -> bytes:
-        return self._ctx.date_header[6:-2]  # the cached 'date: ...\r\n' line, value only
 
     def want_flush(self) -> None:
         # Inside data_received the flush at its end covers it; otherwise once per loop turn.
@@ -482,7 +480,7 @@ class HTTP2Connection(asyncio.Protocol):
         if stream_id not in self._stalled:
             self._stalled[stream_id] = self._loop.time()
             if self._stall_timer is None:
-                self._stall_timer = self._loop.call_later(self._ctx.h2.keep_alive_timeout, self._on_stall_timer)
+                self._stall_timer = self._loop.call_later(self.ctx.h2.keep_alive_timeout, self._on_stall_timer)
 
     def stream_done(self, stream: H2Stream) -> None:
         """Our side of the stream is closed: drop it, and close a draining connection when empty."""
@@ -516,7 +514,7 @@ class HTTP2Connection(asyncio.Protocol):
         self._stall_timer = None
         if self.closed:
             return
-        limit = self._ctx.h2.keep_alive_timeout
+        limit = self.ctx.h2.keep_alive_timeout
         now = self._loop.time()
         earliest = None
         for stream_id, since in list(self._stalled.items()):
@@ -549,7 +547,7 @@ class HTTP2Connection(asyncio.Protocol):
         self._keepalive_timer = None
         if self.closed:
             return
-        interval = self._ctx.h2.keep_alive_interval or 0
+        interval = self.ctx.h2.keep_alive_interval or 0
         if self._ping_due is not None:
             return  # the timeout timer below owns the connection now
         if self._received:
@@ -559,7 +557,7 @@ class HTTP2Connection(asyncio.Protocol):
             self._ping_due = _KEEPALIVE_PING
             self.h2.ping(_KEEPALIVE_PING)
             self._flush()
-            self._keepalive_timer = self._loop.call_later(self._ctx.h2.keep_alive_timeout, self._on_ping_timeout)
+            self._keepalive_timer = self._loop.call_later(self.ctx.h2.keep_alive_timeout, self._on_ping_timeout)
             return
         self._keepalive_timer = self._loop.call_later(interval / 1000, self._on_keepalive)
 
@@ -574,7 +572,7 @@ class HTTP2Connection(asyncio.Protocol):
             self._ping_due = None
             if self._keepalive_timer is not None:
                 self._keepalive_timer.cancel()
-            interval = self._ctx.h2.keep_alive_interval or 0
+            interval = self.ctx.h2.keep_alive_interval or 0
             self._keepalive_timer = self._loop.call_later(interval / 1000, self._on_keepalive)
         elif data == BDP_PING and self._adaptive is not None:
             old = self._adaptive.window

@@ -38,6 +38,7 @@ from ._headers import informational_headers, response_head, trailer_headers
 from ._websocket import StreamCarrier, accept_fields
 
 if TYPE_CHECKING:
+    from ..context import ServeContext
     from ._lean import LeanH2Connection
 
 __all__ = ['H2Stream', 'StreamLink']
@@ -56,9 +57,8 @@ class StreamLink(Protocol):
     write_paused: bool
     #: The connection is gone.
     closed: bool
-
-    def date(self) -> bytes:
-        """The current ``date`` header value."""
+    #: The worker's shared state (the cached ``date`` is read from it per response).
+    ctx: ServeContext
 
     def want_flush(self) -> None:
         """Something was queued in h2: write it out at the end of this loop turn."""
@@ -86,7 +86,6 @@ class H2Stream(ExchangeCore):
         '_end_queued',
         '_head_request',
         '_link',
-        '_over',
         '_pending',
         '_pending_size',
         '_remaining',
@@ -94,6 +93,7 @@ class H2Stream(ExchangeCore):
         '_te_trailers',
         '_trailers',
         '_unacked',
+        'over',
         'stream_id',
     )
 
@@ -109,11 +109,11 @@ class H2Stream(ExchangeCore):
         query_string: bytes,
         headers: list[tuple[bytes, bytes]],
         authority: str | None,
-        *,
         te_trailers: bool,
-        ended: bool = False,
+        ended: bool,
     ) -> None:
-        super().__init__(facts, method, raw_path, query_string, headers, '2', authority)
+        # Not super(): a direct call skips building a super object, once per request.
+        ExchangeCore.__init__(self, facts, method, raw_path, query_string, headers, '2', authority)
         self._link = link
         self.stream_id = stream_id
         self._te_trailers = te_trailers
@@ -122,9 +122,11 @@ class H2Stream(ExchangeCore):
         self._unacked = 0
         #: No more request DATA will be read (complete, reset, or we told the client to stop).
         self._request_over = ended
-        self._body_done = ended
+        self.body_complete = ended
         # Response side.
-        self._over = False  # END_STREAM or RST_STREAM is out: the stream is over for us
+        #: END_STREAM or RST_STREAM is out: the stream is over for us, and the connection may
+        #: forget it.
+        self.over = False
         self._remaining = -1  # bytes the app's content-length still allows; -1 when it gave none
         self._pending: deque[bytes | memoryview] = deque()
         self._pending_size = 0
@@ -141,11 +143,11 @@ class H2Stream(ExchangeCore):
         status = self._status
         no_body = self._head_request or status in _NO_BODY_STATUS
         header_list, block, declared = response_head(
-            status, self._resp_headers, link.date(), None if no_body else body_length
+            status, self._resp_headers, link.ctx.date_value, None if no_body else body_length
         )
         if declared is not None:
             self._remaining = declared
-        if self._over:
+        if self.over:
             return  # reset under the app: nothing goes out, the app sees a disconnect
         end_stream = end_stream or no_body
         try:
@@ -161,7 +163,7 @@ class H2Stream(ExchangeCore):
         self._send_head(body_length, False)
 
     def _emit_body(self, data: bytes) -> None:
-        if not self._over:
+        if not self.over:
             self._queue(data)
             self.pump()
 
@@ -169,45 +171,42 @@ class H2Stream(ExchangeCore):
         if self._te_trailers and trailers:
             # None when every field was dropped: an empty trailer block is not worth a frame.
             self._trailers = trailer_headers(trailers) or None
-        if self._trailers is None and not self._over and self._send_whole(data):
-            return
+        link = self._link
+        status = self._status
+        if self._trailers is None and not self.over and not self._head_request and status not in _NO_BODY_STATUS:
+            # The common small response: head and body leave together when the shortcut takes
+            # them (see LeanH2Connection.send_response), else the long way below.
+            size = len(data)
+            header_list, block, declared = response_head(status, self._resp_headers, link.ctx.date_value, size)
+            # A body that breaks the app's content-length goes the long way, which cuts or resets it.
+            if (
+                (declared is None or declared == size)
+                and not link.write_paused
+                and link.h2.send_response(self.stream_id, header_list, block, data)
+            ):
+                self._stream_over()
+                return
         only_head = not data and self._trailers is None
         self._send_head(len(data), only_head)
-        if not only_head and not self._over:
+        if not only_head and not self.over:
             self._send_last(data)
 
     def _emit_end(self, data: bytes, trailers: Headers | None) -> None:
         if self._te_trailers and trailers:
             self._trailers = trailer_headers(trailers) or None
-        if not self._over:
+        if not self.over:
             self._send_last(data)
 
     def _emit_abort(self) -> None:
-        if not self._over:
+        if not self.over:
             self.reset(ErrorCodes.INTERNAL_ERROR)
 
     def _file_head(self, count: int) -> bool:
         self._send_head(count, False)
-        if self._over:
+        if self.over:
             return False
         if self._remaining < 0:
             self._remaining = count  # the length we announced: a file that shrank resets the stream
-        return True
-
-    def _send_whole(self, data: bytes) -> bool:
-        """The common small response: head and body leave together, when the shortcut takes them
-        (see :meth:`~._lean.LeanH2Connection.send_response`)."""
-        link = self._link
-        status = self._status
-        if self._head_request or status in _NO_BODY_STATUS or link.write_paused:
-            return False
-        size = len(data)
-        header_list, block, declared = response_head(status, self._resp_headers, link.date(), size)
-        if declared is not None and declared != size:
-            return False  # the long way cuts or resets a body that breaks the app's content-length
-        if not link.h2.send_response(self.stream_id, header_list, block, data):
-            return False
-        self._stream_over()
         return True
 
     def _send_last(self, data: bytes) -> None:
@@ -261,7 +260,7 @@ class H2Stream(ExchangeCore):
     def _stream_over(self) -> None:
         """END_STREAM is out: the response is complete."""
         link = self._link
-        self._over = True
+        self.over = True
         if self._pending:
             self._pending.clear()
             self._pending_size = 0
@@ -271,10 +270,12 @@ class H2Stream(ExchangeCore):
         if self._unacked:
             link.h2.acknowledge_received_data(self._unacked, self.stream_id)
             self._unacked = 0
-        self._response_complete()
-        # Over both ways: nothing more can be heard from the client on this stream.
-        wake(self._disconnect_waiter)
-        wake(self._drain_waiter)
+        self._complete = True
+        # The waiters, woken without a call each (this runs once per request): the response is
+        # complete, and over both ways nothing more can be heard from the client on this stream.
+        for waiter in (self._complete_waiter, self._disconnect_waiter, self._drain_waiter):
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
         link.want_flush()
         link.stream_done(self)
 
@@ -305,7 +306,7 @@ class H2Stream(ExchangeCore):
         self._ack()
 
     def _nothing_more_to_hear(self) -> bool:
-        return self._over and self._request_over
+        return self.over and self._request_over
 
     def _emit_accept(self, offer: WebSocketOffer, subprotocol: str | None, headers: Headers) -> WebSocket:
         extensions, extensions_header = negotiate_extensions(offer.extensions, MAX_MESSAGE_SIZE)
@@ -316,7 +317,7 @@ class H2Stream(ExchangeCore):
         carrier = self._carrier = StreamCarrier(self)
         session = carrier.session = WebSocket(carrier, self._loop, extensions)
         self._response_complete()  # the handshake's answer is complete: wait_complete returns
-        if self._disconnected:
+        if self.disconnected:
             session.connection_lost()
             return session
         # DATA the client sent ahead of our answer, then its END_STREAM if that came too.
@@ -324,7 +325,7 @@ class H2Stream(ExchangeCore):
         size, self._unacked = self._unacked, 0
         if early or size:
             carrier.feed(b''.join(early), size)
-        if self._body_done:
+        if self.body_complete:
             carrier.feed_eof()
         return session
 
@@ -332,7 +333,7 @@ class H2Stream(ExchangeCore):
 
     @property
     def write_paused(self) -> bool:
-        return self._pending_size >= self._link.send_limit and not self._over
+        return self._pending_size >= self._link.send_limit and not self.over
 
     async def drain(self) -> None:
         if self.write_paused:
@@ -348,19 +349,14 @@ class H2Stream(ExchangeCore):
 
     @property
     def early_hints_allowed(self) -> bool:
-        return self._state <= HELD and not self._over
+        return self._state <= HELD and not self.over
 
     def early_hints(self, headers: Headers) -> None:
-        if self._state <= HELD and not self._over:
+        if self._state <= HELD and not self.over:
             self._link.h2.send_headers(self.stream_id, informational_headers(103, headers))
             self._link.want_flush()
 
     # -- the connection's side -----------------------------------------------------------------
-
-    @property
-    def over(self) -> bool:
-        """END_STREAM or a reset is out: the connection may forget the stream."""
-        return self._over
 
     @property
     def request_over(self) -> bool:
@@ -382,7 +378,7 @@ class H2Stream(ExchangeCore):
     def feed_eof(self) -> None:
         """The client's END_STREAM."""
         self._request_over = True
-        self._body_ended()
+        ExchangeCore.feed_eof(self)
         if self._carrier is not None:
             self._carrier.feed_eof()
 
@@ -390,7 +386,7 @@ class H2Stream(ExchangeCore):
         """The stream was reset, or the connection is lost: the client will not hear from us."""
         self._client_gone()
         self._request_over = True
-        self._over = True
+        self.over = True
         self._pending.clear()
         self._pending_size = 0
         wake(self._drain_waiter)
@@ -400,7 +396,7 @@ class H2Stream(ExchangeCore):
     def reset(self, code: int) -> None:
         """Reset the stream from our side; the app sees a disconnect."""
         link = self._link
-        if not self._over and not link.closed:
+        if not self.over and not link.closed:
             self._reset_quietly(code)
             link.want_flush()
         if self._unacked and not link.closed:
@@ -412,7 +408,7 @@ class H2Stream(ExchangeCore):
 
     def fail(self) -> None:
         """The handler raised before answering: a 500 if the head is not out, else a reset."""
-        if self._state > HELD or self._over:
+        if self._state > HELD or self.over:
             self.reset(ErrorCodes.INTERNAL_ERROR)
             return
         self.start(500, ())
@@ -452,7 +448,7 @@ class H2Stream(ExchangeCore):
             link.blocked(self)
         else:
             link.unblocked(stream_id)
-            if self._end_queued and not self._over:
+            if self._end_queued and not self.over:
                 self._close_response()
                 return
         if self._pending_size < link.send_limit:
@@ -473,13 +469,13 @@ class H2Stream(ExchangeCore):
 
     def carry(self, data: bytes) -> None:
         """Send WebSocket bytes as DATA, with the same queueing and windows as a body."""
-        if not self._over and not self._end_queued:
+        if not self.over and not self._end_queued:
             self._queue(data)
             self.pump()
 
     def end_carrying(self) -> None:
         """End our side of the stream once what is queued is out (RFC 8441 §5: our FIN)."""
-        if not self._over and not self._end_queued:
+        if not self.over and not self._end_queued:
             self._end_queued = True
             self.pump()
 

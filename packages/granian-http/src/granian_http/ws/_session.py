@@ -54,6 +54,8 @@ MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 INBOX_LIMIT = 1024 * 1024
 CLOSE_TIMEOUT = 5.0
 
+_OPEN = ConnectionState.OPEN
+
 
 class WebSocketClosed(ConnectionError):
     """The WebSocket is closed: nothing more can be sent."""
@@ -129,7 +131,7 @@ class WebSocket:
         if self._carrier_closed:
             return
         codec = self._codec
-        if self._plain and not self._fragments and codec.between_frames and codec.open:
+        if self._plain and not self._fragments and codec.between_frames:
             messages, used = read_simple_frames(data, self._max_message_size)
             for message in messages:
                 self._deliver(message, len(message))
@@ -144,7 +146,7 @@ class WebSocket:
             if isinstance(event, (TextMessage, BytesMessage)):
                 self._on_message_part(event)
             elif isinstance(event, Ping):
-                if codec.open:
+                if codec.state is _OPEN:
                     self._carrier.write(codec.send(event.response()))
             elif isinstance(event, CloseConnection):
                 self._on_close(event)
@@ -240,7 +242,7 @@ class WebSocket:
     @property
     def closed(self) -> bool:
         """True once nothing more can be sent: either side started closing, or the carrier is gone."""
-        return self.close_event is not None or not self._codec.open
+        return self.close_event is not None or self._codec.state is not _OPEN
 
     @property
     def peer_closed(self) -> bool:
@@ -283,7 +285,7 @@ class WebSocket:
     def close(self, code: int = 1000, reason: str = '') -> None:
         """Start the close handshake; the carrier closes on the client's answer or the timeout."""
         codec = self._codec
-        if not codec.open:
+        if codec.state is not _OPEN:
             if codec.state is ConnectionState.REMOTE_CLOSING:
                 self._carrier.write(codec.send(CloseConnection(code=code, reason=reason)))
                 self._end(WebSocketClose(code, reason))

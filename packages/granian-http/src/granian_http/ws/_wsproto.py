@@ -3,7 +3,8 @@
 The session needs three things wsproto does not expose:
 
 * whether its frame decoder holds part of a frame (so the fast frame reader of :mod:`._frames`
-  only ever starts at a frame boundary), and how many payload bytes the frame being read still
+  only ever starts at a frame boundary; read with the connection's ``_state``, not the ``state``
+  property, as this is asked once per received message), and how many payload bytes the frame being read still
   announces (so a header announcing more than the message limit is refused at once, not after
   the peer has taken its time sending it): both read from ``Connection._proto._frame_decoder``;
 * a permessage-deflate whose inflation is bounded: wsproto inflates without a limit, so a small
@@ -28,6 +29,8 @@ from wsproto.frame_protocol import CloseReason, FrameDecoder, FrameProtocol
 
 __all__ = ['WRITTEN_FOR', 'BoundedDeflate', 'Codec', 'installed_version']
 
+_OPEN = ConnectionState.OPEN
+
 #: The wsproto minor versions this adapter was written and tested against.
 WRITTEN_FOR = ('1.3',)
 
@@ -45,9 +48,10 @@ class Codec(Connection):
 
     @property
     def between_frames(self) -> bool:
-        """True when the decoder holds no part of a frame: the next byte starts a new one."""
+        """True while the connection is open and the decoder holds no part of a frame: the next
+        byte starts a new one, so the fast frame reader may take it."""
         decoder = self._decoder
-        return decoder.header is None and not decoder.buffer.buffer
+        return decoder.header is None and not decoder.buffer.buffer and self._state is _OPEN
 
     @property
     def announced(self) -> int:
@@ -56,10 +60,6 @@ class Codec(Connection):
         if header is None:
             return 0
         return int(header.payload_len - self._decoder.payload_consumed)
-
-    @property
-    def open(self) -> bool:
-        return self.state is ConnectionState.OPEN
 
 
 class BoundedDeflate(PerMessageDeflate):
