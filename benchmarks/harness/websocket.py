@@ -70,11 +70,13 @@ def client_version() -> str:
 def parse(output: str) -> Measurement:
     try:
         result = json.loads(output.strip().splitlines()[-1])
-        rate, p99, messages, errors = result['rate'], result['p99_ms'], result['messages'], result['errors']
+        rate, messages, errors = result['rate'], result['messages'], result['errors']
+        p50, p99 = result['p50_ms'], result['p99_ms']
     except (IndexError, ValueError, KeyError, TypeError) as exc:
         raise WebSocketError(f'cannot read the WebSocket client output:\n{output}') from exc
     return Measurement(
         rps=float(rate),
+        p50_ms=float('nan') if p50 is None else float(p50),
         p99_ms=float('nan') if p99 is None else float(p99),
         requests=int(messages),
         errors=int(errors),
