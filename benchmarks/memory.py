@@ -3,8 +3,8 @@
     python benchmarks/memory.py [--connections 10000] [--kinds keepalive,ws] [--only 'ours-*,uvicorn-*']
                                 [--markdown out.md] [--check-targets]
 
-For each (kind, server): a fresh server pinned to one core, its memory (Pss of its process group)
-once settled, then N idle connections of the kind held by a client process on the other core
+For each (kind, server): a fresh server pinned to one core, its memory (Rss and Pss of its process
+group) once settled, then N idle connections of the kind held by a client process on the other core
 (HTTP/1.1 keep-alive after one GET, or WebSockets after one echo), the memory once settled
 again, and a check that all N were open when it was read. Reports KiB per connection. See
 benchmarks/README.md ("Memory per connection").
@@ -71,8 +71,8 @@ def _header(args: argparse.Namespace, started: datetime.datetime, load_start: tu
     method = (
         f'- method: {args.connections:,} idle connections per row, held by benchmarks/harness/idle_client.py '
         f'(Python {platform.python_version()}, asyncio) in its own process; one worker per server; memory is '
-        'the Pss summed over the server process group (/proc/<pid>/smaps_rollup), read once it settled '
-        '(two reads 1 s apart within 1 %), before and after; KiB/conn = (after - before) / connections'
+        'Rss and Pss summed over the server process group (/proc/<pid>/smaps_rollup), read once settled '
+        '(two reads 1 s apart within 1 %), before and after; KiB/conn = (Rss after - Rss before) / connections'
     )
     return '\n'.join(
         [
@@ -130,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 continue
             results[(server.name, kind.name)] = row
             print(
-                f'{row.pss_kib_per_connection:.1f} KiB per connection (Rss {row.rss_kib_per_connection:.1f}), '
+                f'{row.kib_per_connection:.1f} KiB per connection (Pss {row.pss_kib_per_connection:.1f}), '
                 f'opened in {row.open_seconds:.1f} s',
                 file=sys.stderr,
                 flush=True,

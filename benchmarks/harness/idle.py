@@ -108,7 +108,14 @@ class RowError(RuntimeError):
 
 @dataclass(frozen=True)
 class Row:
-    """One measured row: the group's memory before and after, and how the connections were held."""
+    """One measured row: the group's memory before and after, and how the connections were held.
+
+    The figure per connection is the growth of Rss: the pages the server made resident for the
+    connections. Pss growth is shown beside it but can exceed it in a server that forks its worker
+    (ours does): a write to a page the fork left shared with the main process, such as Python's
+    cycle collector walking objects that came from the parent, makes that page private, which adds
+    to Pss once, however many connections there are, and adds nothing to Rss.
+    """
 
     connections: int
     before: GroupMemory
@@ -117,25 +124,29 @@ class Row:
     settle_seconds: float
 
     @property
+    def kib_per_connection(self) -> float:
+        return (self.after.rss - self.before.rss) / self.connections
+
+    @property
     def pss_kib_per_connection(self) -> float:
         return (self.after.pss - self.before.pss) / self.connections
 
-    @property
-    def rss_kib_per_connection(self) -> float:
-        return (self.after.rss - self.before.rss) / self.connections
+
+def _close(a: int, b: int) -> bool:
+    return abs(a - b) < _SETTLE_TOLERANCE * max(a, 1)
 
 
 def settle(read: Callable[[], GroupMemory], timeout: float) -> tuple[GroupMemory, float]:
-    """Poll ``read`` once a second until two reads differ by under 1 % (Pss); the last read, seconds taken."""
+    """Poll ``read`` once a second until two reads differ by under 1 % (Rss and Pss); the last one, seconds taken."""
     started = time.monotonic()
     previous = read()
     while True:
         time.sleep(_SETTLE_INTERVAL)  # the poll interval itself: reads must be this far apart
         current = read()
-        if abs(current.pss - previous.pss) < _SETTLE_TOLERANCE * max(previous.pss, 1):
+        if _close(previous.rss, current.rss) and _close(previous.pss, current.pss):
             return current, time.monotonic() - started
         if time.monotonic() - started > timeout:
-            raise RowError(f'memory did not settle within {timeout:.0f} s: {previous.pss} then {current.pss} KiB Pss')
+            raise RowError(f'memory did not settle within {timeout:.0f} s: {previous} then {current} (KiB)')
         previous = current
 
 

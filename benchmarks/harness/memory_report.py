@@ -23,7 +23,7 @@ def _mib(kib: int) -> str:
 
 def render_kind(kind: Kind, servers: Sequence[MemoryServer], results: Mapping[tuple[str, str], Result], n: int) -> str:
     ours = results.get((OURS, kind.name))
-    base = ours.pss_kib_per_connection if isinstance(ours, Row) else None
+    base = ours.kib_per_connection if isinstance(ours, Row) else None
     rows = []
     for server in servers:
         result = results.get((server.name, kind.name))
@@ -32,17 +32,17 @@ def render_kind(kind: Kind, servers: Sequence[MemoryServer], results: Mapping[tu
         if not isinstance(result, Row):
             rows.append([server.name, 'FAILED'] + ['-'] * 7)
             continue
-        per = result.pss_kib_per_connection
+        per = result.kib_per_connection
         # Above 1.00x the row needs more memory per connection than ours does.
         ratio = f'{per / base:.2f}x' if base and base > 0 else '-'
         rows.append(
             [
                 server.name,
                 f'{result.connections:,}',
-                _mib(result.before.pss),
-                _mib(result.after.pss),
+                _mib(result.before.rss),
+                _mib(result.after.rss),
                 f'{per:.1f}',
-                f'{result.rss_kib_per_connection:.1f}',
+                f'{result.pss_kib_per_connection:.1f}',
                 ratio,
                 f'{result.open_seconds:.1f}',
                 f'{result.settle_seconds:.0f}',
@@ -51,16 +51,16 @@ def render_kind(kind: Kind, servers: Sequence[MemoryServer], results: Mapping[tu
     header = [
         'server',
         'held',
-        'Pss before MiB',
-        'Pss after MiB',
+        'Rss before MiB',
+        'Rss after MiB',
         'KiB/conn',
-        'Rss KiB/conn',
+        'Pss KiB/conn',
         f'vs {OURS}',
         'open s',
         'settle s',
     ]
     right = [False] + [True] * 8
-    target = f'Target: {OURS} <= {kind.target_kib:g} KiB per connection (Pss).'
+    target = f'Target: {OURS} <= {kind.target_kib:g} KiB per connection (Rss growth).'
     return f'### {kind.name}: {n:,} {kind.title}\n\n' + table(header, rows, right) + f'\n\n{target}'
 
 
@@ -87,10 +87,10 @@ def check_memory_targets(kinds: Sequence[Kind], results: Mapping[tuple[str, str]
             checks.append(MemoryCheck(kind, None, 'NOT RUN', f'{what}: the row was not selected (add it to --only)'))
         elif not isinstance(result, Row):
             checks.append(MemoryCheck(kind, None, 'FAILED', f'{what}: the row FAILED (reason above)'))
-        elif result.pss_kib_per_connection <= kind.target_kib:
-            checks.append(MemoryCheck(kind, result.pss_kib_per_connection, 'yes'))
+        elif result.kib_per_connection <= kind.target_kib:
+            checks.append(MemoryCheck(kind, result.kib_per_connection, 'yes'))
         else:
-            per = result.pss_kib_per_connection
+            per = result.kib_per_connection
             problem = f'{what}: {per:.1f} KiB per connection, above the target {kind.target_kib:g} KiB'
             checks.append(MemoryCheck(kind, per, 'NO', problem))
     return checks
