@@ -35,18 +35,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--connections', type=int, default=10_000, help='idle connections held per row (default 10000)')
     parser.add_argument('--kinds', help='kinds to run, comma-separated globs: keepalive, ws (default both)')
-    parser.add_argument('--only', help='servers to run, comma-separated globs (e.g. "ours-*,uvicorn-*")')
-    parser.add_argument('--markdown', type=Path, help='also write the report to this markdown file')
-    parser.add_argument('--server-cpu', default='0', help='CPU list the server is pinned to (default 0)')
-    parser.add_argument('--client-cpu', default='1', help='CPU list the idle client is pinned to (default 1)')
     parser.add_argument(
         '--settle-timeout', type=float, default=60, help='seconds memory may take to settle (default 60)'
     )
-    parser.add_argument('--reinstall', action='store_true', help='reinstall the benchmark venvs')
-    parser.add_argument(
-        '--check-targets', action='store_true', help='exit 1 when a target is missed or its row did not run'
-    )
-    parser.add_argument('--list', action='store_true', help='print the servers and kinds, then exit')
+    session.add_common_arguments(parser, client='the idle client', listed='servers and kinds')
     return parser.parse_args(argv)
 
 
@@ -67,22 +59,20 @@ def raise_fd_limit(connections: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def _header(args: argparse.Namespace, started: datetime.datetime, load_start: tuple[float, float, float]) -> str:
+def _header(
+    args: argparse.Namespace,
+    started: datetime.datetime,
+    load_start: tuple[float, float, float],
+    prepared: session.Prepared,
+) -> str:
     method = (
         f'- method: {args.connections:,} idle connections per row, held by benchmarks/harness/idle_client.py '
         f'(Python {platform.python_version()}, asyncio) in its own process; one worker per server; memory is '
         'Rss and Pss summed over the server process group (/proc/<pid>/smaps_rollup), read once settled '
         '(two reads 1 s apart within 1 %), before and after; KiB/conn = (Rss after - Rss before) / connections'
     )
-    return '\n'.join(
-        [
-            f'## Memory benchmark run {started:%Y-%m-%d %H:%M} UTC',
-            '',
-            session.machine_line(args.server_cpu, args.client_cpu),
-            method,
-            session.load_line(load_start),
-        ]
-    )
+    cpus = (args.server_cpu, args.client_cpu)
+    return session.header('Memory benchmark run', started, cpus, method, load_start, prepared)
 
 
 def _commands_section(servers: Sequence[MemoryServer], commands: dict[str, list[str]], n: int) -> str:
@@ -137,23 +127,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
 
     checks = check_memory_targets(kinds, results)
-    sections = [_header(args, started, load_start) + '\n' + prepared.software_line()]
+    sections = [_header(args, started, load_start, prepared)]
     sections += [render_kind(kind, servers, results, args.connections) for kind in kinds]
     sections.append(render_memory_targets(checks))
     sections.append(_commands_section(servers, prepared.commands, args.connections))
     report = '\n\n'.join(sections) + '\n'
-    print(report)
-    if args.markdown:
-        args.markdown.write_text(report)
-
-    failed = [key for key, result in results.items() if isinstance(result, str)]
-    if failed:
-        print(f'!! {len(failed)} row(s) failed: ' + ', '.join(f'{sv}/{kind}' for sv, kind in failed), file=sys.stderr)
-    unmet = [check for check in checks if not check.met] if args.check_targets else []
-    for check in unmet:
-        label = 'missed' if check.status == 'NO' else 'not checked'
-        print(f'!! target {label}: {check.problem}', file=sys.stderr)
-    return 1 if failed or unmet else 0
+    failed = [f'{sv}/{kind}' for (sv, kind), result in results.items() if isinstance(result, str)]
+    unmet = [(c.status, c.problem or '') for c in checks if not c.met] if args.check_targets else []
+    return session.conclude(report, args.markdown, failed, unmet)
 
 
 if __name__ == '__main__':

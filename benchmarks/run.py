@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from harness import certs, envs, h2load, session, websocket, wrk
-from harness.process import ServerError, ServerProcess, free_port
+from harness.process import ServerError, free_port
 from harness.report import Outcome, check_targets, render_scenario, render_targets
 from harness.results import LoadSettings, Measurement
 from harness.scenarios import SCENARIOS, Scenario
@@ -50,21 +50,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         '--repeat', type=int, default=1, help='rounds over all pairs; each pair keeps its median (default 1)'
     )
-    parser.add_argument('--only', help='servers to run, comma-separated globs (e.g. "ours-*,hypercorn-*")')
     parser.add_argument('--scenarios', help='scenarios to run, comma-separated globs (e.g. "get-*")')
     parser.add_argument('--interface', help='interfaces to run, comma-separated (e.g. "asgi")')
-    parser.add_argument('--markdown', type=Path, help='also write the report to this markdown file')
-    parser.add_argument('--server-cpu', default='0', help='CPU list the server is pinned to (default 0)')
-    parser.add_argument('--client-cpu', default='1', help='CPU list wrk is pinned to (default 1)')
     parser.add_argument(
         '--max-error-rate',
         type=float,
         default=0.001,
         help='socket errors + non-2xx allowed per request (default 0.001)',
     )
-    parser.add_argument('--reinstall', action='store_true', help='reinstall the benchmark venvs')
-    parser.add_argument('--check-targets', action='store_true', help='exit 1 when a speed target is missed')
-    parser.add_argument('--list', action='store_true', help='print the servers and scenarios, then exit')
+    session.add_common_arguments(parser, client='the load generator', listed='servers and scenarios')
     return parser.parse_args(argv)
 
 
@@ -87,15 +81,8 @@ def run_one(
     extra = server.transport_args(scenario.transport) or ()
     files = {'cert': str(tls_files[0]), 'key': str(tls_files[1])}
     argv = expand_argv([*argv, *expand_argv(extra, files)], {'port': str(port)})
-    proc = ServerProcess(
-        argv,
-        cpu=args.server_cpu,
-        cwd=session.APPS_DIR,
-        env=session.server_env(),
-        log_path=logs / f'{server.name}-{scenario.name}.log',
-        host=HOST,
-        port=port,
-    )
+    log_path = logs / f'{server.name}-{scenario.name}.log'
+    proc = session.start_server(argv, cpu=args.server_cpu, log_path=log_path, port=port)
     measure = TOOLS[scenario.tool]
     tls = scenario.transport == 'https'
     url = f'{_SCHEMES[scenario.transport]}://{HOST}:{port}{scenario.path}'
@@ -196,16 +183,7 @@ def _header(
         + (f'in {args.repeat} rounds (median kept) ' if args.repeat > 1 else '')
         + f'after {args.warmup:g} s warm-up; one worker per server, access log off'
     )
-    return '\n'.join(
-        [
-            f'## Benchmark run {started:%Y-%m-%d %H:%M} UTC',
-            '',
-            session.machine_line(args.server_cpu, args.client_cpu),
-            load,
-            session.load_line(load_start),
-            prepared.software_line(),
-        ]
-    )
+    return session.header('Benchmark run', started, (args.server_cpu, args.client_cpu), load, load_start, prepared)
 
 
 def _commands_section(
@@ -258,19 +236,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sections.append(targets)
     sections.append(_commands_section(servers, pairs, prepared.commands))
     report = '\n\n'.join(sections) + '\n'
-    print(report)
-    if args.markdown:
-        args.markdown.write_text(report)
-
-    failed = [key for key, outcome in outcomes.items() if outcome.measurement is None]
-    if failed:
-        print(f'!! {len(failed)} run(s) failed: ' + ', '.join(f'{sv}/{sc}' for sv, sc in failed), file=sys.stderr)
-    unmet = [check for check in checks if not check.met] if args.check_targets else []
-    for check in unmet:
-        # A missed target is a finding; one that could not be checked is a gap in the run.
-        label = 'missed' if check.status == 'NO' else 'not checked'
-        print(f'!! target {label}: {check.problem}', file=sys.stderr)
-    return 1 if failed or unmet else 0
+    failed = [f'{sv}/{sc}' for (sv, sc), outcome in outcomes.items() if outcome.measurement is None]
+    unmet = [(c.status, c.problem or '') for c in checks if not c.met] if args.check_targets else []
+    return session.conclude(report, args.markdown, failed, unmet)
 
 
 if __name__ == '__main__':

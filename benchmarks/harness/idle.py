@@ -223,15 +223,8 @@ def measure_row(server: MemoryServer, kind: Kind, command: list[str], settings: 
     n = settings.connections
     port = free_port(session.HOST)
     argv = expand_argv([*command, *server.extra_args(kind.name, n)], {'port': str(port)})
-    proc = ServerProcess(
-        argv,
-        cpu=settings.server_cpu,
-        cwd=session.APPS_DIR,
-        env=session.server_env(),
-        log_path=logs / f'{server.name}-{kind.name}.log',
-        host=session.HOST,
-        port=port,
-    )
+    log_path = logs / f'{server.name}-{kind.name}.log'
+    proc = session.start_server(argv, cpu=settings.server_cpu, log_path=log_path, port=port)
     client: _Client | None = None
     try:
         proc.wait_ready()

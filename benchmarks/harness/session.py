@@ -7,6 +7,8 @@ once, as do the facts the header of each report states (machine, load average, s
 
 from __future__ import annotations
 
+import argparse
+import datetime
 import fnmatch
 import os
 import platform
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import envs
+from .process import ServerProcess
 from .servers import APPS, ServerSpec, expand_argv, ours_launcher
 
 __all__ = [
@@ -26,8 +29,11 @@ __all__ = [
     'REPO_ROOT',
     'VENVS_DIR',
     'Prepared',
+    'add_common_arguments',
+    'conclude',
     'cpu_model',
     'git_revision',
+    'header',
     'load_average',
     'load_line',
     'machine_line',
@@ -35,6 +41,7 @@ __all__ = [
     'prepare',
     'select',
     'server_env',
+    'start_server',
     'warn_if_busy',
 ]
 
@@ -46,6 +53,21 @@ HOST = '127.0.0.1'
 
 # Above this 1-minute load average other work is likely to skew the numbers.
 _BUSY_LOAD = 0.5
+
+
+def add_common_arguments(parser: argparse.ArgumentParser, *, client: str, listed: str) -> None:
+    """The options every entry point takes: selection, pinning, output, venvs, targets, listing."""
+    parser.add_argument('--only', help='servers to run, comma-separated globs (e.g. "ours-*,uvicorn-*")')
+    parser.add_argument('--markdown', type=Path, help='also write the report to this markdown file')
+    parser.add_argument('--server-cpu', default='0', help='CPU list the server is pinned to (default 0)')
+    parser.add_argument('--client-cpu', default='1', help=f'CPU list {client} is pinned to (default 1)')
+    parser.add_argument('--reinstall', action='store_true', help='reinstall the benchmark venvs')
+    parser.add_argument(
+        '--check-targets',
+        action='store_true',
+        help='exit 1 when a target is missed, or one of its rows did not run or failed',
+    )
+    parser.add_argument('--list', action='store_true', help=f'print the {listed}, then exit')
 
 
 def patterns(text: str | None) -> list[str]:
@@ -119,6 +141,49 @@ def server_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(('GRANIAN_', 'UVICORN_', 'VIRTUAL_ENV', 'PYTHON'))}
     env['PYTHONPATH'] = str(APPS_DIR)
     return env
+
+
+def start_server(argv: list[str], *, cpu: str, log_path: Path, port: int) -> ServerProcess:
+    """A server row's command, started pinned to ``cpu`` in benchmarks/apps on the harness's host."""
+    return ServerProcess(argv, cpu=cpu, cwd=APPS_DIR, env=server_env(), log_path=log_path, host=HOST, port=port)
+
+
+def conclude(report: str, markdown: Path | None, failed: Sequence[str], unmet: Sequence[tuple[str, str]]) -> int:
+    """Print the report (and write it to ``markdown``), then a line per failed row and unmet target.
+
+    ``unmet`` holds (status, problem) of each target not met; returns the exit status.
+    """
+    print(report)
+    if markdown:
+        markdown.write_text(report)
+    if failed:
+        print(f'!! {len(failed)} row(s) failed: ' + ', '.join(failed), file=sys.stderr)
+    for status, problem in unmet:
+        # A missed target is a finding; one that could not be checked is a gap in the run.
+        label = 'missed' if status == 'NO' else 'not checked'
+        print(f'!! target {label}: {problem}', file=sys.stderr)
+    return 1 if failed or unmet else 0
+
+
+def header(
+    title: str,
+    started: datetime.datetime,
+    cpus: tuple[str, str],
+    how: str,
+    load_start: tuple[float, float, float],
+    prepared: Prepared,
+) -> str:
+    """A report's heading and the facts to read it by: machine, method (``how``), load, software."""
+    return '\n'.join(
+        [
+            f'## {title} {started:%Y-%m-%d %H:%M} UTC',
+            '',
+            machine_line(*cpus),
+            how,
+            load_line(load_start),
+            prepared.software_line(),
+        ]
+    )
 
 
 @dataclass(frozen=True)
