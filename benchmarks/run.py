@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import fnmatch
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -22,19 +20,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from harness import certs, envs, h2load, websocket, wrk
-from harness.process import ServerError, ServerProcess, free_port
-from harness.report import Outcome, render_scenario, render_targets, targets_met
+from harness import certs, envs, h2load, session, websocket, wrk
+from harness.process import ServerError, free_port
+from harness.report import Outcome, check_targets, render_scenario, render_targets
 from harness.results import LoadSettings, Measurement
 from harness.scenarios import SCENARIOS, Scenario
-from harness.servers import APPS, BASELINE, SERVERS, ServerSpec, expand_argv, ours_launcher
+from harness.servers import APPS, BASELINE, SERVERS, ServerSpec, expand_argv
 from harness.targets import TARGETS
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-APPS_DIR = BENCH_DIR / 'apps'
-VENVS_DIR = BENCH_DIR / '.venvs'
-HOST = '127.0.0.1'
+HOST = session.HOST
 
 # Load generators by Scenario.tool; each returns a Measurement or raises with the reason.
 TOOLS: dict[str, Callable[[Scenario, str, LoadSettings], Measurement]] = {
@@ -47,19 +41,6 @@ TOOL_COMMANDS: dict[str, tuple[str, ...]] = {'wrk': ('wrk',), 'h2load': ('h2load
 _SCHEMES = {'h1': 'http', 'https': 'https', 'h2c': 'http', 'ws': 'ws'}
 
 
-def _patterns(text: str | None) -> list[str]:
-    return [p.strip() for p in text.split(',') if p.strip()] if text else []
-
-
-def _select(names: Sequence[str], patterns: list[str]) -> set[str]:
-    if not patterns:
-        return set(names)
-    chosen = {name for name in names if any(fnmatch.fnmatchcase(name, p) for p in patterns)}
-    if not chosen:
-        raise SystemExit(f'no match for {patterns} among {", ".join(names)}')
-    return chosen
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--duration', type=float, default=8, help='seconds measured per run (default 8)')
@@ -69,51 +50,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         '--repeat', type=int, default=1, help='rounds over all pairs; each pair keeps its median (default 1)'
     )
-    parser.add_argument('--only', help='servers to run, comma-separated globs (e.g. "ours-*,hypercorn-*")')
     parser.add_argument('--scenarios', help='scenarios to run, comma-separated globs (e.g. "get-*")')
     parser.add_argument('--interface', help='interfaces to run, comma-separated (e.g. "asgi")')
-    parser.add_argument('--markdown', type=Path, help='also write the report to this markdown file')
-    parser.add_argument('--server-cpu', default='0', help='CPU list the server is pinned to (default 0)')
-    parser.add_argument('--client-cpu', default='1', help='CPU list wrk is pinned to (default 1)')
     parser.add_argument(
         '--max-error-rate',
         type=float,
         default=0.001,
         help='socket errors + non-2xx allowed per request (default 0.001)',
     )
-    parser.add_argument('--reinstall', action='store_true', help='reinstall the benchmark venvs')
-    parser.add_argument('--check-targets', action='store_true', help='exit 1 when a speed target is missed')
-    parser.add_argument('--list', action='store_true', help='print the servers and scenarios, then exit')
+    session.add_common_arguments(parser, client='the load generator', listed='servers and scenarios')
     return parser.parse_args(argv)
-
-
-def _git_revision() -> str:
-    done = subprocess.run(
-        ['git', '-C', str(REPO_ROOT), 'describe', '--always', '--dirty'], capture_output=True, text=True
-    )
-    return done.stdout.strip() or 'unknown'
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path('/proc/cpuinfo').read_text().splitlines():
-            if line.startswith('model name'):
-                return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or 'unknown CPU'
 
 
 def _wrk_version() -> str:
     done = subprocess.run(['wrk', '-v'], capture_output=True, text=True)
     return (done.stdout + done.stderr).split('\n', 1)[0].split(' [')[0].strip()
-
-
-def _server_env() -> dict[str, str]:
-    """The parent's environment without settings that would change a server's behaviour."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(('GRANIAN_', 'UVICORN_', 'VIRTUAL_ENV', 'PYTHON'))}
-    env['PYTHONPATH'] = str(APPS_DIR)
-    return env
 
 
 def run_one(
@@ -130,15 +81,8 @@ def run_one(
     extra = server.transport_args(scenario.transport) or ()
     files = {'cert': str(tls_files[0]), 'key': str(tls_files[1])}
     argv = expand_argv([*argv, *expand_argv(extra, files)], {'port': str(port)})
-    proc = ServerProcess(
-        argv,
-        cpu=args.server_cpu,
-        cwd=APPS_DIR,
-        env=_server_env(),
-        log_path=logs / f'{server.name}-{scenario.name}.log',
-        host=HOST,
-        port=port,
-    )
+    log_path = logs / f'{server.name}-{scenario.name}.log'
+    proc = session.start_server(argv, cpu=args.server_cpu, log_path=log_path, port=port)
     measure = TOOLS[scenario.tool]
     tls = scenario.transport == 'https'
     url = f'{_SCHEMES[scenario.transport]}://{HOST}:{port}{scenario.path}'
@@ -164,20 +108,13 @@ def run_one(
             print(f'!! {exc}', file=sys.stderr)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    args.repeat = max(1, args.repeat)
-    wanted_servers = _select([s.name for s in SERVERS], _patterns(args.only))
-    wanted_interfaces = set(_patterns(args.interface)) or set(APPS)
+def _pairs(args: argparse.Namespace) -> tuple[list[tuple[Scenario, ServerSpec]], set[str], set[str]]:
+    """The (scenario, server) pairs to run, and the server and scenario names the options selected."""
+    wanted_servers = session.select([s.name for s in SERVERS], session.patterns(args.only))
+    wanted_interfaces = set(session.patterns(args.interface)) or set(APPS)
     servers = [s for s in SERVERS if s.name in wanted_servers and s.interface in wanted_interfaces]
-    wanted_scenarios = _select([s.name for s in SCENARIOS], _patterns(args.scenarios))
+    wanted_scenarios = session.select([s.name for s in SCENARIOS], session.patterns(args.scenarios))
     scenarios = [s for s in SCENARIOS if s.name in wanted_scenarios]
-    if args.list:
-        for server in SERVERS:
-            print(f'server   {server.name:28} {server.interface:6} env={server.env:14} {" ".join(server.argv)}')
-        for scenario in SCENARIOS:
-            print(f'scenario {scenario.title} via {scenario.tool}')
-        return 0
     pairs = [
         (sc, sv)
         for sc in scenarios
@@ -186,50 +123,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     if not pairs:
         raise SystemExit('no selected server serves any selected scenario')
-    # Only what some pair uses: no empty tables, no unused venvs or tools.
-    scenarios = [sc for sc in scenarios if any(sc is p_sc for p_sc, _ in pairs)]
-    servers = [sv for sv in servers if any(sv is p_sv for _, p_sv in pairs)]
-    cpus = os.sched_getaffinity(0)
-    if len(cpus) < 2:
-        print(f'!! only {len(cpus)} CPU available: server and load generator will share it', file=sys.stderr)
+    return pairs, {s.name for s in servers}, wanted_scenarios
 
-    tools = {'openssl', 'taskset'} | {cmd for sc in scenarios for cmd in TOOL_COMMANDS[sc.tool]}
-    envs.ensure_tools(tools)
-    if any(sc.tool == 'ws' for sc in scenarios):
-        websocket.ensure_client(reinstall=args.reinstall)
-    VENVS_DIR.mkdir(exist_ok=True)
-    uv = envs.find_uv(VENVS_DIR)
-    pythons: dict[str, Path] = {}
-    versions: dict[str, str] = {}
-    for name in sorted({s.env for s in servers}):
-        env = envs.ENVS[name]
-        pythons[name] = envs.ensure_env(env, VENVS_DIR, REPO_ROOT, uv, reinstall=args.reinstall)
-        for dist, version in envs.installed_versions(pythons[name], env.report).items():
-            versions[f'{dist} ({name})'] = version
-    launcher = ours_launcher(pythons['ours']) if 'ours' in pythons else []
-    launched_by = 'python -m granian' if launcher[1:2] == ['-m'] else 'the granian.Granian API wrapper'
 
-    commands: dict[str, list[str]] = {}
-    for server in servers:
-        python = pythons[server.env]
-        values: dict[str, str | list[str]] = {
-            'python': str(python),
-            'bin': str(python.parent),
-            'app': APPS[server.interface],
-            'ours': launcher,
-            'host': HOST,
-            'port': '{port}',
-        }
-        commands[server.name] = expand_argv(server.argv, values)
+def _progress(m: Measurement, unit: str) -> str:
+    busy = ''
+    if m.client_cpu is not None:
+        busy = f', client CPU {m.client_cpu:.0%}'
+        busy += ' (busy: it may have set the pace)' if m.client_cpu > websocket.CLIENT_BUSY else ''
+    cost = f', server {m.server_us_per_request:.0f} µs CPU each' if m.server_us_per_request else ''
+    return f'{m.rps:,.0f} {unit}, p50 {m.p50_ms:.2f} ms, p99 {m.p99_ms:.2f} ms{cost}{busy}'
 
+
+def _measure_all(
+    pairs: list[tuple[Scenario, ServerSpec]], commands: dict[str, list[str]], args: argparse.Namespace
+) -> dict[tuple[str, str], Outcome]:
+    """Every pair ``--repeat`` times; each keeps its median run by rate, or its first failure."""
     settings = LoadSettings(args.duration, args.connections, args.threads, args.client_cpu, args.max_error_rate)
-    load_before = os.getloadavg()[0]
-    if load_before > 0.5:
-        print(
-            f'!! load average is {load_before:.2f}: other work on this machine will skew the numbers', file=sys.stderr
-        )
-    started = datetime.datetime.now(datetime.timezone.utc)
-    ws_run = any(sc.tool == 'ws' for sc in scenarios)
     samples: dict[tuple[str, str], list[Measurement]] = {(sv.name, sc.name): [] for sc, sv in pairs}
     failures: dict[tuple[str, str], str] = {}
     with tempfile.TemporaryDirectory(prefix='bench-logs-') as tmp:
@@ -246,67 +156,89 @@ def main(argv: Sequence[str] | None = None) -> int:
                     server, scenario, commands[server.name], settings, args.warmup, args, Path(tmp), tls_files
                 )
                 if outcome.measurement:
-                    m = outcome.measurement
-                    samples[key].append(m)
-                    busy = ''
-                    if m.client_cpu is not None:
-                        busy = f', client CPU {m.client_cpu:.0%}'
-                        busy += ' (busy: it may have set the pace)' if m.client_cpu > websocket.CLIENT_BUSY else ''
-                    cost = f', server {m.server_us_per_request:.0f} µs CPU each' if m.server_us_per_request else ''
-                    print(
-                        f'{m.rps:,.0f} {scenario.unit}, p99 {m.p99_ms:.2f} ms{cost}{busy}', file=sys.stderr, flush=True
-                    )
+                    samples[key].append(outcome.measurement)
+                    print(_progress(outcome.measurement, scenario.unit), file=sys.stderr, flush=True)
                 else:
                     failures[key] = outcome.failure or 'failed'
                     print(f'FAILED\n{outcome.failure}\n', file=sys.stderr, flush=True)
-    outcomes: dict[tuple[str, str], Outcome] = {}
-    for key, runs in samples.items():
-        if key in failures:
-            outcomes[key] = Outcome(failure=failures[key])
-        else:
-            outcomes[key] = Outcome(measurement=sorted(runs, key=lambda m: m.rps)[len(runs) // 2])
+    return {
+        key: Outcome(failure=failures[key])
+        if key in failures
+        else Outcome(measurement=sorted(runs, key=lambda m: m.rps)[len(runs) // 2])
+        for key, runs in samples.items()
+    }
 
-    header = [
-        f'## Benchmark run {started:%Y-%m-%d %H:%M} UTC',
-        '',
-        f'- machine: {_cpu_model()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}; '
-        f'server pinned to CPU {args.server_cpu}, load generator to CPU {args.client_cpu}',
+
+def _header(
+    args: argparse.Namespace,
+    started: datetime.datetime,
+    load_start: tuple[float, float, float],
+    prepared: session.Prepared,
+    ws_run: bool,
+) -> str:
+    load = (
         f'- load: {_wrk_version()} -t{args.threads} -c{args.connections} (h2load: per scenario'
         + (f'; WebSocket: {websocket.client_version()}, {args.connections} connections' if ws_run else '')
-        + '), '
-        f'{args.duration:g} s measured '
+        + f'), {args.duration:g} s measured '
         + (f'in {args.repeat} rounds (median kept) ' if args.repeat > 1 else '')
-        + 'after '
-        f'{args.warmup:g} s warm-up; one worker per server, access log off; '
-        f'load average before/after: {load_before:.2f}/{os.getloadavg()[0]:.2f}',
-        f'- Python {platform.python_version()}; ours at {_git_revision()} started via {launched_by}; '
-        + ', '.join(f'{dist} {version}' for dist, version in versions.items()),
-    ]
-    sections = ['\n'.join(header)]
-    sections += [render_scenario(sc, servers, outcomes, BASELINE) for sc in scenarios]
-    targets = render_targets(TARGETS, outcomes)
-    if targets:
-        sections.append(targets)
+        + f'after {args.warmup:g} s warm-up; one worker per server, access log off'
+    )
+    return session.header('Benchmark run', started, (args.server_cpu, args.client_cpu), load, load_start, prepared)
+
+
+def _commands_section(
+    servers: list[ServerSpec], pairs: list[tuple[Scenario, ServerSpec]], commands: dict[str, list[str]]
+) -> str:
     lines = []
     for server in servers:
         # What a transport adds to the command, for the transports this run used.
         extra = {sc.transport: server.transport_args(sc.transport) for sc, sv in pairs if sv is server}
         added = '; '.join(f'{t}: `{" ".join(a)}`' for t, a in extra.items() if a)
         command = f'- {server.name}: `{" ".join(commands[server.name])}`' + (f' (+ {added})' if added else '')
-        lines.append(command.replace(f'{REPO_ROOT}/', ''))
-    sections.append('### Commands\n\n' + '\n'.join(lines))
-    report = '\n\n'.join(sections) + '\n'
-    print(report)
-    if args.markdown:
-        args.markdown.write_text(report)
+        lines.append(command.replace(f'{session.REPO_ROOT}/', ''))
+    return '### Commands\n\n' + '\n'.join(lines)
 
-    if failures:
-        print(f'!! {len(failures)} run(s) failed: ' + ', '.join(f'{sv}/{sc}' for sv, sc in failures), file=sys.stderr)
-        return 1
-    if args.check_targets and not targets_met(TARGETS, outcomes):
-        print('!! a speed target was missed', file=sys.stderr)
-        return 1
-    return 0
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    args.repeat = max(1, args.repeat)
+    if args.list:
+        for server in SERVERS:
+            print(f'server   {server.name:28} {server.interface:6} env={server.env:14} {" ".join(server.argv)}')
+        for scenario in SCENARIOS:
+            print(f'scenario {scenario.title} via {scenario.tool}')
+        return 0
+    pairs, selected_servers, selected_scenarios = _pairs(args)
+    # Only what some pair uses: no empty tables, no unused venvs or tools.
+    scenarios = [sc for sc in SCENARIOS if any(sc is p_sc for p_sc, _ in pairs)]
+    servers = [sv for sv in SERVERS if any(sv is p_sv for _, p_sv in pairs)]
+    cpus = os.sched_getaffinity(0)
+    if len(cpus) < 2:
+        print(f'!! only {len(cpus)} CPU available: server and load generator will share it', file=sys.stderr)
+
+    tools = {'openssl', 'taskset'} | {cmd for sc in scenarios for cmd in TOOL_COMMANDS[sc.tool]}
+    envs.ensure_tools(tools)
+    ws_run = any(sc.tool == 'ws' for sc in scenarios)
+    if ws_run:
+        websocket.ensure_client(reinstall=args.reinstall)
+    prepared = session.prepare(servers, reinstall=args.reinstall)
+
+    load_start = session.load_average()
+    session.warn_if_busy(load_start)
+    started = datetime.datetime.now(datetime.timezone.utc)
+    outcomes = _measure_all(pairs, prepared.commands, args)
+
+    checks = check_targets(TARGETS, outcomes, selected_servers, selected_scenarios)
+    sections = [_header(args, started, load_start, prepared, ws_run)]
+    sections += [render_scenario(sc, servers, outcomes, BASELINE) for sc in scenarios]
+    targets = render_targets(checks, outcomes)
+    if targets:
+        sections.append(targets)
+    sections.append(_commands_section(servers, pairs, prepared.commands))
+    report = '\n\n'.join(sections) + '\n'
+    failed = [f'{sv}/{sc}' for (sv, sc), outcome in outcomes.items() if outcome.measurement is None]
+    unmet = [(c.status, c.problem or '') for c in checks if not c.met] if args.check_targets else []
+    return session.conclude(report, args.markdown, failed, unmet)
 
 
 if __name__ == '__main__':

@@ -1,1 +1,1 @@
-"""The benchmark harness behind ``benchmarks/run.py`` (stdlib only, so any Python >= 3.10 runs it)."""
+"""The benchmark harness behind ``benchmarks/run.py`` and ``benchmarks/memory.py`` (stdlib only: any Python >= 3.10)."""

@@ -1,7 +1,7 @@
 """Run h2load pinned to the load generator's core and read its report (HTTP/2 scenarios).
 
 h2load prints no latency percentiles, so each run writes its per-request log (``--log-file``:
-start time, status, microseconds to the end of the response) and p99 is computed from it.
+start time, status, microseconds to the end of the response) and p50 and p99 are computed from it.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ class H2loadError(RuntimeError):
     pass
 
 
-def _p99_ms(log: str) -> float:
+def _percentiles_ms(log: str, *quantiles: float) -> list[float]:
     durations = sorted(int(line.split('\t')[2]) for line in log.splitlines() if line.count('\t') >= 2)
     if not durations:
-        return float('nan')
-    return durations[min(len(durations) - 1, int(len(durations) * 0.99))] / 1000
+        return [float('nan')] * len(quantiles)
+    return [durations[min(len(durations) - 1, int(len(durations) * q))] / 1000 for q in quantiles]
 
 
 def parse(output: str, log: str = '') -> Measurement:
@@ -41,7 +41,8 @@ def parse(output: str, log: str = '') -> Measurement:
         raise H2loadError(f'cannot read h2load output:\n{output}')
     done = int(requests.group(2))
     errors = sum(int(n) for n in requests.group(4, 5, 6)) + sum(int(n) for n in status.group(3, 4))
-    return Measurement(rps=float(finished.group(1)), p99_ms=_p99_ms(log), requests=done, errors=errors, raw=output)
+    p50, p99 = _percentiles_ms(log, 0.5, 0.99)
+    return Measurement(rps=float(finished.group(1)), p50_ms=p50, p99_ms=p99, requests=done, errors=errors, raw=output)
 
 
 def measure(scenario: Scenario, url: str, settings: LoadSettings) -> Measurement:

@@ -15,11 +15,12 @@ import ssl
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from .websocket import echo_once
 
-__all__ = ['ServerError', 'ServerProcess', 'free_port']
+__all__ = ['GroupMemory', 'ServerError', 'ServerProcess', 'free_port']
 
 # Lines that mean the server reported a failure, whatever its log format.
 _ERROR_MARKERS = ('Traceback (most recent call last)', 'ERROR', 'CRITICAL', 'panicked at')
@@ -30,6 +31,26 @@ _CLOCK_TICKS = os.sysconf('SC_CLK_TCK')
 
 class ServerError(RuntimeError):
     pass
+
+
+@dataclass(frozen=True)
+class GroupMemory:
+    """Memory of a process group in KiB, and how many processes it counted."""
+
+    pss: int
+    rss: int
+    processes: int
+
+
+def _kib_fields(path: Path) -> dict[str, int]:
+    """The ``Name:  123 kB`` lines of a /proc file, as {name: KiB}."""
+    found = {}
+    for line in path.read_text().splitlines():
+        name, _, value = line.partition(':')
+        parts = value.split()
+        if len(parts) == 2 and parts[1] == 'kB':
+            found[name] = int(parts[0])
+    return found
 
 
 def free_port(host: str) -> int:
@@ -108,22 +129,48 @@ class ServerProcess:
         if got != message:
             raise self._fail(f'WebSocket {path}: echo of {len(message)} B came back as {got!r}')
 
+    def _group_stats(self) -> list[tuple[int, list[str]]]:
+        """(pid, fields of /proc/<pid>/stat after the command name) of each live process in the group."""
+        found = []
+        for stat in Path('/proc').glob('[0-9]*/stat'):
+            try:
+                fields = stat.read_text().rsplit(')', 1)[1].split()
+            except (OSError, IndexError):
+                continue  # gone meanwhile
+            # After the command name: state, ppid, pgrp, ...
+            if int(fields[2]) == self._proc.pid:
+                found.append((int(stat.parent.name), fields))
+        return found
+
     def cpu_seconds(self) -> float:
         """CPU time (user + system) used so far by the live processes of the server's group.
 
         Summed over every process in the group, so forked workers count; it is the server's cost
         per request however much of the core other work on the machine took meanwhile.
         """
-        total = 0
-        for stat in Path('/proc').glob('[0-9]*/stat'):
-            try:
-                fields = stat.read_text().rsplit(')', 1)[1].split()
-            except (OSError, IndexError):
-                continue  # gone meanwhile
-            # After the command name: state, ppid, pgrp, ... utime and stime are the 12th and 13th.
-            if int(fields[2]) == self._proc.pid:
-                total += int(fields[11]) + int(fields[12])
+        # utime and stime are the 12th and 13th fields after the command name.
+        total = sum(int(fields[11]) + int(fields[12]) for _, fields in self._group_stats())
         return total / _CLOCK_TICKS
+
+    def memory_kib(self) -> GroupMemory:
+        """Pss and Rss of the server's group, summed over its processes (forked workers count).
+
+        Pss charges each shared page to its sharers in parts, so the sum over a main process and
+        the workers it forked counts every page once; Rss would count shared pages per process.
+        """
+        pss = rss = processes = 0
+        for pid, _ in self._group_stats():
+            try:
+                fields = _kib_fields(Path(f'/proc/{pid}/smaps_rollup'))
+                pss, rss = pss + fields['Pss'], rss + fields['Rss']
+            except (OSError, KeyError):
+                try:  # a kernel without smaps_rollup: the resident set is all there is
+                    resident = _kib_fields(Path(f'/proc/{pid}/status'))['VmRSS']
+                except (OSError, KeyError):
+                    continue  # gone meanwhile
+                pss, rss = pss + resident, rss + resident
+            processes += 1
+        return GroupMemory(pss, rss, processes)
 
     def check_healthy(self) -> None:
         """Still running and nothing in its log that reads like an error."""

@@ -1,8 +1,8 @@
-"""Markdown tables: one per scenario (req/s, p99, ratio to our baseline row) and the targets."""
+"""Markdown tables: one per scenario (req/s, p50 and p99, ratio to our baseline row) and the targets."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from .results import Measurement
@@ -10,7 +10,7 @@ from .scenarios import Scenario
 from .servers import ServerSpec
 from .targets import Target
 
-__all__ = ['Outcome', 'render_scenario', 'render_targets', 'targets_met']
+__all__ = ['Outcome', 'TargetCheck', 'check_targets', 'render_scenario', 'render_targets', 'table']
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Outcome:
     failure: str | None = None
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
+def table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
 
     def line(cells: Sequence[str]) -> str:
@@ -57,21 +57,21 @@ def render_scenario(
         if outcome is None:
             continue
         if outcome.measurement is None:
-            rows.append([server.name, server.interface, 'FAILED', '-', '-', '-'] + ['-'] * with_cpu)
+            rows.append([server.name, server.interface, 'FAILED', '-', '-', '-', '-'] + ['-'] * with_cpu)
             continue
         m = outcome.measurement
         ratio = f'{m.rps / base:.2f}x' if base else '-'
         cost = m.server_us_per_request
-        row = [server.name, server.interface, f'{m.rps:,.0f}', f'{m.p99_ms:.2f}', ratio]
+        row = [server.name, server.interface, f'{m.rps:,.0f}', f'{m.p50_ms:.2f}', f'{m.p99_ms:.2f}', ratio]
         row.append('-' if cost is None else f'{cost:.0f}')
         if with_cpu:
             row.append('-' if m.client_cpu is None else f'{m.client_cpu:.0%}')
         rows.append(row)
     each = scenario.unit.split('/')[0]
-    header = ['server', 'interface', scenario.unit, 'p99 ms', f'vs {baseline}', f'CPU µs/{each}']
+    header = ['server', 'interface', scenario.unit, 'p50 ms', 'p99 ms', f'vs {baseline}', f'CPU µs/{each}']
     header += ['client CPU'] * with_cpu
-    right = [False, False, True, True, True, True] + [True] * with_cpu
-    return f'### {scenario.title}\n\n' + _table(header, rows, right)
+    right = [False, False, True, True, True, True, True] + [True] * with_cpu
+    return f'### {scenario.title}\n\n' + table(header, rows, right)
 
 
 def _ratio(outcomes: Mapping[tuple[str, str], Outcome], target: Target, scenario: str) -> float | None:
@@ -89,23 +89,74 @@ def _cost_ratio(outcomes: Mapping[tuple[str, str], Outcome], target: Target, sce
     return f'{peer / ours:.2f}x' if ours and peer else '-'
 
 
-def render_targets(targets: Sequence[Target], outcomes: Mapping[tuple[str, str], Outcome]) -> str:
+@dataclass(frozen=True)
+class TargetCheck:
+    """One target on one scenario in this run: its ratio, or why there is none."""
+
+    target: Target
+    scenario: str
+    ratio: float | None
+    # 'yes', 'NO' (missed), 'FAILED' (a row failed its checks) or 'NOT RUN' (a row was not run).
+    status: str
+    # Why the check does not pass, one line for stderr; None when it is met.
+    problem: str | None = None
+
+    @property
+    def met(self) -> bool:
+        return self.status == 'yes'
+
+
+def _check(
+    target: Target, scenario: str, outcomes: Mapping[tuple[str, str], Outcome], selected: Collection[str]
+) -> TargetCheck:
+    pair = f'{target.ours} / {target.peer} on {scenario}'
+    for row in (target.ours, target.peer):
+        outcome = outcomes.get((row, scenario))
+        if outcome is None:
+            why = (
+                'was not selected (add it to --only / --interface)'
+                if row not in selected
+                else 'did not run (it does not serve this scenario)'
+            )
+            return TargetCheck(target, scenario, None, 'NOT RUN', f'{pair}: the row {row} {why}')
+        if outcome.measurement is None:
+            return TargetCheck(target, scenario, None, 'FAILED', f'{pair}: the row {row} FAILED (reason above)')
+    ratio = _ratio(outcomes, target, scenario)
+    if ratio is None:
+        return TargetCheck(target, scenario, None, 'FAILED', f'{pair}: a row measured a rate of 0')
+    if ratio >= target.min_ratio:
+        return TargetCheck(target, scenario, ratio, 'yes')
+    return TargetCheck(target, scenario, ratio, 'NO', f'{pair}: {ratio:.2f}x, below the target {target.min_ratio}x')
+
+
+def check_targets(
+    targets: Sequence[Target],
+    outcomes: Mapping[tuple[str, str], Outcome],
+    selected_servers: Collection[str],
+    selected_scenarios: Collection[str],
+) -> list[TargetCheck]:
+    """Every target this run selected: its scenario ran, and at least one of its two rows was chosen.
+
+    A target with only one of its rows in the selection still counts (as not run), so a subset
+    that leaves out a peer cannot pass the check by leaving it out.
+    """
+    return [
+        _check(target, scenario, outcomes, selected_servers)
+        for target in targets
+        for scenario in target.scenarios
+        if scenario in selected_scenarios and (target.ours in selected_servers or target.peer in selected_servers)
+    ]
+
+
+def render_targets(checks: Sequence[TargetCheck], outcomes: Mapping[tuple[str, str], Outcome]) -> str:
     rows = []
-    for target in targets:
-        for scenario in target.scenarios:
-            ratio = _ratio(outcomes, target, scenario)
-            if ratio is None:
-                continue
-            met = 'yes' if ratio >= target.min_ratio else 'NO'
-            cost = _cost_ratio(outcomes, target, scenario)
-            pair = f'{target.ours} / {target.peer}'
-            rows.append([scenario, pair, f'{ratio:.2f}x', f'>= {target.min_ratio}x', met, cost])
+    for check in checks:
+        target = check.target
+        ratio = '-' if check.ratio is None else f'{check.ratio:.2f}x'
+        cost = _cost_ratio(outcomes, target, check.scenario)
+        pair = f'{target.ours} / {target.peer}'
+        rows.append([check.scenario, pair, ratio, f'>= {target.min_ratio}x', check.status, cost])
     if not rows:
         return ''
     header = ['scenario', 'ours / peer (req/s or msg/s)', 'ratio', 'target', 'met', 'CPU cost peer / ours']
-    return '### Targets\n\n' + _table(header, rows, [False, False, True, True, False, True])
-
-
-def targets_met(targets: Sequence[Target], outcomes: Mapping[tuple[str, str], Outcome]) -> bool:
-    ratios = [(_ratio(outcomes, t, s), t.min_ratio) for t in targets for s in t.scenarios]
-    return all(ratio >= minimum for ratio, minimum in ratios if ratio is not None)
+    return '### Targets\n\n' + table(header, rows, [False, False, True, True, False, True])

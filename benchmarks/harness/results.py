@@ -19,6 +19,9 @@ class LoadSettings:
 @dataclass(frozen=True)
 class Measurement:
     rps: float
+    # Latency percentiles of the measured run (WebSocket: the message round trip), so a gain in
+    # rate that costs the typical or the tail latency shows in the same row.
+    p50_ms: float
     p99_ms: float
     requests: int
     errors: int

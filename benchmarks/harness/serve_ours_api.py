@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from granian import Granian
+from granian.http import HTTP1Settings
 
 
 def main() -> None:
@@ -23,6 +24,10 @@ def main() -> None:
     parser.add_argument('--host', default='127.0.0.1')
     parser.add_argument('--port', type=int, default=8000)
     parser.add_argument('--workers', type=int, default=1)
+    # The memory benchmark raises these to hold thousands of idle connections.
+    parser.add_argument('--backlog', type=int, default=1024)
+    parser.add_argument('--backpressure', type=int)
+    parser.add_argument('--http1-header-read-timeout', type=int, default=30_000)
     parser.add_argument('--ssl-certificate', type=Path)
     parser.add_argument('--ssl-keyfile', type=Path)
     args = parser.parse_args()
@@ -36,6 +41,9 @@ def main() -> None:
         websockets=args.websockets,
         log_level=args.log_level,
         workers=args.workers,
+        backlog=args.backlog,
+        backpressure=args.backpressure,
+        http1_settings=HTTP1Settings(header_read_timeout=args.http1_header_read_timeout),
         ssl_cert=args.ssl_certificate,
         ssl_key=args.ssl_keyfile,
     ).serve()

@@ -57,6 +57,14 @@ _RUST_TRANSPORTS = (('https', _GRANIAN_TLS), ('h2c', ('--http', 'auto')))
 # --no-ws for HTTP, and the last flag wins.
 _OURS_WS = ('ws', ())
 _RUST_WS = ('ws', ('--ws',))
+# What `granian[speedups]` (issue 12) switches on: uvloop, and the httptools HTTP/1.1 parser.
+# >>> THE PARSER CHOICE GOES HERE. Our server has no httptools parser yet, so these rows run
+# ours on uvloop with the h11 parser. Once the parser exists and is picked automatically when
+# httptools is installed, nothing needs adding here to *use* it; but the `ours` venv installs
+# httptools (uvicorn[standard] brings it), so the pure-Python rows (ours-asyncio, ours-uvloop,
+# ours-rsgi-asyncio, ours-wsgi) will then need the option that forces h11, or a venv of their own
+# without httptools. If the parser is chosen by an option instead, put it in this tuple. <<<
+_SPEEDUPS = ('--loop', 'uvloop')
 _UVICORN_TRANSPORTS = (('https', ('--ssl-certfile', '{cert}', '--ssl-keyfile', '{key}')),)
 # The path is relative to benchmarks/apps, where servers run (see hypercorn-h2c.toml for why).
 _HYPERCORN_TRANSPORTS = (
@@ -80,6 +88,8 @@ SERVERS: tuple[ServerSpec, ...] = (
         (*_OURS, '--interface', 'asgi', '--loop', 'uvloop', '{app}'),
         _OURS_TRANSPORTS,
     ),
+    # Issue 12's accelerated row: ours with everything granian[speedups] brings (see _SPEEDUPS).
+    ServerSpec('ours-speedups', 'asgi', 'ours', (*_OURS, '--interface', 'asgi', *_SPEEDUPS, '{app}')),
     ServerSpec(
         'uvicorn-h11-asyncio',
         'asgi',
@@ -125,6 +135,11 @@ SERVERS: tuple[ServerSpec, ...] = (
         'granian-rust',
         (*_RUST, '--interface', 'rsgi', '--loop', 'asyncio', '{app}'),
         (_RUST_WS,),
+    ),
+    # RSGI with accelerators (issue 12): ours with granian[speedups] against the Rust Granian on uvloop.
+    ServerSpec('ours-rsgi-speedups', 'rsgi', 'ours', (*_OURS, '--interface', 'rsgi', *_SPEEDUPS, '{app}')),
+    ServerSpec(
+        'granian-rust-rsgi-uvloop', 'rsgi', 'granian-rust', (*_RUST, '--interface', 'rsgi', '--loop', 'uvloop', '{app}')
     ),
     # WSGI (issue 4): one worker each; ours and the Rust Granian with their default blocking threads.
     ServerSpec('ours-wsgi', 'wsgi', 'ours', (*_OURS, '--interface', 'wsgi', '--loop', 'asyncio', '{app}')),

@@ -34,4 +34,17 @@ TARGETS: tuple[Target, ...] = (
     Target('ours-rsgi-asyncio', 'uvicorn-websockets-asyncio', _WS, 1.2),
     Target('ours-asyncio', 'hypercorn-asyncio', _WS, 1.5),
     Target('ours-rsgi-asyncio', 'hypercorn-asyncio', _WS, 1.5),
+    # Speed (issue 12). The earlier targets above stay: they must keep holding.
+    # 1. Pure Python (stdlib loop, h11) against uvicorn with all its accelerators.
+    Target('ours-asyncio', 'uvicorn-httptools-uvloop', _ASGI_GETS, 1.0),
+    # 2. With granian[speedups] (uvloop, httptools) against the Rust Granian on uvloop.
+    Target('ours-speedups', 'granian-rust-uvloop', ('get-short', 'post-echo-1k'), 1.0),
+    Target('ours-rsgi-speedups', 'granian-rust-rsgi-uvloop', ('get-short',), 1.0),
+    # 3. WSGI: within 0.6x of the Rust Granian, and 4x gunicorn's threaded worker.
+    Target('ours-wsgi', 'granian-rust-wsgi', _WSGI, 0.6),
+    Target('ours-wsgi', 'gunicorn-gthread', _WSGI, 4.0),
+    # 4. HTTP/2 and WebSockets at least as fast as the Rust Granian (both on the stdlib loop).
+    Target('ours-asyncio', 'granian-rust-asyncio', ('h2c-get-short',), 1.0),
+    Target('ours-asyncio', 'granian-rust-asyncio', _WS, 1.0),
+    Target('ours-rsgi-asyncio', 'granian-rust-rsgi-asyncio', _WS, 1.0),
 )

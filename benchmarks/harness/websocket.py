@@ -9,17 +9,16 @@ client that was busy most of the time is called out in the report.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
 import shutil
 import socket
-import struct
 import subprocess
 import sys
 from pathlib import Path
 
+from . import wsframes
 from .results import LoadSettings, Measurement
 from .scenarios import Scenario
 
@@ -30,8 +29,6 @@ _CLIENT_DIR = _BENCH_DIR / 'wsload'
 _NODE_ENV = _BENCH_DIR / '.venvs' / 'node'
 _SCRIPT = _CLIENT_DIR / 'echo.js'
 _MANIFESTS = ('package.json', 'package-lock.json')
-
-_RFC6455_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
 
 # Above this share of one core the client itself may have set the pace.
 CLIENT_BUSY = 0.85
@@ -70,11 +67,13 @@ def client_version() -> str:
 def parse(output: str) -> Measurement:
     try:
         result = json.loads(output.strip().splitlines()[-1])
-        rate, p99, messages, errors = result['rate'], result['p99_ms'], result['messages'], result['errors']
+        rate, messages, errors = result['rate'], result['messages'], result['errors']
+        p50, p99 = result['p50_ms'], result['p99_ms']
     except (IndexError, ValueError, KeyError, TypeError) as exc:
         raise WebSocketError(f'cannot read the WebSocket client output:\n{output}') from exc
     return Measurement(
         rps=float(rate),
+        p50_ms=float('nan') if p50 is None else float(p50),
         p99_ms=float('nan') if p99 is None else float(p99),
         requests=int(messages),
         errors=int(errors),
@@ -105,55 +104,31 @@ def measure(scenario: Scenario, url: str, settings: LoadSettings) -> Measurement
     return result
 
 
-def _read_exactly(sock: socket.socket, size: int) -> bytes:
-    data = b''
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        if not chunk:
-            raise ConnectionError(f'connection closed after {len(data)} of {size} bytes')
-        data += chunk
-    return data
-
-
 def echo_once(host: str, port: int, path: str, message: bytes, timeout: float = 30.0) -> bytes:
     """Open a WebSocket, send ``message`` as one binary frame, return the payload of the reply.
 
     Raises ConnectionError when the handshake is refused or the reply is not one binary frame.
     """
-    if len(message) > 125:
-        raise ValueError('the check sends short messages only')
-    key = base64.b64encode(os.urandom(16)).decode()
-    request = (
-        f'GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
-        f'Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n'
-    )
-    accept = base64.b64encode(hashlib.sha1((key + _RFC6455_GUID).encode()).digest())
+    request, accept = wsframes.handshake(host, port, path)
     with socket.create_connection((host, port), timeout=timeout) as sock:
-        sock.sendall(request.encode())
-        head = b''
-        while b'\r\n\r\n' not in head:
-            chunk = sock.recv(4096)
-            if not chunk:
-                raise ConnectionError(f'handshake: connection closed after {head!r}')
-            head += chunk
-        head, rest = head.split(b'\r\n\r\n', 1)
-        status_line = head.split(b'\r\n', 1)[0]
-        if status_line.split(b' ')[1:2] != [b'101']:
-            raise ConnectionError(f'handshake refused: {status_line.decode(errors="replace")}')
-        if accept not in head:
-            raise ConnectionError(f'handshake: no Sec-WebSocket-Accept {accept.decode()} in {head!r}')
-        mask = os.urandom(4)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(message))
-        sock.sendall(bytes((0x82, 0x80 | len(message))) + mask + masked)
-        frame = rest + _read_exactly(sock, max(0, 2 - len(rest)))
-        opcode, size = frame[0] & 0x0F, frame[1] & 0x7F
-        header = 2
-        if size == 126:
-            frame += _read_exactly(sock, max(0, 4 - len(frame)))
-            (size,) = struct.unpack('!H', frame[2:4])
-            header = 4
-        frame += _read_exactly(sock, max(0, header + size - len(frame)))
-        if opcode != 0x2 or not frame[0] & 0x80:
-            raise ConnectionError(f'expected one binary frame, got opcode {opcode:#x}, first byte {frame[0]:#x}')
-        sock.sendall(bytes((0x88, 0x82)) + mask + bytes(b ^ mask[i] for i, b in enumerate(struct.pack('!H', 1000))))
-        return frame[header : header + size]
+        sock.sendall(request)
+        data = b''
+        while b'\r\n\r\n' not in data:
+            data += _receive(sock, data)
+        head, data = data.split(b'\r\n\r\n', 1)
+        wsframes.check_upgrade(head, accept)
+        sock.sendall(wsframes.client_frame(wsframes.BINARY, message))
+        while (frame := wsframes.read_frame(data)) is None:
+            data += _receive(sock, data)
+        final, opcode, payload, _ = frame
+        if opcode != wsframes.BINARY or not final:
+            raise ConnectionError(f'expected one binary frame, got opcode {opcode:#x} (final: {final})')
+        sock.sendall(wsframes.close_frame())
+        return payload
+
+
+def _receive(sock: socket.socket, so_far: bytes) -> bytes:
+    chunk = sock.recv(4096)
+    if not chunk:
+        raise ConnectionError(f'connection closed after {so_far!r}')
+    return chunk

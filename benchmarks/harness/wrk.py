@@ -15,7 +15,10 @@ __all__ = ['WrkError', 'lua_for', 'measure', 'parse']
 _LUA_DIR = Path(__file__).resolve().parent.parent / 'lua'
 
 _RPS = re.compile(r'^Requests/sec:\s+([\d.]+)', re.M)
-_P99 = re.compile(r'^\s+99(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s*$', re.M)
+# A line of the --latency distribution, e.g. '     99%    4.62ms'.
+_PERCENTILE = r'^\s+{}(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s*$'
+_P50 = re.compile(_PERCENTILE.format(50), re.M)
+_P99 = re.compile(_PERCENTILE.format(99), re.M)
 _TOTAL = re.compile(r'^\s+(\d+) requests in ', re.M)
 _SOCKET = re.compile(r'Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)')
 _NON2XX = re.compile(r'Non-2xx or 3xx responses: (\d+)')
@@ -44,8 +47,9 @@ def lua_for(scenario: Scenario) -> str | None:
 
 
 def parse(output: str) -> Measurement:
-    rps, p99, total = _RPS.search(output), _P99.search(output), _TOTAL.search(output)
-    if not (rps and p99 and total):
+    rps, total = _RPS.search(output), _TOTAL.search(output)
+    p50, p99 = _P50.search(output), _P99.search(output)
+    if not (rps and p50 and p99 and total):
         raise WrkError(f'cannot read wrk output:\n{output}')
     socket_errors = _SOCKET.search(output)
     non2xx = _NON2XX.search(output)
@@ -53,6 +57,7 @@ def parse(output: str) -> Measurement:
     errors += int(non2xx.group(1)) if non2xx else 0
     return Measurement(
         rps=float(rps.group(1)),
+        p50_ms=float(p50.group(1)) * _TO_MS[p50.group(2)],
         p99_ms=float(p99.group(1)) * _TO_MS[p99.group(2)],
         requests=int(total.group(1)),
         errors=errors,
