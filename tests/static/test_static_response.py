@@ -9,7 +9,6 @@ import pytest
 from granian_server.static_response import (
     Conditions,
     Plan,
-    content_type,
     etag_for,
     parse_range,
     plan_response,
@@ -46,27 +45,6 @@ def http_date(seconds: int) -> bytes:
 
 def test_etag_is_quoted_mtime_and_size_in_hex() -> None:
     assert etag_for(255, 16) == b'"10-ff"'
-
-
-@pytest.mark.parametrize(
-    ('name', 'expected'),
-    [
-        ('a.png', 'image/png'),
-        ('A.PNG', 'image/png'),
-        ('style.css', 'text/css'),
-        ('app.js', 'text/javascript'),
-        ('data.json', 'application/json'),
-        ('page.html', 'text/html'),
-        ('こんにちは.png', 'image/png'),
-        ('archive.tar.gz', 'application/gzip'),
-        ('notes.txt.bz2', 'application/x-bzip2'),
-        ('README', 'application/octet-stream'),
-        ('blob.unknownext', 'application/octet-stream'),
-        ('data:x.png', 'image/png'),
-    ],
-)
-def test_content_type_from_the_extension_without_charset(name: str, expected: str) -> None:
-    assert content_type(f'/srv/{name}') == expected
 
 
 def test_read_conditions_picks_the_headers_and_joins_repeated_if_none_match() -> None:

@@ -20,7 +20,7 @@ a mount whose route prefixes the path owns the request. What differs, and why:
 * Beyond upstream (its issue #740 and users' asks): ``content-length``, HEAD, one-range ``Range``
   requests (206/416), ``ETag``/``Last-Modified`` with ``If-None-Match``/``If-Modified-Since``
   (304) and ``If-Range``; see :mod:`.static_response`. Path resolution is in
-  :mod:`.static_resolve`.
+  :mod:`.static_resolve`, the ``content-type`` table in :mod:`.static_mime`.
 
 All filesystem work (resolving, opening, ``fstat``, reading) runs on the worker's executor, never
 on the event loop: one executor call resolves the file and decides the response, and bodies up to
@@ -46,8 +46,9 @@ from granian_http.exchange import Exchange, Headers
 
 from .errors import ConfigurationError
 from .log import logger
+from .static_mime import content_type
 from .static_resolve import FALL_THROUGH, NOT_FOUND, Found, Outcome, open_static_file
-from .static_response import content_type, plan_response, read_conditions
+from .static_response import plan_response, read_conditions
 
 __all__ = ['DEFAULT_ROUTE', 'StaticFiles', 'pair_mounts']
 

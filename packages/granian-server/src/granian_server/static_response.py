@@ -20,8 +20,6 @@ so every case is unit-testable without a server. RFC 9110 is the reference:
 from __future__ import annotations
 
 import email.utils
-import mimetypes
-import os
 from functools import lru_cache
 from typing import Literal, NamedTuple
 
@@ -30,35 +28,11 @@ from granian_http.exchange import Headers
 __all__ = [
     'Conditions',
     'Plan',
-    'content_type',
     'etag_for',
     'parse_range',
     'plan_response',
     'read_conditions',
 ]
-
-#: What a compressed file is when served as is (no ``content-encoding``: the bytes are the file).
-_ENCODING_TYPES = {
-    'gzip': 'application/gzip',
-    'bzip2': 'application/x-bzip2',
-    'xz': 'application/x-xz',
-    'compress': 'application/x-compress',
-    'br': 'application/x-brotli',
-}
-_DEFAULT_TYPE = 'application/octet-stream'
-
-
-@lru_cache(maxsize=512)
-def _type_for_extension(extension: str) -> str:
-    guessed, encoding = mimetypes.guess_type('file' + extension, strict=False)
-    if encoding is not None:
-        return _ENCODING_TYPES.get(encoding, _DEFAULT_TYPE)
-    return guessed or _DEFAULT_TYPE
-
-
-def content_type(path: str) -> str:
-    """The media type for a file name, from its last extension; no charset (as upstream)."""
-    return _type_for_extension(os.path.splitext(path)[1].lower())
 
 
 @lru_cache(maxsize=1024)
