@@ -84,6 +84,7 @@ UPSTREAM_OPTIONS = {
     '--static-path-mount': 'STATIC_PATH_MOUNT',
     '--static-path-dir-to-file': 'STATIC_PATH_DIR_TO_FILE',
     '--static-path-expires': 'STATIC_PATH_EXPIRES',
+    '--static-path-precompressed': 'STATIC_PATH_PRECOMPRESSED',  # upstream's open pull request #791
     '--metrics': 'METRICS_ENABLED',
     '--metrics-scrape-interval': 'METRICS_SCRAPE_INTERVAL',
     '--metrics-address': 'METRICS_ADDRESS',
@@ -110,6 +111,7 @@ FLAG_DEFAULTS = {
     '--ssl-client-verify': 'disabled',
     '--respawn-failed-workers': 'disabled',
     '--factory': 'disabled',
+    '--static-path-precompressed': 'disabled',
     '--metrics': 'disabled',
     '--reload': 'disabled',
     '--reload-ignore-worker-failure': 'disabled',

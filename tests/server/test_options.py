@@ -59,6 +59,8 @@ UPSTREAM_DEFAULTS = {
     'static_path_mount': None,
     'static_path_dir_to_file': None,
     'static_path_expires': 86400,
+    # From upstream's open pull request #791 (precompressed static files), where it sits.
+    'static_path_precompressed': False,
     'metrics_enabled': False,
     'metrics_scrape_interval': 15,
     'metrics_address': '127.0.0.1',

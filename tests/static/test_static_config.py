@@ -4,6 +4,7 @@ values a worker receives, and the embedded server serving a mount."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import os
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ def test_one_mount_without_route_is_served_at_static(tmp_path: Path) -> None:
     assert config.static_path_mounts == (('/static', os.path.realpath(tmp_path)),)
     assert config.static_path_expires == 86400
     assert config.static_path_dir_to_file is None
+    assert config.static_path_precompressed is False
 
 
 def test_routes_and_mounts_pair_in_order(tmp_path: Path) -> None:
@@ -101,6 +103,22 @@ def test_dir_to_file_without_mount_is_reported(capsys: pytest.CaptureFixture[str
     assert 'static_path_dir_to_file has no effect without static_path_mount' in capsys.readouterr().out
 
 
+def test_precompressed_reaches_the_worker(tmp_path: Path) -> None:
+    server = Granian('app:app', interface='asgi', static_path_mount=[tmp_path], static_path_precompressed=True)
+    assert server._serve_config().static_path_precompressed is True
+
+
+@pytest.mark.parametrize('value', ['false', 'yes', 1, None])
+def test_precompressed_must_be_a_bool(tmp_path: Path, value: object) -> None:
+    with pytest.raises(ConfigurationError, match=r'^static_path_precompressed: must be True or False, not '):
+        Granian('app:app', interface='asgi', static_path_mount=[tmp_path], static_path_precompressed=value)
+
+
+def test_precompressed_without_mount_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
+    Granian('app:app', interface='asgi', static_path_precompressed=True)
+    assert 'static_path_precompressed has no effect without static_path_mount' in capsys.readouterr().out
+
+
 async def embedded_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope['type'] == 'lifespan':
         return
@@ -110,10 +128,16 @@ async def embedded_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 def test_the_embedded_server_serves_static_files(tmp_path: Path) -> None:
     (tmp_path / 'hello.txt').write_bytes(b'hello')
+    (tmp_path / 'hello.txt.gz').write_bytes(gzip.compress(b'hello'))
 
     async def main() -> None:
         server = EmbeddedServer(
-            embedded_app, port=0, interface='asginl', static_path_route=['/files'], static_path_mount=[tmp_path]
+            embedded_app,
+            port=0,
+            interface='asginl',
+            static_path_route=['/files'],
+            static_path_mount=[tmp_path],
+            static_path_precompressed=True,
         )
         task = asyncio.create_task(server.serve())
         try:
@@ -130,6 +154,8 @@ def test_the_embedded_server_serves_static_files(tmp_path: Path) -> None:
                         await asyncio.sleep(0.02)
                 assert response.content == b'hello'
                 assert response.headers['cache-control'] == 'max-age=86400'
+                # httpx asked for gzip and decoded it.
+                assert response.headers['content-encoding'] == 'gzip'
                 assert (await client.get('/files/missing')).status_code == 404
                 assert (await client.get('/other')).content == b'embedded app'
         finally:

@@ -218,6 +218,11 @@ _OPTIONS: tuple[Callable[[Any], Any], ...] = (
         default=86400,
         help='Cache max-age of static files (0 turns the cache header off)',
     ),
+    option(
+        '--static-path-precompressed/--no-static-path-precompressed',
+        default=False,
+        help='Serve file.zst, file.br or file.gz beside a static file to clients that accept that encoding',
+    ),
     # -- metrics ---------------------------------------------------------------------------------
     option('--metrics/--no-metrics', 'metrics_enabled', default=False, help='Prometheus metrics exporter'),
     option('--metrics-scrape-interval', type=Duration(1, 60), default=15, help='Metrics collection interval'),

@@ -60,6 +60,7 @@ class Server(_MainServer):
         static_path_mount: list[Path] | None = None,
         static_path_dir_to_file: str | None = None,
         static_path_expires: int = 86400,
+        static_path_precompressed: bool = False,
     ) -> None:
         super().__init__(
             target,
@@ -97,6 +98,7 @@ class Server(_MainServer):
             static_path_mount=static_path_mount,
             static_path_dir_to_file=static_path_dir_to_file,
             static_path_expires=static_path_expires,
+            static_path_precompressed=static_path_precompressed,
         )
         self._stop: asyncio.Future[None] | None = None
         self._reload = False

@@ -105,6 +105,7 @@ class Server:
         static_path_mount: Sequence[Path] | None = None,
         static_path_dir_to_file: str | None = None,
         static_path_expires: int = 86400,
+        static_path_precompressed: bool = False,
         metrics_enabled: bool = False,
         metrics_scrape_interval: int = 15,
         metrics_address: str = '127.0.0.1',
@@ -171,6 +172,7 @@ class Server:
         self.static_path_mount = list(static_path_mount or [])
         self.static_path_dir_to_file = static_path_dir_to_file
         self.static_path_expires = static_path_expires
+        self.static_path_precompressed = static_path_precompressed
         self.metrics_enabled = metrics_enabled
         self.metrics_scrape_interval = metrics_scrape_interval
         self.metrics_address = metrics_address
@@ -244,9 +246,15 @@ class Server:
             raise ConfigurationError(
                 'static_path_expires: must be a number of seconds, or 0 to send no cache-control header'
             )
+        if not isinstance(self.static_path_precompressed, bool):
+            # A string such as 'false' would otherwise read as true.
+            raise ConfigurationError(
+                f'static_path_precompressed: must be True or False, not {self.static_path_precompressed!r}'
+            )
         self.static_path_mounts = pair_mounts(self.static_path_route, self.static_path_mount)
-        if self.static_path_dir_to_file and not self.static_path_mounts:
-            logger.warning('static_path_dir_to_file has no effect without static_path_mount')
+        for name in ('static_path_dir_to_file', 'static_path_precompressed'):
+            if getattr(self, name) and not self.static_path_mounts:
+                logger.warning(f'{name} has no effect without static_path_mount')
 
     def _resolve_runtime(self) -> None:
         if self.runtime_mode == RuntimeModes.auto:
@@ -392,6 +400,7 @@ class Server:
             static_path_mounts=self.static_path_mounts,
             static_path_dir_to_file=self.static_path_dir_to_file,
             static_path_expires=self.static_path_expires,
+            static_path_precompressed=self.static_path_precompressed,
         )
 
     def _worker_spec(self, target_loader: Callable[..., Any] | None) -> WorkerSpec:

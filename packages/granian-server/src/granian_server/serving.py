@@ -61,6 +61,7 @@ class ServeConfig:
     static_path_mounts: tuple[tuple[str, str], ...] = ()
     static_path_dir_to_file: str | None = None
     static_path_expires: int = 86400
+    static_path_precompressed: bool = False
 
 
 async def serve_app(
@@ -107,6 +108,7 @@ async def serve_app(
             config.static_path_mounts,
             dir_to_file=config.static_path_dir_to_file,
             expires=config.static_path_expires,
+            precompressed=config.static_path_precompressed,
             loop=loop,
             executor=executor,
             spawn=tasks.spawn,

@@ -20,7 +20,9 @@ a mount whose route prefixes the path owns the request. What differs, and why:
 * Beyond upstream (its issue #740 and users' asks): ``content-length``, HEAD, one-range ``Range``
   requests (206/416), ``ETag``/``Last-Modified`` with ``If-None-Match``/``If-Modified-Since``
   (304) and ``If-Range``; see :mod:`.static_response`. Path resolution is in
-  :mod:`.static_resolve`.
+  :mod:`.static_resolve`, the ``content-type`` table in :mod:`.static_mime`.
+* With ``precompressed`` (upstream's open pull request #791), a ``.zst``, ``.br`` or ``.gz`` copy
+  beside a file is sent to a client that accepts its coding: :mod:`.static_precompressed`.
 
 All filesystem work (resolving, opening, ``fstat``, reading) runs on the worker's executor, never
 on the event loop: one executor call resolves the file and decides the response, and bodies up to
@@ -46,8 +48,10 @@ from granian_http import Exchange, Headers
 
 from .errors import ConfigurationError
 from .log import logger
+from .static_mime import content_type
+from .static_precompressed import Variant, choose_variant
 from .static_resolve import FALL_THROUGH, NOT_FOUND, Found, Outcome, open_static_file
-from .static_response import content_type, plan_response, read_conditions
+from .static_response import Conditions, plan_response, read_conditions
 
 __all__ = ['DEFAULT_ROUTE', 'StaticFiles', 'pair_mounts']
 
@@ -136,6 +140,7 @@ class StaticFiles:
         *,
         dir_to_file: str | None,
         expires: int,
+        precompressed: bool = False,
         loop: asyncio.AbstractEventLoop,
         executor: Executor,
         spawn: Callable[[Coroutine[Any, Any, Any]], None],
@@ -144,6 +149,7 @@ class StaticFiles:
         self.routes = [(route.rstrip('/').encode('utf-8'), mount) for route, mount in mounts]
         self.dir_to_file = dir_to_file
         self.expires = expires
+        self.precompressed = precompressed
         self._loop = loop
         self._executor = executor
         self._spawn = spawn
@@ -227,29 +233,46 @@ class StaticFiles:
             if not isinstance(found, Found):
                 return NOT_FOUND
             try:
-                return self._reply(method, headers, found)
+                return self._reply(method, headers, mount, found)
             finally:
                 os.close(found.fd)
         return FALL_THROUGH
 
-    def _reply(self, method: str, headers: Headers, found: Found) -> _Reply:
-        head = method == 'HEAD'
-        if not head and method != 'GET':
+    def _reply(self, method: str, headers: Headers, mount: str, found: Found) -> _Reply:
+        if method not in ('GET', 'HEAD'):
             return _NOT_ALLOWED_REPLY
+        conditions = read_conditions(headers)
+        sent = (
+            choose_variant(mount, found, conditions.accept_encoding)
+            if self.precompressed
+            else Variant(found, None, False)
+        )
+        try:
+            return self._file_reply(method, conditions, found, sent)
+        finally:
+            if sent.file is not found:
+                os.close(sent.file.fd)
+
+    def _file_reply(self, method: str, conditions: Conditions, found: Found, sent: Variant) -> _Reply:
+        """The response for ``sent``, the file itself or a variant of it with its own size and time."""
+        file = sent.file
         plan = plan_response(
             method,
-            read_conditions(headers),
-            size=found.size,
-            mtime_ns=found.mtime_ns,
+            conditions,
+            size=file.size,
+            mtime_ns=file.mtime_ns,
+            # The original's type: a variant differs only in its content-encoding.
             media_type=content_type(found.path),
             expires=self.expires,
+            coding=sent.coding,
+            vary=sent.vary,
         )
-        if head:
+        if method == 'HEAD':
             if plan.status in (200, 206):
                 plan.headers.append((b'content-length', b'%d' % plan.length))
             return _Reply(plan.status, plan.headers)
         if not plan.length:
             return _Reply(plan.status, plan.headers)
         if plan.length <= _INLINE_BODY:
-            return _Reply(plan.status, plan.headers, _read_range(found.fd, plan.offset, plan.length))
-        return _Reply(plan.status, plan.headers, file=found.path, offset=plan.offset, length=plan.length)
+            return _Reply(plan.status, plan.headers, _read_range(file.fd, plan.offset, plan.length))
+        return _Reply(plan.status, plan.headers, file=file.path, offset=plan.offset, length=plan.length)

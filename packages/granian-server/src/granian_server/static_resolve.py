@@ -19,6 +19,9 @@ event loop. The rules, in order:
    regular file. What is sent is what was checked, except for large bodies, which the exchange
    reopens by path (see :mod:`.static`).
 
+:func:`open_variant` opens a precompressed copy of a file already found (see
+:mod:`.static_precompressed`) under rules 3 and 5.
+
 Outcomes follow upstream Granian: a missing target is a 404 at once (it does not fall through to
 the app), any other OS error (``ENOTDIR``, ``EACCES``, ...) lets the next mount try and finally the
 app answer.
@@ -31,7 +34,16 @@ import stat
 import sys
 from typing import NamedTuple
 
-__all__ = ['FALL_THROUGH', 'NOT_FOUND', 'Found', 'Outcome', 'Resolution', 'open_static_file', 'split_segments']
+__all__ = [
+    'FALL_THROUGH',
+    'NOT_FOUND',
+    'Found',
+    'Outcome',
+    'Resolution',
+    'open_static_file',
+    'open_variant',
+    'split_segments',
+]
 
 _OPEN_FLAGS = (
     os.O_RDONLY
@@ -141,9 +153,29 @@ def open_static_file(mount: str, rest: bytes, dir_to_file: str | None) -> Resolu
         return FALL_THROUGH
     if isinstance(opened, Outcome):
         return opened
-    fd, info = opened
+    return _regular_file(path, *opened)
+
+
+def _regular_file(path: str, fd: int, info: os.stat_result) -> Found | Outcome:
     if not stat.S_ISREG(info.st_mode):
         # A FIFO, a socket or a device.
         os.close(fd)
         return NOT_FOUND
     return Found(path, fd, info.st_size, info.st_mtime_ns)
+
+
+def open_variant(mount: str, path: str) -> Found | None:
+    """Open ``path``, a precompressed copy beside a file already served from ``mount``.
+
+    The same rules as :func:`open_static_file` (its symlinks resolved, inside the mount, a regular
+    file); ``None`` for anything else or any error, so the caller passes over it.
+    """
+    try:
+        real = os.path.realpath(path)
+        opened = _open_inside(mount, real)
+    except (OSError, ValueError):
+        return None
+    if opened is None or isinstance(opened, Outcome):
+        return None
+    found = _regular_file(real, *opened)
+    return found if isinstance(found, Found) else None

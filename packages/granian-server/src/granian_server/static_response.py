@@ -3,8 +3,9 @@
 Pure functions over the request's method and headers and the file's size and modification time,
 so every case is unit-testable without a server. RFC 9110 is the reference:
 
-* ``ETag`` is ``"<mtime_ns hex>-<size hex>"`` (cheap, and it changes whenever the file does);
-  ``Last-Modified`` is the modification time in whole seconds.
+* ``ETag`` is ``"<mtime_ns hex>-<size hex>"`` (cheap, and it changes whenever the file does),
+  with ``-<coding>`` added for a precompressed variant (:mod:`.static_precompressed`), so no two
+  representations share one; ``Last-Modified`` is the modification time in whole seconds.
 * §13.2.2 precedence: ``If-None-Match`` (weak comparison, ``*`` matches) decides alone when it
   is present; only without it is ``If-Modified-Since`` looked at. A hit is a 304 for GET and
   HEAD. An unparsable date is ignored.
@@ -20,8 +21,6 @@ so every case is unit-testable without a server. RFC 9110 is the reference:
 from __future__ import annotations
 
 import email.utils
-import mimetypes
-import os
 from functools import lru_cache
 from typing import Literal, NamedTuple
 
@@ -30,35 +29,11 @@ from granian_http import Headers
 __all__ = [
     'Conditions',
     'Plan',
-    'content_type',
     'etag_for',
     'parse_range',
     'plan_response',
     'read_conditions',
 ]
-
-#: What a compressed file is when served as is (no ``content-encoding``: the bytes are the file).
-_ENCODING_TYPES = {
-    'gzip': 'application/gzip',
-    'bzip2': 'application/x-bzip2',
-    'xz': 'application/x-xz',
-    'compress': 'application/x-compress',
-    'br': 'application/x-brotli',
-}
-_DEFAULT_TYPE = 'application/octet-stream'
-
-
-@lru_cache(maxsize=512)
-def _type_for_extension(extension: str) -> str:
-    guessed, encoding = mimetypes.guess_type('file' + extension, strict=False)
-    if encoding is not None:
-        return _ENCODING_TYPES.get(encoding, _DEFAULT_TYPE)
-    return guessed or _DEFAULT_TYPE
-
-
-def content_type(path: str) -> str:
-    """The media type for a file name, from its last extension; no charset (as upstream)."""
-    return _type_for_extension(os.path.splitext(path)[1].lower())
 
 
 @lru_cache(maxsize=1024)
@@ -66,8 +41,10 @@ def _http_date(seconds: int) -> bytes:
     return email.utils.formatdate(seconds, usegmt=True).encode('ascii')
 
 
-def etag_for(size: int, mtime_ns: int) -> bytes:
-    return b'"%x-%x"' % (mtime_ns, size)
+def etag_for(size: int, mtime_ns: int, coding: str | None = None) -> bytes:
+    if coding is None:
+        return b'"%x-%x"' % (mtime_ns, size)
+    return b'"%x-%x-%s"' % (mtime_ns, size, coding.encode('ascii'))
 
 
 class Conditions(NamedTuple):
@@ -77,22 +54,26 @@ class Conditions(NamedTuple):
     if_modified_since: bytes | None = None
     range: bytes | None = None
     if_range: bytes | None = None
+    #: Only looked at when precompressed variants are served.
+    accept_encoding: bytes | None = None
 
 
 def read_conditions(headers: Headers) -> Conditions:
-    """Pick the conditional and range headers out of a request (names are lower-case)."""
-    none_match = modified_since = byte_range = if_range = None
+    """Pick the conditional, range and coding headers out of a request (names are lower-case)."""
+    none_match = modified_since = byte_range = if_range = accept_encoding = None
     for name, value in headers:
+        # Repeated list fields form one comma-separated list (RFC 9110 §5.3).
         if name == b'if-none-match':
-            # Repeated fields form one comma-separated list (RFC 9110 §5.3).
             none_match = value if none_match is None else none_match + b',' + value
+        elif name == b'accept-encoding':
+            accept_encoding = value if accept_encoding is None else accept_encoding + b',' + value
         elif name == b'if-modified-since':
             modified_since = value
         elif name == b'range':
             byte_range = value
         elif name == b'if-range':
             if_range = value
-    return Conditions(none_match, modified_since, byte_range, if_range)
+    return Conditions(none_match, modified_since, byte_range, if_range, accept_encoding)
 
 
 def _parse_date(value: bytes) -> int | None:
@@ -180,14 +161,22 @@ def plan_response(
     mtime_ns: int,
     media_type: str,
     expires: int,
+    coding: str | None = None,
+    vary: bool = False,
 ) -> Plan:
-    """Decide the response for a GET or HEAD of a file of ``size`` bytes modified at ``mtime_ns``."""
+    """Decide the response for a GET or HEAD of a file of ``size`` bytes modified at ``mtime_ns``.
+
+    ``coding`` is the ``content-encoding`` of a precompressed variant (whose own size and time
+    these are); ``vary`` adds ``vary: accept-encoding`` for a file that has variants.
+    """
     mtime_s = mtime_ns // 1_000_000_000
-    etag = etag_for(size, mtime_ns)
+    etag = etag_for(size, mtime_ns, coding)
     # A 304 repeats what a cache needs to refresh its copy (RFC 9110 §15.4.5).
     not_modified = [(b'etag', etag)]
     if expires:
         not_modified.append((b'cache-control', b'max-age=%d' % expires))
+    if vary:
+        not_modified.append((b'vary', b'accept-encoding'))
 
     if conditions.if_none_match is not None:
         if _none_match(conditions.if_none_match, etag):
@@ -197,8 +186,10 @@ def plan_response(
         if since is not None and mtime_s <= since:
             return Plan(304, not_modified)
 
-    headers = [
-        (b'content-type', media_type.encode('latin-1')),
+    headers = [(b'content-type', media_type.encode('latin-1'))]
+    if coding is not None:
+        headers.append((b'content-encoding', coding.encode('ascii')))
+    headers += [
         (b'accept-ranges', b'bytes'),
         (b'last-modified', _http_date(mtime_s)),
         *not_modified,
