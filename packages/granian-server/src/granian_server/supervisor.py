@@ -40,7 +40,6 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from .errors import ConfigurationError
 from .log import logger
 from .metrics import GLOBAL_COUNTERS, MetricsHub, render
 from .metrics_exporter import MetricsExporter
@@ -58,6 +57,9 @@ _CRASH_LOOP_WINDOW = 5.5
 #: Workers are replaced at this share of their lifetime, so the replacement is up in time.
 _LIFETIME_SHARE = 0.95
 _MIB = 1024 * 1024
+#: The longest single wait: a far deadline (a lifetime of years) would overflow the wait's timeout,
+#: and waking up once in a while to find nothing due costs nothing.
+_MAX_WAIT = 3600.0
 
 LIFETIME_SCALE_ENV = '_GRANIAN_TEST_LIFETIME_SCALE'
 
@@ -220,7 +222,7 @@ class Supervisor:
         previous = self._install_signals()
         try:
             if self.options.metrics_address is not None:
-                self._exporter = self._start_exporter(self.options.metrics_address, self.options.metrics_port)
+                self._exporter = MetricsExporter(self.options.metrics_address, self.options.metrics_port, self._render)
             for idx in range(1, self.options.workers + 1):
                 self._spawn(idx)
             if self._exporter is not None:
@@ -234,15 +236,6 @@ class Supervisor:
         finally:
             self._restore_signals(previous)
         return self.exit_code
-
-    def _start_exporter(self, address: str, port: int) -> MetricsExporter:
-        try:
-            return MetricsExporter(address, port, self._render)
-        except OSError as exc:
-            raise ConfigurationError(
-                f'metrics_port: cannot listen on {address}:{port} ({exc.strerror or exc}); '
-                'choose a free address and port for the metrics exporter'
-            ) from None
 
     def shutdown(self) -> None:
         logger.info('Shutting down granian')
@@ -313,7 +306,7 @@ class Supervisor:
             return 0.0
         if not deadlines:
             return None
-        return max(0.0, min(deadlines) - time.monotonic())
+        return min(_MAX_WAIT, max(0.0, min(deadlines) - time.monotonic()))
 
     def _watch(self) -> None:
         while True:
