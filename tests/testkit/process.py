@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+TESTS = ROOT / 'tests'
 
 _LISTENING = re.compile(r'Listening at: (\S+)')
 _WORKER = re.compile(r'Spawning worker-(\d+) with PID: (\d+)')
@@ -110,8 +111,12 @@ class ServerProcess:
             self.proc.wait()
 
 
-def api_command(target: str, **options: Any) -> list[str]:
-    """The command line that runs ``Granian(target, **options).serve()`` (port 0 unless given)."""
+def api_command(target: str, *, server_class: str | None = None, **options: Any) -> list[str]:
+    """The command line that runs ``Granian(target, **options).serve()`` (port 0 unless given).
+
+    ``server_class`` (``'module:Class'``, importable from ``tests/``) serves with a test-only
+    subclass of ``Granian`` instead, e.g. ``'ops.short_lifetime:ShortLifetimeGranian'``.
+    """
     options.setdefault('port', 0)
     # The stdlib loop is the reference every test must pass on; tests/e2e/test_loops.py covers
     # the others ('auto' would pick rloop or uvloop, which the test environment has).
@@ -119,18 +124,30 @@ def api_command(target: str, **options: Any) -> list[str]:
     if 'uds' not in options:
         options.setdefault('address', '127.0.0.1')
     args = ', '.join(f'{key}={value!r}' for key, value in options.items())
+    if server_class is None:
+        server_import = 'from granian import Granian\n'
+    else:
+        module, name = server_class.split(':')
+        server_import = f'import sys\nsys.path.insert(0, {str(TESTS)!r})\nfrom {module} import {name} as Granian\n'
     code = (
         'from pathlib import PosixPath\n'
-        'from granian import Granian\n'
+        f'{server_import}'
         'from granian.http import HTTP1Settings, HTTP2Settings\n'
         f'Granian({target!r}, {args}).serve()\n'
     )
     return [sys.executable, '-c', code]
 
 
-def api_server(target: str, *, cwd: Path = ROOT, env: dict[str, str] | None = None, **options: Any) -> ServerProcess:
+def api_server(
+    target: str,
+    *,
+    cwd: Path = ROOT,
+    env: dict[str, str] | None = None,
+    server_class: str | None = None,
+    **options: Any,
+) -> ServerProcess:
     """Start ``Granian(target, **options).serve()`` in a child process (port 0 unless given)."""
-    return ServerProcess(api_command(target, **options), cwd=cwd, env=env)
+    return ServerProcess(api_command(target, server_class=server_class, **options), cwd=cwd, env=env)
 
 
 def cli_server(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> ServerProcess:
