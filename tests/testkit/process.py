@@ -58,21 +58,32 @@ class ServerProcess:
         with self._changed:
             return '\n'.join(self.lines)
 
-    def wait_for(self, pattern: str, timeout: float = 20.0) -> re.Match[str]:
-        """Wait until a log line matches ``pattern``; fail with the output so far if it never does."""
+    def count(self, pattern: str) -> int:
+        """How many log lines so far match ``pattern``: take it before an action, then
+        ``wait_for(pattern, more_than=count)``, so that an earlier identical line cannot pass."""
+        regex = re.compile(pattern)
+        with self._changed:
+            return sum(1 for line in self.lines if regex.search(line))
+
+    def wait_for(self, pattern: str, timeout: float = 20.0, *, more_than: int = 0) -> re.Match[str]:
+        """Wait until more than ``more_than`` log lines match ``pattern`` and return the match of the
+        next one; fail with the output so far if they never do."""
         regex = re.compile(pattern)
         deadline = time.monotonic() + timeout
-        seen = 0
+        seen = matched = 0
         with self._changed:
             while True:
                 for line in self.lines[seen:]:
                     match = regex.search(line)
                     if match:
-                        return match
+                        matched += 1
+                        if matched > more_than:
+                            return match
                 seen = len(self.lines)
                 left = deadline - time.monotonic()
                 if left <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
-                    raise AssertionError(f'no line matching {pattern!r}; output:\n' + '\n'.join(self.lines))
+                    output = '\n'.join(self.lines)
+                    raise AssertionError(f'no line matching {pattern!r} after {more_than} such; output:\n{output}')
                 self._changed.wait(min(left, 0.2))
 
     def ready(self, timeout: float = 20.0) -> ServerProcess:
