@@ -531,7 +531,8 @@ def test_configuration_error_exits_1_with_its_message(
     monkeypatch.setattr(sys, 'path', list(sys.path))
     result = invoke(['--workers-lifetime', '60', 'examples.hello:app'])
     assert result.exit_code == 1
-    assert result.stderr == 'Error: workers_lifetime: not supported yet by this Granian\n'
+    # The keyword the message starts with is shown as the flag the user typed.
+    assert result.stderr == 'Error: --workers-lifetime: not supported yet by this Granian\n'
     assert 'Traceback' not in result.output
 
 

@@ -109,7 +109,7 @@ def test_configuration_error_exits_1_without_traceback() -> None:
         timeout=STARTUP_TIMEOUT,
     )
     assert result.returncode == 1
-    assert result.stderr.startswith('Error: blocking_threads: ')
+    assert result.stderr.startswith('Error: --blocking-threads: ')
     assert 'Traceback' not in result.stdout + result.stderr
     assert 'Listening at:' not in result.stdout
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from testkit.poll import eventually
 from testkit.process import ServerProcess, api_server
 
 APPS = Path(__file__).parent / 'apps'
@@ -112,20 +113,16 @@ def test_bodyless_request_gives_one_message(client: httpx.Client) -> None:
 
 def test_disconnect_after_response_completes(client: httpx.Client) -> None:
     assert client.get('/after-response').text == 'done'
-    deadline = time.monotonic() + 5
-    while observed(client, 'after_response') is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert observed(client, 'after_response') == 'http.disconnect'
+    result = eventually(lambda: observed(client, 'after_response'), lambda value: value is not None, what='the end')
+    assert result == 'http.disconnect'
 
 
 def test_disconnect_when_client_leaves(server: ServerProcess, client: httpx.Client) -> None:
     with socket.create_connection(('127.0.0.1', server.port)) as sock:
         sock.sendall(b'GET /wait-disconnect HTTP/1.1\r\nHost: x\r\n\r\n')
-        time.sleep(0.2)
-    deadline = time.monotonic() + 5
-    while observed(client, 'wait_disconnect') is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert observed(client, 'wait_disconnect') == 'http.disconnect'
+        eventually(lambda: observed(client, 'wait_disconnect'), lambda value: value == 'waiting', what='the request')
+    result = eventually(lambda: observed(client, 'wait_disconnect'), lambda value: value != 'waiting', what='the end')
+    assert result == 'http.disconnect'
 
 
 def test_streamed_response(client: httpx.Client) -> None:

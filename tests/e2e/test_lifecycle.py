@@ -8,10 +8,12 @@ import socket
 import threading
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
 
+from testkit.poll import eventually
 from testkit.process import api_server
 
 APPS = Path(__file__).parent / 'apps'
@@ -23,11 +25,15 @@ def test_sigterm_during_a_slow_request_still_completes_it(tmp_path: Path) -> Non
         'asgi_inspector:app', interface='asgi', working_dir=str(APPS), env={'LIFESPAN_MARKER': str(marker)}
     ).ready()
     results: list[httpx.Response] = []
+    serving = tmp_path / 'serving'
     thread = threading.Thread(
-        target=lambda: results.append(httpx.get(f'{server.url}/slow?delay=1.5', timeout=10)), daemon=True
+        target=lambda: results.append(
+            httpx.get(f'{server.url}/slow', params={'delay': 1.5, 'marker': str(serving)}, timeout=10)
+        ),
+        daemon=True,
     )
     thread.start()
-    time.sleep(0.5)
+    eventually(serving.exists, what='the request to be served')
     assert server.stop(signal.SIGTERM) == 0
     thread.join(5)
     assert results and results[0].status_code == 200
@@ -39,11 +45,12 @@ def test_sigterm_during_a_slow_request_still_completes_it(tmp_path: Path) -> Non
     assert 'Granian shutdown completed, see ya!' in server.output
 
 
-def test_new_connections_are_refused_after_shutdown_starts() -> None:
+def test_new_connections_are_refused_after_shutdown_starts(tmp_path: Path) -> None:
     server = api_server('asgi_inspector:app', interface='asgi', working_dir=str(APPS)).ready()
+    serving = tmp_path / 'serving'
     with socket.create_connection(('127.0.0.1', server.port), timeout=10) as slow:
-        slow.sendall(b'GET /slow?delay=1.5 HTTP/1.1\r\nHost: x\r\n\r\n')
-        time.sleep(0.3)  # the request is being served
+        slow.sendall(f'GET /slow?delay=1.5&marker={quote(str(serving))} HTTP/1.1\r\nHost: x\r\n\r\n'.encode())
+        eventually(serving.exists, what='the request to be served')
         server.send_signal(signal.SIGTERM)
         server.wait_for('Stopping worker-1')
         with pytest.raises(httpx.TransportError):

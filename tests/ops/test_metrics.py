@@ -139,5 +139,5 @@ def test_a_taken_metrics_port_is_a_configuration_error() -> None:
         )
         assert server.proc.wait(30) == 1
     server.stop()
-    assert f'ConfigurationError: metrics_port: cannot listen on 127.0.0.1:{port}' in server.output
+    assert f'ConfigurationError: metrics_port: cannot bind 127.0.0.1:{port}: address already in use' in server.output
     assert 'Spawning worker' not in server.output

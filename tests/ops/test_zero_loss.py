@@ -23,13 +23,19 @@ from testkit.process import ServerProcess, api_server
 CLIENTS = 8
 ROUNDS = 2
 METRICS = {'metrics_enabled': True, 'metrics_port': 0, 'metrics_scrape_interval': 1}
-#: Scales workers_lifetime for the supervisor (test-only): 60 s, the smallest allowed, becomes 3 s.
-LIFETIME_SCALE = {'_GRANIAN_TEST_LIFETIME_SCALE': '0.05'}
+#: A Granian whose supervisor gets a scaled workers_lifetime: 60 s, the smallest allowed, becomes 3 s.
+SHORT_LIFETIME = 'ops.short_lifetime:ShortLifetimeGranian'
 
 
-def _two_workers(env: dict[str, str] | None = None, **options: object) -> ServerProcess:
+def _two_workers(server_class: str | None = None, **options: object) -> ServerProcess:
     server = api_server(
-        'ops_app:app', interface='asgi', working_dir=str(APPS), workers=2, respawn_interval=0.5, env=env, **options
+        'ops_app:app',
+        server_class=server_class,
+        interface='asgi',
+        working_dir=str(APPS),
+        workers=2,
+        respawn_interval=0.5,
+        **options,
     ).ready()
     server.wait_for('Started worker-1')
     server.wait_for('Started worker-2')
@@ -63,7 +69,7 @@ def test_sighup_rolling_restart_loses_no_request() -> None:
 
 
 def test_lifetime_respawn_loses_no_request_and_keeps_a_worker_serving() -> None:
-    server = _two_workers(workers_lifetime=60, env=LIFETIME_SCALE, **METRICS)
+    server = _two_workers(SHORT_LIFETIME, workers_lifetime=60, **METRICS)
     try:
         with Load(server.url, clients=CLIENTS) as load:
             # Every generation of workers reaches its lifetime a few seconds after it started.

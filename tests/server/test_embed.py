@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from granian.server.embed import Server
+from testkit.poll import eventually_async
 
 pytestmark = pytest.mark.anyio
 
@@ -28,11 +29,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 async def wait_bound(server: Server) -> None:
-    for _ in range(200):
-        if server.bind_port:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError('the embedded server never bound')
+    await eventually_async(lambda: server.bind_port, what='the embedded server to bind')
 
 
 async def test_serve_stop_and_reload() -> None:
@@ -43,8 +40,8 @@ async def test_serve_stop_and_reload() -> None:
     async with httpx.AsyncClient(base_url=f'http://127.0.0.1:{server.port}') as client:
         assert (await client.get('/')).text == 'embedded'
         server.reload()
-        await asyncio.sleep(0.2)
         # Same socket, a new worker: lifespan ran again.
+        await eventually_async(lambda: EVENTS.count('lifespan.startup') == 2, what='the new worker')
         assert (await client.get('/')).text == 'embedded'
     server.stop()
     await asyncio.wait_for(task, 10)

@@ -11,7 +11,7 @@ import pytest
 
 from granian import loops
 from granian.log import LOGGING_CONFIG, configure_logging
-from granian_server.loops import BuilderRegistry
+from granian_server.loops import BuilderRegistry, build_auto_loop, loop_for_tls
 from granian_server.target import get_import_components, load_target, prepare_import
 
 
@@ -38,15 +38,32 @@ def test_builders_with_missing_packages_are_not_registered() -> None:
     assert build is not None
 
 
+class _ChosenLoop(asyncio.SelectorEventLoop):
+    """A loop type nothing else builds, so a loop of it can only come from the user's builder."""
+
+
 def test_auto_can_be_overridden() -> None:
-    registry = BuilderRegistry()
+    # Upstream's README example: a program re-registers 'auto' on granian.loops to pick its loop.
+    builtin = loops.get('auto')
+    builtin.close()
+    assert not isinstance(builtin, _ChosenLoop)
+    original = build_auto_loop
+    try:
 
-    @registry.register('auto')
-    def build() -> asyncio.AbstractEventLoop:
-        return asyncio.new_event_loop()
+        @loops.register('auto')
+        def build() -> asyncio.AbstractEventLoop:
+            return _ChosenLoop()
 
-    loop = registry.get('auto')
-    loop.close()
+        chosen = loops.get('auto')
+        chosen.close()
+        assert isinstance(chosen, _ChosenLoop)
+        # A TLS server asks for the user's 'auto' too, instead of picking a TLS-capable loop itself.
+        assert loop_for_tls('auto') == 'auto'
+    finally:
+        loops.register('auto')(original)
+    restored = loops.get('auto')
+    restored.close()
+    assert not isinstance(restored, _ChosenLoop)
 
 
 def test_configure_logging_levels_and_user_config() -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+TESTS = ROOT / 'tests'
 
 _LISTENING = re.compile(r'Listening at: (\S+)')
 _WORKER = re.compile(r'Spawning worker-(\d+) with PID: (\d+)')
@@ -57,21 +58,32 @@ class ServerProcess:
         with self._changed:
             return '\n'.join(self.lines)
 
-    def wait_for(self, pattern: str, timeout: float = 20.0) -> re.Match[str]:
-        """Wait until a log line matches ``pattern``; fail with the output so far if it never does."""
+    def count(self, pattern: str) -> int:
+        """How many log lines so far match ``pattern``: take it before an action, then
+        ``wait_for(pattern, more_than=count)``, so that an earlier identical line cannot pass."""
+        regex = re.compile(pattern)
+        with self._changed:
+            return sum(1 for line in self.lines if regex.search(line))
+
+    def wait_for(self, pattern: str, timeout: float = 20.0, *, more_than: int = 0) -> re.Match[str]:
+        """Wait until more than ``more_than`` log lines match ``pattern`` and return the match of the
+        next one; fail with the output so far if they never do."""
         regex = re.compile(pattern)
         deadline = time.monotonic() + timeout
-        seen = 0
+        seen = matched = 0
         with self._changed:
             while True:
                 for line in self.lines[seen:]:
                     match = regex.search(line)
                     if match:
-                        return match
+                        matched += 1
+                        if matched > more_than:
+                            return match
                 seen = len(self.lines)
                 left = deadline - time.monotonic()
                 if left <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
-                    raise AssertionError(f'no line matching {pattern!r}; output:\n' + '\n'.join(self.lines))
+                    output = '\n'.join(self.lines)
+                    raise AssertionError(f'no line matching {pattern!r} after {more_than} such; output:\n{output}')
                 self._changed.wait(min(left, 0.2))
 
     def ready(self, timeout: float = 20.0) -> ServerProcess:
@@ -110,8 +122,12 @@ class ServerProcess:
             self.proc.wait()
 
 
-def api_command(target: str, **options: Any) -> list[str]:
-    """The command line that runs ``Granian(target, **options).serve()`` (port 0 unless given)."""
+def api_command(target: str, *, server_class: str | None = None, **options: Any) -> list[str]:
+    """The command line that runs ``Granian(target, **options).serve()`` (port 0 unless given).
+
+    ``server_class`` (``'module:Class'``, importable from ``tests/``) serves with a test-only
+    subclass of ``Granian`` instead, e.g. ``'ops.short_lifetime:ShortLifetimeGranian'``.
+    """
     options.setdefault('port', 0)
     # The stdlib loop is the reference every test must pass on; tests/e2e/test_loops.py covers
     # the others ('auto' would pick rloop or uvloop, which the test environment has).
@@ -119,18 +135,30 @@ def api_command(target: str, **options: Any) -> list[str]:
     if 'uds' not in options:
         options.setdefault('address', '127.0.0.1')
     args = ', '.join(f'{key}={value!r}' for key, value in options.items())
+    if server_class is None:
+        server_import = 'from granian import Granian\n'
+    else:
+        module, name = server_class.split(':')
+        server_import = f'import sys\nsys.path.insert(0, {str(TESTS)!r})\nfrom {module} import {name} as Granian\n'
     code = (
         'from pathlib import PosixPath\n'
-        'from granian import Granian\n'
+        f'{server_import}'
         'from granian.http import HTTP1Settings, HTTP2Settings\n'
         f'Granian({target!r}, {args}).serve()\n'
     )
     return [sys.executable, '-c', code]
 
 
-def api_server(target: str, *, cwd: Path = ROOT, env: dict[str, str] | None = None, **options: Any) -> ServerProcess:
+def api_server(
+    target: str,
+    *,
+    cwd: Path = ROOT,
+    env: dict[str, str] | None = None,
+    server_class: str | None = None,
+    **options: Any,
+) -> ServerProcess:
     """Start ``Granian(target, **options).serve()`` in a child process (port 0 unless given)."""
-    return ServerProcess(api_command(target, **options), cwd=cwd, env=env)
+    return ServerProcess(api_command(target, server_class=server_class, **options), cwd=cwd, env=env)
 
 
 def cli_server(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> ServerProcess:

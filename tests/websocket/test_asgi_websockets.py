@@ -12,6 +12,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from testkit.poll import eventually_async
 from testkit.process import ServerProcess, api_server
 
 APPS = Path(__file__).parent / 'apps'
@@ -31,11 +32,18 @@ def ws_url(server: ServerProcess, path: str) -> str:
     return server.url.replace('http://', 'ws://') + path
 
 
-def observed(server: ServerProcess, key: str) -> object:
+def take(server: ServerProcess, key: str) -> object:
+    """What the app observed under ``key`` since the last look (the app forgets it once read)."""
     return httpx.get(f'{server.url}/observed', params={'key': key}).json()
 
 
+async def observed(server: ServerProcess, key: str) -> object:
+    """Wait for the app's next observation under ``key``."""
+    return await eventually_async(lambda: take(server, key), lambda value: value is not None, what=key)
+
+
 async def test_echo_text_bytes_large_and_compressed(server: ServerProcess) -> None:
+    take(server, 'echo_disconnect')
     async with websockets.connect(ws_url(server, '/echo'), max_size=None) as ws:
         await ws.send('hello')
         assert await ws.recv() == 'hello'
@@ -50,8 +58,7 @@ async def test_echo_text_bytes_large_and_compressed(server: ServerProcess) -> No
         await asyncio.wait_for(pong, 5)
         assert ws.response.headers['x-accepted'] == 'yes'
         assert ws.response.headers['sec-websocket-extensions'].startswith('permessage-deflate')
-    await asyncio.sleep(0.2)
-    assert observed(server, 'echo_disconnect') == 1000
+    assert await observed(server, 'echo_disconnect') == 1000
 
 
 async def test_subprotocol_negotiation(server: ServerProcess) -> None:
@@ -80,11 +87,11 @@ async def test_not_accepting_rejects_with_403(server: ServerProcess, path: str) 
 
 
 async def test_disconnect_after_reject(server: ServerProcess) -> None:
+    take(server, 'after_reject')
     with pytest.raises(InvalidStatus):
         async with websockets.connect(ws_url(server, '/close-before-accept')):
             pass
-    await asyncio.sleep(0.2)
-    assert observed(server, 'after_reject') == 'websocket.disconnect'
+    assert await observed(server, 'after_reject') == 'websocket.disconnect'
 
 
 async def test_denial_response_extension(server: ServerProcess) -> None:
@@ -98,13 +105,13 @@ async def test_denial_response_extension(server: ServerProcess) -> None:
 
 
 async def test_server_close_code_and_reason(server: ServerProcess) -> None:
+    take(server, 'after_close')
     async with websockets.connect(ws_url(server, '/close-code')) as ws:
         with pytest.raises(ConnectionClosed) as info:
             await ws.recv()
     assert info.value.rcvd is not None
     assert (info.value.rcvd.code, info.value.rcvd.reason) == (4002, 'custom')
-    await asyncio.sleep(0.2)
-    assert observed(server, 'after_close') == 'ASGI flow error: Transport closed'
+    assert await observed(server, 'after_close') == 'ASGI flow error: Transport closed'
 
 
 async def test_flow_error_texts(server: ServerProcess) -> None:
@@ -151,9 +158,11 @@ async def test_bad_handshake_gets_400_with_reason(server: ServerProcess) -> None
 
 
 async def test_access_log_records_101(server: ServerProcess) -> None:
+    line = r'"GET /echo HTTP/1.1" 101'
+    before = server.count(line)  # the other tests' /echo connections are logged too
     async with websockets.connect(ws_url(server, '/echo?logged=1')):
         pass
-    server.wait_for(r'"GET /echo HTTP/1.1" 101')
+    server.wait_for(line, more_than=before)
 
 
 def test_websockets_disabled() -> None:

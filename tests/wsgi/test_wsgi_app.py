@@ -217,6 +217,7 @@ def test_head_request(client: httpx.Client) -> None:
 
 
 def test_invalid_headers_are_dropped(client: httpx.Client, server: WSGIServer) -> None:
+    before = server.count(r'WSGI response header dropped.*x-euro')
     response = client.get('/bad_headers')
     assert response.status_code == 200
     assert response.content == b'ok'
@@ -225,18 +226,20 @@ def test_invalid_headers_are_dropped(client: httpx.Client, server: WSGIServer) -
     assert 'x-split' not in response.headers
     assert 'x-injected' not in response.headers
     assert 'x-euro' not in response.headers
-    server.wait_for(r'WSGI response header dropped.*x-euro')
+    server.wait_for(r'WSGI response header dropped.*x-euro', more_than=before)
 
 
 # -- failures ----------------------------------------------------------------------------------------
 
 
 def test_exception_before_start_is_500(client: httpx.Client, server: WSGIServer) -> None:
+    lines = ['Application callable raised an exception', 'RuntimeError: boom before start']
+    before = [server.count(line) for line in lines]
     response = client.get('/boom')
     assert response.status_code == 500
     assert response.content == b''
-    server.wait_for('Application callable raised an exception')
-    server.wait_for('RuntimeError: boom before start')
+    for line, count in zip(lines, before, strict=True):
+        server.wait_for(line, more_than=count)
     # The worker goes on.
     assert client.get('/').status_code == 200
 
@@ -268,13 +271,14 @@ def test_exc_info_replaces_head_before_body(client: httpx.Client) -> None:
 
 
 def test_exc_info_after_body_reraises(server: WSGIServer) -> None:
+    before = server.count('ValueError: too late')
     raw = raw_request(server, b'GET /exc_info_after HTTP/1.1\r\nHost: x\r\n\r\n')
     head, _, body = raw.partition(b'\r\n\r\n')
     assert head.startswith(b'HTTP/1.1 200 ')
     assert b'first' in body
     assert b'never' not in body
     assert not body.endswith(b'0\r\n\r\n')
-    server.wait_for('ValueError: too late')
+    server.wait_for('ValueError: too late', more_than=before)
 
 
 # -- wsgi.file_wrapper -------------------------------------------------------------------------------

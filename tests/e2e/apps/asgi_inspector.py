@@ -92,6 +92,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     elif path == '/wait-disconnect':
         # Read the body, then wait for the client to go away mid-request.
         await receive()
+        OBSERVED['wait_disconnect'] = 'waiting'  # the test leaves once it sees this
         message = await receive()
         OBSERVED['wait_disconnect'] = message['type']
     elif path == '/stream':
@@ -150,6 +151,9 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         state['mutated'] = True
         await _respond(send, json.dumps({'leaked': leaked, 'started': state.get('started')}).encode())
     elif path == '/slow':
+        if 'marker' in query:  # tells the test the request is being served
+            with open(query['marker'], 'w'):
+                pass
         await asyncio.sleep(float(query.get('delay', '1')))
         await _respond(send, b'slow done')
     elif path == '/observed':

@@ -39,7 +39,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     path = scope['path']
     if scope['type'] == 'http':
         query = dict(parse_qsl(scope['query_string'].decode()))
-        body = json.dumps(OBSERVED.get(query.get('key', ''))).encode()
+        # Read once: a test forgets an earlier test's observation by reading it before it acts.
+        body = json.dumps(OBSERVED.pop(query.get('key', ''), None)).encode()
         await send({'type': 'http.response.start', 'status': 200, 'headers': []})
         await send({'type': 'http.response.body', 'body': body})
         return

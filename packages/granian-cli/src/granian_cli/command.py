@@ -71,6 +71,22 @@ def _read_log_config(path: Path | None) -> dict[str, Any] | None:
     return config
 
 
+def _cli_message(message: str, command: click.Command) -> str:
+    """``message`` with its leading ``Server`` keyword shown as the flag a CLI user typed.
+
+    Start-up errors name the option as a keyword (``address: cannot bind ...``) because
+    ``Granian(...)`` raises them too; on the command line, ``--host: cannot bind ...`` says what
+    to change. A message that does not start with a keyword is left alone.
+    """
+    keyword, sep, rest = message.partition(': ')
+    if not sep:
+        return message
+    for param in command.params:
+        if isinstance(param, click.Option) and param.name and _RENAMED.get(param.name, param.name) == keyword:
+            return f'{param.opts[0]}: {rest}'
+    return message
+
+
 def server_kwargs(options: dict[str, Any]) -> dict[str, Any]:
     """Map the parsed options to ``Server`` keywords (without the target)."""
     from granian_http import HTTP1Settings, HTTP2Settings
@@ -116,7 +132,7 @@ def cli(app: str, **options: Any) -> None:
         server.serve()
     except FatalError as exc:
         if str(exc):
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(_cli_message(str(exc), click.get_current_context().command)) from None
         raise click.exceptions.Exit(1) from None
 
 

@@ -25,6 +25,9 @@ _F = TypeVar('_F', bound=Callable[..., Any])
 
 _EXISTING_FILE = click.Path(exists=True, file_okay=True, dir_okay=False, readable=True, path_type=pathlib.Path)
 _EXISTING_DIR = click.Path(exists=True, file_okay=False, dir_okay=True, readable=True, path_type=pathlib.Path)
+# Upstream takes any int and fails at bind time; a range here makes 99999 a usage error naming the
+# option instead of an OverflowError from bind(). 0 asks the system for a free port.
+_PORT = click.IntRange(0, 65535)
 
 
 def option(*param_decls: str, **attrs: Any) -> Callable[[_F], _F]:
@@ -39,7 +42,7 @@ def option(*param_decls: str, **attrs: Any) -> Callable[[_F], _F]:
 _OPTIONS: tuple[Callable[[Any], Any], ...] = (
     # -- binding ---------------------------------------------------------------------------------
     option('--host', default='127.0.0.1', help='Host address to bind to'),
-    option('--port', type=int, default=8000, help='Port to bind to'),
+    option('--port', type=_PORT, default=8000, help='Port to bind to'),
     option(
         '--uds',
         type=click.Path(exists=False, writable=True, path_type=pathlib.Path),
@@ -227,7 +230,7 @@ _OPTIONS: tuple[Callable[[Any], Any], ...] = (
     option('--metrics/--no-metrics', 'metrics_enabled', default=False, help='Prometheus metrics exporter'),
     option('--metrics-scrape-interval', type=Duration(1, 60), default=15, help='Metrics collection interval'),
     option('--metrics-address', default='127.0.0.1', help='Metrics exporter host address to bind to'),
-    option('--metrics-port', type=int, default=9090, help='Metrics exporter port to bind to'),
+    option('--metrics-port', type=_PORT, default=9090, help='Metrics exporter port to bind to'),
     # -- reload ----------------------------------------------------------------------------------
     option('--reload/--no-reload', default=False, help='Restart workers when code changes (needs watchfiles)'),
     option(

@@ -13,6 +13,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable
 
+from .listeners import bind_tcp
 from .metrics import CONTENT_TYPE
 
 __all__ = ['MetricsExporter']
@@ -25,9 +26,8 @@ _MAX_HEAD = 16384
 class MetricsExporter:
     def __init__(self, address: str, port: int, render: Callable[[], bytes]) -> None:
         self._render = render
-        family = socket.AF_INET6 if ':' in address else socket.AF_INET
-        self._listener = socket.create_server((address, port), family=family, backlog=64, reuse_port=False)
-        self._listener.setblocking(False)
+        # A bind failure is a ConfigurationError naming the metrics_* option to change.
+        self._listener = bind_tcp(address, port, 64, address_option='metrics_address', port_option='metrics_port')
         self._clients: dict[socket.socket, tuple[bytearray, float]] = {}
 
     @property

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import PidFileError
+from .errors import ConfigurationError, PidFileError, describe_os_error
 
 __all__ = ['PidFile']
 
@@ -37,11 +37,19 @@ class PidFile:
             return None
 
     def write(self) -> None:
-        """Write our pid; a file left by a dead process (or holding garbage) is replaced."""
+        """Write our pid; a file left by a dead process (or holding garbage) is replaced.
+
+        Raises :class:`PidFileError` when the file names another live process (upstream's error),
+        :class:`ConfigurationError` when it cannot be written (a missing directory, say).
+        """
         existing = self._read()
         if existing is not None and existing != self.pid and _alive(existing):
             raise PidFileError(f'The PID file {self.path} already exists for {existing}')
-        self.path.write_text(f'{self.pid}\n')
+        try:
+            self.path.write_text(f'{self.pid}\n')
+        except OSError as exc:
+            cause = describe_os_error(exc, self.path)
+            raise ConfigurationError(f'pid_file: cannot write {self.path}: {cause}') from None
 
     def remove(self) -> None:
         """Remove the file unless someone else has taken it over meanwhile."""

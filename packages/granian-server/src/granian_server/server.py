@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
-import stat
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -23,6 +23,7 @@ from granian_http import HTTP1Settings, HTTP2Settings, TLSConfig, TLSConfigError
 from .constants import HTTPModes, Interfaces, Loops, RuntimeModes, SSLProtocols, TaskImpl
 from .errors import ConfigurationError
 from .extras import require_module
+from .listeners import MAX_BACKLOG, bind_tcp, bind_unix, check_mode, check_port
 from .log import DEFAULT_ACCESSLOG_FMT, LogLevels, configure_logging, logger
 from .loops import loop_for_tls
 from .pidfile import PidFile
@@ -135,7 +136,7 @@ class Server:
         self.task_impl = _enum(TaskImpl, task_impl, 'task_impl')
         self.http = _enum(HTTPModes, http, 'http')
         self.websockets = websockets
-        self.backlog = max(128, backlog)
+        self.backlog = min(max(128, backlog), MAX_BACKLOG)
         self.backpressure = max(1, backpressure or self.backlog // self.workers)
         self.blocking_threads = (
             blocking_threads
@@ -274,6 +275,10 @@ class Server:
             raise ConfigurationError('blocking_threads_idle_timeout: must be between 5 and 600 seconds')
         if self.bind_uds and sys.platform == 'win32':
             raise ConfigurationError('uds: Unix sockets are not available on Windows; bind an address and port')
+        # Out-of-range values would only fail at bind() or chmod(), as OverflowError tracebacks.
+        if self.bind_uds is None:
+            check_port('port', self.bind_port)
+        check_mode('uds_permissions', self.uds_permissions)
         cpus = os.cpu_count() or 1
         if self.workers > cpus:
             logger.warning(
@@ -300,6 +305,7 @@ class Server:
             self.metrics_enabled = False
         if self.reload_on_changes:
             require_module('watchfiles', 'reload')
+            self._check_reload_patterns()
             if self.workers_lifetime is not None:
                 logger.info('Workers lifetime is not available in combination with reload, ignoring')
                 self.workers_lifetime = None
@@ -309,6 +315,19 @@ class Server:
             if self.metrics_enabled:
                 logger.info('Metrics are not available in combination with reload, ignoring')
                 self.metrics_enabled = False
+        if self.metrics_enabled:
+            check_port('metrics_port', self.metrics_port)
+
+    def _check_reload_patterns(self) -> None:
+        # The reloader compiles them in its own process, where a bad one is a traceback and a
+        # stopped reloader; here it is one line naming the pattern.
+        for pattern in self.reload_ignore_patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ConfigurationError(
+                    f'reload_ignore_patterns: {pattern!r} is not a regular expression ({exc})'
+                ) from None
 
     def _describe_runtime(self) -> None:
         """Say once what upstream's Rust runtime options mean in a pure-Python worker."""
@@ -340,36 +359,11 @@ class Server:
 
     def _bind(self) -> socket.socket:
         if self.bind_uds is not None:
-            return self._bind_uds(self.bind_uds)
-        family = socket.AF_INET6 if ':' in self.bind_addr else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.bind_addr, self.bind_port))
-            sock.listen(self.backlog)
-        except OSError:
-            sock.close()
-            raise
-        sock.setblocking(False)
-        sock.set_inheritable(True)
-        self.bind_port = sock.getsockname()[1]
-        return sock
-
-    def _bind_uds(self, path: Path) -> socket.socket:
-        with contextlib.suppress(FileNotFoundError):
-            if stat.S_ISSOCK(path.stat().st_mode):
-                path.unlink()
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.bind(str(path))
-            if self.uds_permissions is not None:
-                os.chmod(path, self.uds_permissions)
-            sock.listen(self.backlog)
-        except OSError:
-            sock.close()
-            raise
-        sock.setblocking(False)
-        sock.set_inheritable(True)
+            sock = bind_unix(self.bind_uds, self.backlog, self.uds_permissions)
+        else:
+            sock = bind_tcp(self.bind_addr, self.bind_port, self.backlog)
+            self.bind_port = sock.getsockname()[1]  # port 0 asked the system for a free one
+        sock.set_inheritable(True)  # spawned (not forked) workers receive the descriptor
         return sock
 
     def _listen_url(self) -> str:

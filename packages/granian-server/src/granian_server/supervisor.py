@@ -17,17 +17,12 @@ How workers are replaced:
 - **After an unexpected exit** (``respawn_failed_workers``): at once, unless that worker had been
   respawned less than 5.5 s before; that is a crash loop, and the server exits with code 1.
 - **Reloader mode** (files changed): every worker is stopped, then every worker is spawned again.
-
-Test-only: the environment variable ``_GRANIAN_TEST_LIFETIME_SCALE`` (a float, default 1) scales
-``workers_lifetime``, so that tests can watch a 60 s lifetime (the smallest allowed) end in a few
-seconds. It exists for the test suite and nothing else.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.connection
-import os
 import signal
 import socket
 import sys
@@ -40,7 +35,6 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from .errors import ConfigurationError
 from .log import logger
 from .metrics import GLOBAL_COUNTERS, MetricsHub, render
 from .metrics_exporter import MetricsExporter
@@ -48,7 +42,7 @@ from .reloader import ChangeWatcher, ReloadOptions
 from .rss import rss_of
 from .worker import WorkerSpec, run_worker
 
-__all__ = ['LIFETIME_SCALE_ENV', 'Supervisor', 'SupervisorOptions', 'WorkerProcess', 'mp_context']
+__all__ = ['Supervisor', 'SupervisorOptions', 'WorkerProcess', 'mp_context']
 
 _INTERRUPT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _SIGHUP = getattr(signal, 'SIGHUP', None)
@@ -58,22 +52,15 @@ _CRASH_LOOP_WINDOW = 5.5
 #: Workers are replaced at this share of their lifetime, so the replacement is up in time.
 _LIFETIME_SHARE = 0.95
 _MIB = 1024 * 1024
-
-LIFETIME_SCALE_ENV = '_GRANIAN_TEST_LIFETIME_SCALE'
+#: The longest single wait: a far deadline (a lifetime of years) would overflow the wait's timeout,
+#: and waking up once in a while to find nothing due costs nothing.
+_MAX_WAIT = 3600.0
 
 
 def mp_context() -> BaseContext:
     # fork keeps scripts without a __main__ guard working, as upstream does on Linux; elsewhere
     # fork is unsafe (macOS) or missing (Windows).
     return multiprocessing.get_context('fork' if sys.platform == 'linux' else 'spawn')
-
-
-def _lifetime_scale() -> float:
-    try:
-        scale = float(os.environ.get(LIFETIME_SCALE_ENV, '1'))
-    except ValueError:
-        return 1.0
-    return scale if scale > 0 else 1.0
 
 
 @dataclass(frozen=True)
@@ -187,7 +174,7 @@ class Supervisor:
         self._wakeup_r, self._wakeup_w = socket.socketpair()
         self._queue: deque[tuple[int, int | None, str]] = deque()
         self._handover: _Handover | None = None
-        self._lifetime = options.lifetime * _lifetime_scale() if options.lifetime else None
+        self._lifetime = options.lifetime or None
         self._rss_due = 0.0
         self._metrics = MetricsHub() if options.metrics_address is not None else None
         self._exporter: MetricsExporter | None = None
@@ -220,7 +207,7 @@ class Supervisor:
         previous = self._install_signals()
         try:
             if self.options.metrics_address is not None:
-                self._exporter = self._start_exporter(self.options.metrics_address, self.options.metrics_port)
+                self._exporter = MetricsExporter(self.options.metrics_address, self.options.metrics_port, self._render)
             for idx in range(1, self.options.workers + 1):
                 self._spawn(idx)
             if self._exporter is not None:
@@ -234,15 +221,6 @@ class Supervisor:
         finally:
             self._restore_signals(previous)
         return self.exit_code
-
-    def _start_exporter(self, address: str, port: int) -> MetricsExporter:
-        try:
-            return MetricsExporter(address, port, self._render)
-        except OSError as exc:
-            raise ConfigurationError(
-                f'metrics_port: cannot listen on {address}:{port} ({exc.strerror or exc}); '
-                'choose a free address and port for the metrics exporter'
-            ) from None
 
     def shutdown(self) -> None:
         logger.info('Shutting down granian')
@@ -313,7 +291,7 @@ class Supervisor:
             return 0.0
         if not deadlines:
             return None
-        return max(0.0, min(deadlines) - time.monotonic())
+        return min(_MAX_WAIT, max(0.0, min(deadlines) - time.monotonic()))
 
     def _watch(self) -> None:
         while True:
