@@ -211,8 +211,11 @@ class ExchangeCore(Exchange):
     # -- fed by the protocol -------------------------------------------------------------------
 
     def _body_arrived(self, data: bytes) -> None:
+        # Chunks are kept as they came and joined only when the app reads: an app that reads
+        # rarely then pays one join instead of a copy per chunk.
         self._body.append(data)
         self._body_size += len(data)
+        # The waiter is woken inline, not through wake(): this runs for every body chunk.
         waiter = self._body_waiter
         if waiter is not None:
             self._body_waiter = None
@@ -230,6 +233,8 @@ class ExchangeCore(Exchange):
 
     def _client_gone(self) -> None:
         """The client is gone (the connection closed, the stream was reset): release every wait."""
+        # Every waiter returns and looks at ``disconnected``: a body read raises, a completion
+        # or disconnect wait just ends. Nothing is left pending on a client that cannot answer.
         self.disconnected = True
         wake(self._body_waiter)
         wake(self._disconnect_waiter)
@@ -257,6 +262,8 @@ class ExchangeCore(Exchange):
             if self.body_complete:
                 return b''
             if self.disconnected:
+                # Buffered bytes were returned above first: the app gets everything that arrived,
+                # then learns the rest never will.
                 raise ClientDisconnected(self.disconnect_reason)
             self._body_wanted()
             waiter = self._body_waiter = self._loop.create_future()
@@ -275,6 +282,8 @@ class ExchangeCore(Exchange):
         await waiter
 
     async def wait_complete(self) -> None:
+        # ASGI's receive() after the body waits here for http.disconnect: a lost client ends the
+        # wait as well as a complete response does.
         if not self._complete and not self.disconnected:
             if self._complete_waiter is None:
                 self._complete_waiter = self._loop.create_future()
@@ -288,6 +297,8 @@ class ExchangeCore(Exchange):
         return self._state > HELD
 
     def _refuse(self, call: str) -> None:
+        # Only reached off the fast path: each call checks its legal states inline, and the
+        # table (through refusal) is consulted for the error, or the silent drop.
         error = refusal(self._state, call, self.disconnected)
         if error is not None:
             raise error
@@ -295,6 +306,8 @@ class ExchangeCore(Exchange):
     def start(self, status: int, headers: Headers) -> None:
         if self._state not in _CAN_START:
             self._refuse(START)
+        # Only held: the head is serialized (and checked) when it is written, so a second start
+        # (an error page replacing a failed response) costs nothing.
         self._status = status
         self._resp_headers = headers
         self._state = HELD
@@ -325,12 +338,15 @@ class ExchangeCore(Exchange):
     def end(self, data: bytes = b'', trailers: Headers | None = None) -> None:
         state = self._state
         if state is HELD:
+            # The head was never written: the whole response is known now, so it gets an exact
+            # content-length and leaves in one write.
             self._emit_whole(data, trailers)
         elif state is STREAMING:
             self._emit_end(data, trailers)
         else:
             self._refuse(END)
             return
+        # After the wire call returned: a head that raised ValueError left the state as it was.
         self._state = DONE
 
     def abort(self) -> None:
@@ -348,16 +364,20 @@ class ExchangeCore(Exchange):
         if self._state is not HELD:
             self._refuse(SEND_FILE)
         loop = self._loop
+        # File I/O runs on the executor (runtime_blocking_threads): a slow disk must not stall
+        # every other connection on this loop.
         executor = self._executor
         # Opening can fail (a missing file): that raises here, before anything is written.
         file = await loop.run_in_executor(executor, open, path, 'rb')
         try:
             size = (await loop.run_in_executor(executor, os.fstat, file.fileno())).st_size
+            # A range past the end is the caller's to refuse (416); here it just means no bytes.
             available = max(0, size - offset)
             count = available if count is None else min(count, available)
             if offset:
                 await loop.run_in_executor(executor, file.seek, offset)
             if count <= SMALL_FILE:
+                # Read whole: one executor hop, and the response leaves in one write.
                 self.end(await loop.run_in_executor(executor, file.read, count))
                 return
             if not self._file_head(count):
@@ -374,6 +394,8 @@ class ExchangeCore(Exchange):
                 left -= len(chunk)
                 self._emit_body(chunk)
                 if self.write_paused:
+                    # A slow client: at most one chunk beyond the transport's high-water mark is
+                    # ever buffered per file, however large the file.
                     await self.drain()
             if self._state is STREAMING:
                 self.end()

@@ -115,7 +115,11 @@ _BODY_CALLS = frozenset((WRITE, END, FLUSH_HEAD))
 def refusal(state: int, call: str, disconnected: bool) -> ResponseStateError | None:
     """The error for ``call`` where it is not legal, or ``None`` where it is silently dropped."""
     if state is DONE and disconnected and call in _BODY_CALLS:
+        # The protocol may have ended the response under the app; the app is not at fault.
         return None
+    # The messages are upstream's texts for the same mistakes (interfaces pass them on, e.g.
+    # as "ASGI flow error: Response not started"), chosen by what the app got wrong: a body
+    # before any head, a body after the end, or a second head after the first was written.
     if state is IDLE:
         return ResponseStateError('Response not started')
     if call in _BODY_CALLS and (state is DONE or state is UPGRADED):

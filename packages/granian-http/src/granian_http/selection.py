@@ -63,11 +63,15 @@ class ProtocolSelector(asyncio.Protocol):
         alpn = ssl_object.selected_alpn_protocol() if ssl_object is not None else None
         mode = self._ctx.http_mode
         if alpn == 'h2' or (alpn is None and mode == '2'):
+            # RFC 9113 §3.2: after ALPN h2 the client's first bytes are the preface; nothing to
+            # sniff. (A TLS client without ALPN on an http='2' server is taken at its word too.)
             self._hand_to_h2(b'')
             return
+        # HTTP/1.1 owns the connection from the start (its header-read timer, the connection
+        # limit), even while the first bytes may still turn out to be an HTTP/2 preface.
         h1 = self._h1 = HTTP1Connection(self._ctx)
         if alpn == 'http/1.1' or mode == '1':
-            hand_over(transport, self, h1)
+            hand_over(transport, self, h1)  # settled: no sniffing, no forwarding cost
         h1.connection_made(transport)
 
     def data_received(self, data: bytes) -> None:
@@ -79,6 +83,8 @@ class ProtocolSelector(asyncio.Protocol):
         if self._buffer:
             data = self._buffer + data
             self._buffer = b''
+        # 'P' first: no HTTP/1.1 method a server must know starts with PRI, so one byte decides
+        # for nearly every request, and only a preface prefix is ever buffered.
         if data[:1] == b'P' and _PREFACE.startswith(data[:24]):
             if len(data) < len(_PREFACE):
                 self._buffer = data  # wait for the rest of the preface
@@ -86,11 +92,13 @@ class ProtocolSelector(asyncio.Protocol):
             h1.detach()
             self._hand_to_h2(data)
             return
+        # Anything else is HTTP/1.1 (a bad request included: HTTP/1.1 answers it), and from now
+        # on the transport calls it directly.
         hand_over(self._transport, self, h1)
         h1.data_received(data)
 
     def _hand_to_h2(self, data: bytes) -> None:
-        from .h2 import HTTP2Connection
+        from .h2 import HTTP2Connection  # loaded on the first HTTP/2 connection, not at start-up
 
         transport = self._transport
         assert transport is not None

@@ -171,11 +171,13 @@ class HTTP1Connection(asyncio.Protocol):
             self.flow.resume()
 
     def eof_received(self) -> bool | None:
-        # None: let the transport close. A half-closed client gets its answer written first
-        # (asyncio flushes the buffer before closing), which is what RFC 9112 §9.6 asks.
+        # None: the transport closes. A client that shuts its side down is taken to have given up
+        # on what is in flight (hyper, which upstream Granian serves with, does the same unless
+        # half-close support is switched on); RFC 9112 §9.6 lets either side close at any time.
         return self._successor.eof_received() if self._successor is not None else None
 
     def forward_to(self, successor: asyncio.Protocol) -> None:
+        # A transport that cannot switch protocols (rloop) keeps calling us: pass everything on.
         self._successor = successor
         self._divert = True
 
@@ -189,6 +191,8 @@ class HTTP1Connection(asyncio.Protocol):
             return
         if self._in_head:
             if self._head_buf:
+                # A head split over reads (slow clients, large heads): re-checked as a whole, so a
+                # limit cannot be dodged by sending a head in pieces.
                 data = self._head_buf + data
                 self._head_buf = b''
             if data[:1] in (b'\r', b'\n'):
@@ -203,9 +207,11 @@ class HTTP1Connection(asyncio.Protocol):
                 self._refuse(err.status)
                 return
             if end < 0:
-                self._head_buf = data
+                self._head_buf = data  # checked so far: the guard refuses a partial head too
                 return
             self._in_head = False
+        # From here the parser sees the head and whatever follows it in this read: the body, and
+        # possibly pipelined requests, which it leaves unparsed until the next cycle.
         self._parser.feed(data)
         self._process_events()
 
@@ -213,11 +219,15 @@ class HTTP1Connection(asyncio.Protocol):
 
     def _process_events(self) -> None:
         parser = self._parser
+        # The new request, handed to the app only after this read is parsed (see the module's
+        # theory of operation): a bodyless request is then complete when the app first sees it.
         dispatch: H1Exchange | None = None
         while True:
             try:
                 event = parser.next_event()
             except ParseError as err:
+                # A malformed head or body: the status the parser chose (h11's for the same
+                # input), then close. The rest of the stream cannot be trusted to frame anything.
                 self._refuse(err.status)
                 return
             if event is NEED_DATA:
@@ -231,6 +241,8 @@ class HTTP1Connection(asyncio.Protocol):
                 assert exchange is not None
                 exchange.feed_eof()
                 if self._h2c_settings is not None:
+                    # RFC 7540 §3.2: the switch happens after the whole request (body included),
+                    # which HTTP/2 then answers as stream 1.
                     self._switch_to_h2c(exchange)
                     return
                 if self._body_after_response and not self._closed:
@@ -241,15 +253,19 @@ class HTTP1Connection(asyncio.Protocol):
                 try:
                     dispatch = self._exchange = self._new_exchange(event)
                 except HandshakeError as err:
+                    # A broken WebSocket handshake (RFC 6455 §4.2.1) is answered here, with the
+                    # reason: the app never sees a request it could not serve as a WebSocket.
                     self.answer_error(err.status, err.reason.encode(), err.headers)
                     return
             else:
                 self._exchange.feed(event)  # type: ignore[union-attr,arg-type]
+        # An h2c upgrade is dispatched by HTTP/2 instead, once it owns the connection.
         if dispatch is not None and self._h2c_settings is None:
             self.ctx.requests_handled += 1
             try:
                 self.ctx.handler(dispatch)
             except Exception:
+                # The handler (not the app: apps run in tasks) failed: a 500, and the worker goes on.
                 dispatch.fail(500)
 
     def _new_exchange(self, head: RequestHead) -> H1Exchange:
@@ -267,10 +283,13 @@ class HTTP1Connection(asyncio.Protocol):
             self, self._facts, method, raw_path, query, headers, http11, keep_alive, head.expect_continue
         )
         if head.upgrade:
+            # Only a request with an Upgrade header can be either upgrade; the rest skip both scans.
             if self.ctx.websockets:
                 # Raises HandshakeError for a broken WebSocket handshake; None if not one at all.
                 exchange.websocket = check_handshake(method, exchange.http_version, headers)
             if exchange.websocket is None and http11:
+                # An Upgrade we do not take is ignored and the request served on HTTP/1.1 (RFC 9110
+                # §7.8 lets a server ignore it).
                 self._h2c_settings = h2c_upgrade_settings(self.ctx, headers, head.expect_continue, self.buffer_limit)
         return exchange
 
@@ -284,6 +303,7 @@ class HTTP1Connection(asyncio.Protocol):
         transport = self._transport
         assert transport is not None and settings is not None
         self.detach()
+        # The 101 is HTTP/1.1's last word on this connection; everything after it is HTTP/2's.
         transport.write(SWITCHING_PROTOCOLS)
         serve_h2c_upgrade(
             self.ctx,
@@ -305,8 +325,11 @@ class HTTP1Connection(asyncio.Protocol):
             self._timer.cancel()
             self._timer = None
         self._exchange = None
+        # The successor registers itself with the context: this object is no longer a connection
+        # the worker must wait for or shut down.
         self.ctx.connections.discard(self)
         if self._read_paused:
+            # A pause is ours (a body the app was slow to read); the successor starts unpaused.
             self._read_paused = False
             self._transport.resume_reading()  # type: ignore[union-attr]
 
@@ -321,13 +344,16 @@ class HTTP1Connection(asyncio.Protocol):
         if self._timer is None:
             self._timer = self._loop.call_at(self._head_started + self._timeout, self._on_head_timer)
         if self._read_paused and self._admitted:
+            # Reading stopped for a pipelining flood or an unread body; this cycle starts afresh.
             self._read_paused = False
             self._transport.resume_reading()  # type: ignore[union-attr]
         if pending:
             # Not inline: with eager tasks a long pipeline would otherwise recurse once per request.
+            # The pipelined bytes go through data_received, so through the guard, like any head.
             self._loop.call_soon(self._resume_pipeline, pending)
 
     def _resume_pipeline(self, pending: bytes) -> None:
+        # The connection may have closed, or a new read may have started the head meanwhile.
         if not self._closed and self._in_head:
             self.data_received(pending)
 
@@ -351,9 +377,13 @@ class HTTP1Connection(asyncio.Protocol):
         # the time, so a request does not cost a timer of its own (a call_at and a cancel).
         self._timer = None
         if not self._in_head or self._closed:
+            # In a request, the app and the flow control own the pace; the timer is re-armed by
+            # the next cycle.
             return
         deadline = self._head_started + self._timeout
         if self._loop.time() >= deadline:
+            # A head that has not arrived in time (slowloris), or an idle keep-alive connection:
+            # closed without an answer, as there is no request to answer (RFC 9112 §9.5).
             self._transport.close()  # type: ignore[union-attr]
         else:
             self._timer = self._loop.call_at(deadline, self._on_head_timer)
@@ -380,8 +410,11 @@ class HTTP1Connection(asyncio.Protocol):
             self._transport.resume_reading()  # type: ignore[union-attr]
 
     def answer_error(self, status: int, body: bytes = b'', headers: Headers = ()) -> None:
+        # Written by hand, not through build_head: this also answers requests whose head could
+        # not be parsed, so nothing of the request (version, keep-alive) may be relied on. It
+        # always closes (RFC 9112 §9.6: after an error the framing of what follows is unknown).
         if status < 400 or status > 599:
-            status = 400
+            status = 400  # a parser's hint outside the error range is still a refusal
         head = (
             status_line(status, True)
             + b''.join(name + b': ' + value + b'\r\n' for name, value in headers)
@@ -390,7 +423,7 @@ class HTTP1Connection(asyncio.Protocol):
             + b'\r\n'
             + body
         )
-        self._in_head = False
+        self._in_head = False  # nothing more is parsed on this connection
         self._head_buf = b''
         self.ctx.connections_err += 1
         if not self._closed:
@@ -401,6 +434,7 @@ class HTTP1Connection(asyncio.Protocol):
         if self._closed:
             return
         if not exchange.keep_alive or self.ctx.closing:
+            # close() after write(): asyncio sends what is buffered first, then closes.
             self._transport.close()  # type: ignore[union-attr]
         elif exchange.body_complete:
             self._next_cycle()
@@ -415,11 +449,14 @@ class HTTP1Connection(asyncio.Protocol):
     def upgrade(self, extensions: list[Extension]) -> WebSocket:
         transport = self._transport
         assert transport is not None
+        # The carrier keeps our write flow: a pause of the transport that began before the 101
+        # still holds the session's writes.
         carrier = WebSocketConnection(self.ctx, transport, self.flow)
         session = carrier.session = WebSocket(carrier, self._loop, extensions)
         pending = self._parser.pending()
         self.detach()
         hand_over(transport, self, carrier)
+        # A WebSocket is a connection the worker shuts down too (close 1001 on stop).
         self.ctx.connections.add(carrier)
         if pending:
             # Frames the client sent right behind its handshake (allowed once it has our 101).
@@ -436,6 +473,8 @@ class HTTP1Connection(asyncio.Protocol):
     # -- ManagedConnection ---------------------------------------------------------------------
 
     def pause_admission(self) -> None:
+        # Over the connection limit (--backpressure): the connection waits unread, as it would
+        # in the listen backlog, until another one closes.
         self._admitted = False
         self._divert = True
         self.pause_reading()
@@ -457,6 +496,8 @@ class HTTP1Connection(asyncio.Protocol):
             self.data_received(held)
 
     def shutdown(self) -> None:
+        # Graceful stop: no new requests on this connection after the current one, which gets
+        # ``connection: close``; an idle one closes after a grace period.
         self._keep_alive = False
         if self._exchange is None and not self._closed:
             # Not at once: a request may be on its way (a connection just accepted, or a keep-alive
@@ -466,5 +507,7 @@ class HTTP1Connection(asyncio.Protocol):
             self._exchange.keep_alive = False
 
     def _close_if_idle(self) -> None:
+        # A head half-read is a request on its way: it gets served (and its connection closed
+        # after) rather than cut off; the header-read timeout still bounds it.
         if self._exchange is None and not self._head_buf and not self._closed:
             self._transport.close()  # type: ignore[union-attr]

@@ -108,6 +108,8 @@ class H1Exchange(ExchangeCore):
         self.keep_alive = keep_alive
         self._expect_continue = expect_continue
         self._head_request = method == 'HEAD'
+        # Set when the head is built: how the body is delimited, and what a content-length still
+        # allows.
         self._framing = FRAMING_NONE
         self._remaining = 0
         # Body bytes that arrived after the response ended, read only to reach the next request.
@@ -142,15 +144,20 @@ class H1Exchange(ExchangeCore):
             return b'%x\r\n%b\r\n' % (len(data), data) if data else b''
         if framing == FRAMING_LENGTH:
             if len(data) > self._remaining:
+                # More than the head announced: the excess cannot be delivered (a client would
+                # read it as the next response), and the connection is not reused after it.
                 data = data[: self._remaining]
                 self.keep_alive = False
             self._remaining -= len(data)
             return data
         if framing == FRAMING_CLOSE:
+            # HTTP/1.0 streaming: the body ends when the connection closes (RFC 9112 §6.3, rule 8).
             return data
         return b''  # FRAMING_NONE: a HEAD answer, 204 or 304 carries no body whatever the app sends
 
     def _write_joined(self, head: bytes, body: bytes) -> None:
+        # One write for a small response (one syscall, usually one segment); two for a large
+        # one, whose copy into the head's buffer would cost more than the second syscall.
         link = self._link
         if len(body) > _COALESCE_LIMIT:
             link.write(head)
@@ -196,37 +203,47 @@ class H1Exchange(ExchangeCore):
     def _emit_end(self, data: bytes, trailers: Headers | None) -> None:
         tail = self._frame(data)
         if self._framing == FRAMING_CHUNKED:
+            # The last chunk, then trailers (RFC 9112 §7.1.2), in the same write as the last data.
             tail += b'0\r\n' + _trailer_block(trailers) + b'\r\n'
         if tail:
             self._link.write(tail)
         self._finish()
 
     def _emit_abort(self) -> None:
+        # HTTP/1.1 has no way to say "this response is broken" but closing: a client reading a
+        # content-length or chunked body then sees it cut short (RFC 9112 §8).
         self.keep_alive = False
         self._link.close()
         self._response_complete()
 
     def _file_head(self, count: int) -> bool:
+        # The head goes out alone: the file follows in chunks read off the loop.
         self._link.write(self._head(count))
-        if self._framing == FRAMING_NONE:
+        if self._framing == FRAMING_NONE:  # HEAD, 204, 304: the head was the whole response
             self._finish()
             return False
         return True
 
     def _emit_accept(self, offer: WebSocketOffer, subprotocol: str | None, headers: Headers) -> WebSocket:
         if offer.key is None:
+            # Only an RFC 8441 offer has no key, and it never reaches an HTTP/1.1 exchange.
             raise ResponseStateError('Not a WebSocket handshake')
         extensions, extensions_header = negotiate_extensions(offer.extensions, MAX_MESSAGE_SIZE)
         link = self._link
         link.write(accept_head(offer.key, subprotocol, extensions_header, headers, link.ctx.date_header))
+        # The 101 is the whole HTTP response: from here the bytes are WebSocket frames.
         self._response_complete()
         return link.upgrade(extensions)
 
     def _body_consumed(self) -> None:
+        # The buffer is empty again: reading resumes if the buffer limit had stopped it.
         self._link.resume_reading()
 
     def _body_wanted(self) -> None:
         if self._expect_continue:
+            # RFC 9110 §10.1.1: the client waits for this before sending the body. Sent only now
+            # (the app asked for the body) and only before the final head: after it, a 100
+            # would be read as a second response.
             self._expect_continue = False
             if self._state <= HELD:
                 self._link.write(_CONTINUE)
@@ -282,11 +299,15 @@ class H1Exchange(ExchangeCore):
     def fail(self, status: int) -> None:
         """The request cannot go on (a malformed body, a failing handler): answer and close."""
         self.keep_alive = False
-        self.body_complete = True
+        self.body_complete = True  # nothing more will be read for it
         if self._state <= HELD:
+            # Nothing was written: the error can still be the response.
             self._link.answer_error(status)
         else:
+            # A head is already out: no second response fits on the wire, only closing tells.
             self._link.close()
+        # The protocol ended the response: the app's later body calls are dropped (see _state),
+        # and read_body reports the client gone.
         self._state = DONE
         self._client_gone()
 
@@ -297,6 +318,8 @@ def _trailer_block(trailers: Headers | None) -> bytes:
         return b''
     lines = []
     for name, value in trailers:
+        # A line break would end the trailer section early and let a value add fields; a colon
+        # in a name would split it differently for the next reader.
         if b'\r' in name or b'\n' in name or b'\r' in value or b'\n' in value or b':' in name:
             raise ValueError(f'Invalid trailer {name!r}')
         lines.append(name.lower() + b': ' + value + b'\r\n')

@@ -93,17 +93,21 @@ def build_head(
         lname = NAMES.get(name) or lower_name(name)
         if lname in _SPECIAL:
             if lname == _CONTENT_LENGTH:
+                # The app's length is honoured (it may stream a body it knows the size of), but
+                # written by us, once: a second, conflicting value would be a smuggling vector.
                 if app_length is None:
                     if DIGITS.fullmatch(value) is None:
                         raise ValueError(f'Invalid content-length header value {value!r}')
                     app_length = value
                 continue
             if lname == _CONNECTION:
+                # The app may close the connection after its response, never keep it open when
+                # we would not (and its other connection options have no meaning to us).
                 if b'close' in value.lower():
                     keep_alive = False
                 continue
             if lname == _TRANSFER_ENCODING:
-                continue
+                continue  # the framing is ours: chunked only when we stream without a length
             if lname == _SERVER:
                 has_server = True
             else:
@@ -115,6 +119,7 @@ def build_head(
         lines += 1
 
     if status < 200 or status == 204:
+        # RFC 9110 §15.2, §15.3.5: no body, and no content-length either (§8.6 forbids it here).
         framing, length = FRAMING_NONE, 0
     elif status == 304 or head_request:
         # No body follows, but the head describes the one a GET would get (RFC 9110 §9.3.2).
@@ -126,6 +131,8 @@ def build_head(
             add(b'content-length: %d\r\n' % body_length)
             lines += 1
     elif app_length is not None:
+        # The app's own length wins over the size of what it gave us now: a short or long body
+        # is then cut or ends the connection (see the exchange's framing).
         framing, length = FRAMING_LENGTH, int(app_length)
         add(b'content-length: ' + app_length + b'\r\n')
         lines += 1
@@ -134,6 +141,7 @@ def build_head(
         add(b'content-length: %d\r\n' % body_length)
         lines += 1
     elif http11:
+        # A streamed body of unknown size: chunked, so the connection can be reused (§7.1).
         framing, length = FRAMING_CHUNKED, 0
         add(b'transfer-encoding: chunked\r\n')
         lines += 1
@@ -142,9 +150,12 @@ def build_head(
         framing, length, keep_alive = FRAMING_CLOSE, 0, False
 
     if not keep_alive:
+        # Say it (RFC 9112 §9.6), so the client does not send another request into a closing
+        # connection.
         add(b'connection: close\r\n')
         lines += 1
     elif not http11:
+        # HTTP/1.0 closes by default: staying open must be said (RFC 9112 §C.2.2).
         add(b'connection: keep-alive\r\n')
         lines += 1
     if not has_server:

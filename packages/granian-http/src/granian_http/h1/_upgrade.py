@@ -37,6 +37,8 @@ def h2c_upgrade_settings(
 ) -> bytes | None:
     """The request's ``HTTP2-Settings`` (padded base64url) when it is an upgrade we take, else ``None``."""
     if ctx.http_mode != 'auto' or ctx.ssl_context is not None or expect_continue:
+        # http='1' serves HTTP/1.1 only; over TLS, ALPN already chose (RFC 7540 §3.3); a client
+        # waiting for 100-continue would wait across the protocol switch.
         return None
     upgrade = False
     connection: set[bytes] = set()
@@ -53,7 +55,10 @@ def h2c_upgrade_settings(
         ):
             return None  # a body we would not buffer whole: stay on HTTP/1.1
     if not upgrade or len(settings) != 1 or not {b'upgrade', b'http2-settings'} <= connection:
+        # §3.2.1: exactly one HTTP2-Settings, and both names in Connection (they are hop-by-hop:
+        # a proxy that did not understand them must have removed them).
         return None
+    # base64url without padding (§3.2.1); the decoder wants the padding back.
     value = settings[0].rstrip(b'=')
     value += b'=' * (-len(value) % 4)
     try:
@@ -61,5 +66,5 @@ def h2c_upgrade_settings(
     except (binascii.Error, ValueError):
         return None
     if len(decoded) % 6:
-        return None
+        return None  # not whole SETTINGS entries (6 bytes each): not an upgrade we can take
     return value

@@ -28,8 +28,10 @@ def accept_head(
     date: bytes,
 ) -> bytes:
     """The ``101 Switching Protocols`` head, with the app's extra headers validated like any."""
+    # RFC 6455 §4.2.2: Upgrade, Connection and the accept token are what the client checks.
     fields = [(b'upgrade', b'websocket'), (b'sec-websocket-accept', accept_token(key))]
     if subprotocol:
+        # Only the one the app chose, which must be one the client offered (the app's duty).
         fields.append((b'sec-websocket-protocol', subprotocol.encode('latin-1')))
     if extensions:
         fields.append((b'sec-websocket-extensions', extensions))
@@ -53,12 +55,12 @@ class WebSocketConnection(asyncio.Protocol):
     # -- asyncio.Protocol ----------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
-        assert self.session is not None
+        assert self.session is not None  # set before the transport is handed over
         self.session.feed(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
-        self._flow.close()
+        self._flow.close()  # releases a send waiting on a paused transport
         if self.session is not None:
             self.session.connection_lost()
         self._ctx.connection_lost(self)
@@ -80,6 +82,7 @@ class WebSocketConnection(asyncio.Protocol):
             self._transport.close()
 
     def abort(self) -> None:
+        # No TLS close_notify, no flush: the session gives up on a client that ignored its close.
         if not self._closed:
             self._transport.abort()
 
@@ -107,6 +110,8 @@ class WebSocketConnection(asyncio.Protocol):
         pass
 
     def shutdown(self) -> None:
+        # RFC 6455 §7.4.1: 1001 "going away" is the code for a server that stops; the close
+        # handshake (bounded by the session's close timeout) then ends the connection.
         if self.session is not None:
             self.session.close(1001, 'Server shutting down')
         else:

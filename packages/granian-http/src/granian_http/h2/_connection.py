@@ -168,11 +168,14 @@ class HTTP2Connection(asyncio.Protocol):
             # Checked by parse_request in the same pass that reads the request.
             validate_inbound_headers=False,
         )
+        # Windows above the RFC's 64 KiB (1 MiB by default): at 64 KiB an upload on a link with
+        # any latency waits for a WINDOW_UPDATE every 64 KiB.
         stream_window = (
             AdaptiveWindow.START
             if self._adaptive is not None
             else min(settings.initial_stream_window_size, _MAX_WINDOW)
         )
+        # §6.5.2: SETTINGS_MAX_FRAME_SIZE must lie between 2**14 and 2**24 - 1.
         frame_size = min(max(settings.max_frame_size, _MIN_FRAME), _MAX_FRAME)
         initial = {
             h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: settings.max_concurrent_streams,
@@ -204,9 +207,12 @@ class HTTP2Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.attach(transport)
+        # §3.4: the server's preface is its SETTINGS, sent at once, without waiting for the client.
         self.h2.initiate_connection()
         self._after_settings()
         if self.ctx.closing:
+            # Accepted while the worker stops: GOAWAY right after SETTINGS, so the client retries
+            # elsewhere instead of sending requests we would refuse.
             self.shutdown()
         self._flush()
 
@@ -225,6 +231,8 @@ class HTTP2Connection(asyncio.Protocol):
             if timer is not None:
                 timer.cancel()
         self._keepalive_timer = self._stall_timer = None
+        # Every stream still open learns the client is gone: its app sees a disconnect, its
+        # waits end. The dict is swapped first, as lost() may call back into stream_done.
         streams, self._streams = self._streams, {}
         self._waiting.clear()
         self._stalled.clear()
@@ -242,18 +250,22 @@ class HTTP2Connection(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self.write_paused = False
+        # Reading resumes only if nothing else paused it (the connection limit).
         if not self._read_paused and self._admitted and not self.closed:
             self._transport.resume_reading()  # type: ignore[union-attr]
+        # The queues the pause held back move now, and leave in one write.
         self._resume_streams()
         self._flush()
 
     def eof_received(self) -> bool | None:
+        # None: the transport closes. An HTTP/2 client ends a connection with GOAWAY; a bare FIN
+        # means it will not read either, so streams in flight cannot be answered anyway.
         return None
 
     def data_received(self, data: bytes) -> None:
         if self.closed:
-            return
-        self._received = True
+            return  # after our GOAWAY and close: what the client still sends is not read
+        self._received = True  # traffic: the keep-alive ping is not needed this interval
         if self._flush_scheduled:
             self._flush()  # app output first, so what this read produces starts clean
         self._in_receive = True
@@ -286,6 +298,7 @@ class HTTP2Connection(asyncio.Protocol):
         """Act on one h2 event; ``False`` once it made us give up on the connection."""
         kind = type(event)
         if kind is NewRequest:
+            # The fast path's event for a request's HEADERS (see _lean), END_STREAM included.
             stream = self._open_stream(event.stream_id, event.headers, event.stream_ended)
             if stream is not None:
                 opened.append(stream)
@@ -300,6 +313,7 @@ class HTTP2Connection(asyncio.Protocol):
                 self._calm_down()  # empty DATA frames cost us work and the client nothing
                 return False
             if stream is not None and not stream.request_over:
+                # Acknowledged by the stream as its app reads (the per-stream backpressure).
                 stream.feed(event.data, size)
             elif size:
                 # Nobody will read it: hand the window straight back.
@@ -312,6 +326,8 @@ class HTTP2Connection(asyncio.Protocol):
             if stream is not None:
                 stream.feed_eof()
         elif kind is _WindowUpdated:
+            # Only streams with queued bytes care; a stream's update moves that stream, the
+            # connection's update moves them all, in the order they blocked.
             if event.stream_id:
                 stream = self._waiting.get(event.stream_id)
                 if stream is not None:
@@ -337,6 +353,7 @@ class HTTP2Connection(asyncio.Protocol):
             if h2.settings.SettingCodes.INITIAL_WINDOW_SIZE in event.changed_settings:
                 self._resume_streams()  # a larger initial window opens every stream at once (§6.9.2)
         elif kind is _PingReceived:
+            # h2 has queued the PONG (§6.7); a flood of PINGs costs from the control budget.
             if not self._control_budget.spend():
                 self._calm_down()
         elif kind is _PingAckReceived:
@@ -349,6 +366,8 @@ class HTTP2Connection(asyncio.Protocol):
             else:
                 self.h2.keep_streams_after_goaway()
         elif kind is _TrailersReceived:
+            # Request trailers are not passed to apps (no interface has a place for them), but a
+            # malformed block is still refused (§8.1: no pseudo-headers in trailers).
             try:
                 check_trailers(event.headers)
             except MalformedRequest:
@@ -358,6 +377,7 @@ class HTTP2Connection(asyncio.Protocol):
                 else:
                     self.h2.reset_stream(event.stream_id, ErrorCodes.PROTOCOL_ERROR)
         elif kind is _UnknownFrameReceived and not self._control_budget.spend():
+            # §5.5: unknown frames must be ignored, but not for free: they draw from the budget.
             self._calm_down()
         # PriorityUpdated, SettingsAcknowledged: nothing to do.
         return not self.closed
@@ -381,9 +401,11 @@ class HTTP2Connection(asyncio.Protocol):
     def _open_stream(self, stream_id: int, block: Any, ended: bool) -> H2Stream | None:
         h2conn = self.h2
         if self._goaway_sent and stream_id > self._last_stream_id:
+            # Opened after our GOAWAY: REFUSED_STREAM tells the client it was not processed and is
+            # safe to retry on a new connection (§8.7).
             h2conn.reset_stream(stream_id, ErrorCodes.REFUSED_STREAM)
             return None
-        self._last_stream_id = stream_id
+        self._last_stream_id = stream_id  # what a GOAWAY names as the last stream we process
         if block is self._last_block:
             # The decoder answered a repeated block from its cache with the very same list, so
             # the request is the last one again (see CachingDecoder).
@@ -408,6 +430,7 @@ class HTTP2Connection(asyncio.Protocol):
                     return None
                 return self._open_websocket(stream_id, head, ended)
             raw_path, _, query = head.path.partition(b'?')
+            # latin-1 decodes any byte: an odd authority is passed on, not turned into an error.
             authority = head.authority.decode('latin-1') if head.authority is not None else None
             headers = head.headers
             te_trailers = head.te_trailers
@@ -448,7 +471,7 @@ class HTTP2Connection(asyncio.Protocol):
         handler = self.ctx.handler
         for stream in opened:
             if stream.over:
-                continue  # reset by the client in the same read
+                continue  # reset by the client in the same read: no app is started for it
             self.ctx.requests_handled += 1
             try:
                 handler(stream)
@@ -467,6 +490,8 @@ class HTTP2Connection(asyncio.Protocol):
     def queued(self, size: int) -> None:
         self._unflushed += size
         if self._unflushed >= _FLUSH_AT:
+            # A long body flushes in batches, so the transport's high-water mark (pause_writing)
+            # can stop it early instead of after the whole body was framed.
             self._flush()
 
     def blocked(self, stream: H2Stream) -> None:
@@ -479,6 +504,7 @@ class HTTP2Connection(asyncio.Protocol):
     def stall_begins(self, stream_id: int) -> None:
         if stream_id not in self._stalled:
             self._stalled[stream_id] = self._loop.time()
+            # One timer for all stalled streams, re-armed for the earliest when it fires.
             if self._stall_timer is None:
                 self._stall_timer = self._loop.call_later(self.ctx.h2.keep_alive_timeout, self._on_stall_timer)
 
@@ -491,14 +517,16 @@ class HTTP2Connection(asyncio.Protocol):
         if self._waiting or self._stalled:
             self._forget(stream_id)
         if self._goaway_sent:
+            # Draining after GOAWAY: the last stream answered closes the connection.
             self._maybe_close()
 
     # -- flow control --------------------------------------------------------------------------
 
     def _resume_streams(self) -> None:
+        # In the order they blocked: no priority tree (§5.3.2 deprecates it), no stream starved.
         for stream in list(self._waiting.values()):
             if self.write_paused or self.closed:
-                break
+                break  # the transport filled up again: the rest wait for resume_writing
             stream.pump()
 
     def _flush(self) -> None:
@@ -538,7 +566,7 @@ class HTTP2Connection(asyncio.Protocol):
 
     def _maybe_close(self) -> None:
         if self._goaway_sent and not self._streams and not self.closed:
-            self._flush()
+            self._flush()  # the last responses and frames first; close() sends what is buffered
             self._transport.close()  # type: ignore[union-attr]
 
     # -- keep-alive pings and the adaptive window ----------------------------------------------
@@ -554,6 +582,8 @@ class HTTP2Connection(asyncio.Protocol):
             # Traffic in the last interval proves the client is there: no ping needed.
             self._received = False
         else:
+            # Silence for a whole interval: ask (§6.7), and close if no answer comes in time (a
+            # dead peer behind a NAT would otherwise hold the connection and its streams).
             self._ping_due = _KEEPALIVE_PING
             self.h2.ping(_KEEPALIVE_PING)
             self._flush()
@@ -568,6 +598,8 @@ class HTTP2Connection(asyncio.Protocol):
             self._transport.close()  # type: ignore[union-attr]
 
     def _on_ping_ack(self, data: bytes) -> None:
+        # Our PINGs carry their purpose in their 8 bytes: the keep-alive probe, or the adaptive
+        # window's round-trip probe. An ACK of anything else is ignored.
         if data == _KEEPALIVE_PING and self._ping_due is not None:
             self._ping_due = None
             if self._keepalive_timer is not None:
@@ -578,6 +610,8 @@ class HTTP2Connection(asyncio.Protocol):
             old = self._adaptive.window
             window = self._adaptive.probe_answered()
             if window:
+                # Both windows grow: the connection's by WINDOW_UPDATE, the streams' by SETTINGS
+                # (§6.9.2 applies the difference to every open stream).
                 self.h2.increment_flow_control_window(window - old)
                 self.h2.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window})
 
@@ -600,13 +634,14 @@ class HTTP2Connection(asyncio.Protocol):
 
     def _abandon(self) -> None:
         """Close after sending what is queued; the streams see a disconnect."""
-        self._flush()
+        self._flush()  # a GOAWAY saying why goes out before the close (§5.4.1)
         self.closed = True
         self._transport.close()  # type: ignore[union-attr]
 
     # -- ManagedConnection ---------------------------------------------------------------------
 
     def pause_admission(self) -> None:
+        # Over the connection limit: unread, as in the listen backlog (the preface waits too).
         self._admitted = False
         if not self._read_paused and not self.closed:
             self._read_paused = True
@@ -623,9 +658,10 @@ class HTTP2Connection(asyncio.Protocol):
         """Graceful shutdown: GOAWAY now, close once the accepted streams are answered."""
         if self.closed or self._goaway_sent:
             return
+        # §6.8: GOAWAY with the last stream we accepted; those finish, later ones are refused.
         self._send_goaway(ErrorCodes.NO_ERROR)
         for stream in list(self._streams.values()):
-            stream.shutdown()
+            stream.shutdown()  # WebSockets would never finish on their own: they are closed
         self._maybe_close()
 
     # -- the h2c upgrade -----------------------------------------------------------------------
@@ -642,8 +678,10 @@ class HTTP2Connection(asyncio.Protocol):
     ) -> None:
         """Serve the upgraded HTTP/1.1 request as stream 1 (RFC 7540 §3.2), then carry on."""
         try:
+            # The request's HTTP2-Settings are the client's first SETTINGS (§3.2.1).
             self.h2.initiate_upgrade_connection(settings)
         except (h2.exceptions.ProtocolError, ValueError):
+            # The 101 is out; HTTP/1.1 cannot answer any more, and HTTP/2 cannot start.
             self._transport.close()  # type: ignore[union-attr]
             return
         self._after_settings()
@@ -654,6 +692,7 @@ class HTTP2Connection(asyncio.Protocol):
                 break
         fields = [(name, value) for name, value in headers if name not in _UPGRADE_FIELDS]
         authority = host.decode('latin-1') if host is not None else None
+        # Stream 1, half-closed (remote) from the start: its request came whole over HTTP/1.1.
         stream = self._new_stream(1, method, raw_path, query, fields, authority, False, True)
         if body:
             stream.feed(body, 0)  # read whole on HTTP/1.1: no window to hand back

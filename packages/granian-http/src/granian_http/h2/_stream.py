@@ -141,11 +141,14 @@ class H2Stream(ExchangeCore):
     def _send_head(self, body_length: int | None, end_stream: bool) -> None:
         link = self._link
         status = self._status
+        # A HEAD answer, 204 and 304 carry no DATA (RFC 9110 §9.3.2, §15.3.5, §15.4.5): the
+        # HEADERS frame ends the stream, whatever body the app still offers.
         no_body = self._head_request or status in _NO_BODY_STATUS
         header_list, block, declared = response_head(
             status, self._resp_headers, link.ctx.date_value, None if no_body else body_length
         )
         if declared is not None:
+            # The app's content-length: DATA beyond it is cut, DATA short of it resets (§8.1.1).
             self._remaining = declared
         if self.over:
             return  # reset under the app: nothing goes out, the app sees a disconnect
@@ -155,6 +158,7 @@ class H2Stream(ExchangeCore):
         except h2.exceptions.ProtocolError:
             self.reset(ErrorCodes.STREAM_CLOSED)  # closed under us (a reset not yet reported)
             return
+        # Not flushed now: everything a loop turn produces leaves in one write.
         link.want_flush()
         if end_stream:
             self._stream_over()
@@ -163,7 +167,7 @@ class H2Stream(ExchangeCore):
         self._send_head(body_length, False)
 
     def _emit_body(self, data: bytes) -> None:
-        if not self.over:
+        if not self.over:  # a reset stream drops the app's writes; the app sees the disconnect
             self._queue(data)
             self.pump()
 
@@ -186,6 +190,7 @@ class H2Stream(ExchangeCore):
             ):
                 self._stream_over()
                 return
+        # Empty and without trailers: END_STREAM rides on the HEADERS frame, no empty DATA frame.
         only_head = not data and self._trailers is None
         self._send_head(len(data), only_head)
         if not only_head and not self.over:
@@ -198,6 +203,7 @@ class H2Stream(ExchangeCore):
             self._send_last(data)
 
     def _emit_abort(self) -> None:
+        # §8.1: a response cut short is a reset; INTERNAL_ERROR, since the fault is ours.
         if not self.over:
             self.reset(ErrorCodes.INTERNAL_ERROR)
 
@@ -225,10 +231,12 @@ class H2Stream(ExchangeCore):
             try:
                 h2conn.send_data(self.stream_id, data, end_stream=True)
             except h2.exceptions.ProtocolError:
+                # The client reset the stream in this same read; h2 knows, we are told later.
                 self.reset(ErrorCodes.STREAM_CLOSED)
                 return
             self._stream_over()
             return
+        # Behind queued bytes, or held by a window: the end goes out with the last queued DATA.
         self._queue(data)
         self._end_queued = True
         self.pump()
@@ -252,8 +260,10 @@ class H2Stream(ExchangeCore):
             self.reset(ErrorCodes.INTERNAL_ERROR)
             return
         if self._trailers is not None:
+            # Trailers are a HEADERS frame that ends the stream (§8.1).
             h2conn.send_headers(self.stream_id, self._trailers, end_stream=True)
         else:
+            # The last DATA went out before the end was known: END_STREAM on an empty frame.
             h2conn.end_stream(self.stream_id)
         self._stream_over()
 
@@ -262,12 +272,15 @@ class H2Stream(ExchangeCore):
         link = self._link
         self.over = True
         if self._pending:
+            # Only a reset path gets here with bytes queued: they can no longer be sent.
             self._pending.clear()
             self._pending_size = 0
         if not self._request_over:
             self._request_over = True
             self._stop_request()
         if self._unacked:
+            # Body the app never read still holds connection window: give it back, or other
+            # streams would slowly starve.
             link.h2.acknowledge_received_data(self._unacked, self.stream_id)
             self._unacked = 0
         self._complete = True
@@ -297,6 +310,8 @@ class H2Stream(ExchangeCore):
             pass  # already closed on h2's side: nothing to tell
 
     def _ack(self) -> None:
+        # WINDOW_UPDATE for what the app has taken: the client may send that much more. Acking
+        # on read rather than on receipt is what gives each stream its own backpressure.
         size, self._unacked = self._unacked, 0
         if size and not self._link.closed:
             self._link.h2.acknowledge_received_data(size, self.stream_id)
@@ -318,9 +333,11 @@ class H2Stream(ExchangeCore):
         session = carrier.session = WebSocket(carrier, self._loop, extensions)
         self._response_complete()  # the handshake's answer is complete: wait_complete returns
         if self.disconnected:
+            # Reset while the app decided: the session starts ended (1006), as on HTTP/1.1.
             session.connection_lost()
             return session
-        # DATA the client sent ahead of our answer, then its END_STREAM if that came too.
+        # DATA the client sent ahead of our answer (it may, RFC 8441 §5 does not forbid it), then
+        # its END_STREAM if that came too; buffered like a body until now.
         early, self._body = self._body, []
         size, self._unacked = self._unacked, 0
         if early or size:
@@ -333,6 +350,8 @@ class H2Stream(ExchangeCore):
 
     @property
     def write_paused(self) -> bool:
+        # Per stream, not per connection: one client stalling one stream's window must not
+        # pause the other streams' apps (max_send_buffer_size bounds each queue).
         return self._pending_size >= self._link.send_limit and not self.over
 
     async def drain(self) -> None:
@@ -349,6 +368,7 @@ class H2Stream(ExchangeCore):
 
     @property
     def early_hints_allowed(self) -> bool:
+        # A 103 must precede the final head (RFC 8297 §2); any number of them may.
         return self._state <= HELD and not self.over
 
     def early_hints(self, headers: Headers) -> None:
@@ -367,6 +387,7 @@ class H2Stream(ExchangeCore):
         """A DATA frame: ``data`` without padding, ``flow_size`` what it cost the window."""
         carrier = self._carrier
         if carrier is not None:
+            # An accepted WebSocket: the DATA is frames for the session, with its own flow rules.
             carrier.feed(data, flow_size)
             return
         self._unacked += flow_size
@@ -385,6 +406,7 @@ class H2Stream(ExchangeCore):
     def lost(self) -> None:
         """The stream was reset, or the connection is lost: the client will not hear from us."""
         self._client_gone()
+        # Over both ways: nothing more is read or sent, and the queue can go at once.
         self._request_over = True
         self.over = True
         self._pending.clear()
@@ -408,6 +430,8 @@ class H2Stream(ExchangeCore):
 
     def fail(self) -> None:
         """The handler raised before answering: a 500 if the head is not out, else a reset."""
+        # Unlike HTTP/1.1, a failure costs only this stream: the connection and its other
+        # streams carry on.
         if self._state > HELD or self.over:
             self.reset(ErrorCodes.INTERNAL_ERROR)
             return
@@ -421,19 +445,26 @@ class H2Stream(ExchangeCore):
         stream_id = self.stream_id
         pending = self._pending
         try:
+            # A paused transport stops every stream: what h2 would frame now would only pile up
+            # in our buffer (the connection resumes the queues when the transport drains).
             while pending and not link.write_paused:
                 window = h2conn.local_flow_control_window(stream_id)
                 if window <= 0:
+                    # The client holds the window shut; the stall clock bounds how long (a
+                    # client could otherwise pin this response and its buffers forever).
                     link.stall_begins(stream_id)
                     break
                 chunk = pending[0]
+                # One frame at a time: what the window allows, at most the peer's frame size.
                 size = min(len(chunk), window, h2conn.max_outbound_frame_size)
                 if size == len(chunk):
                     pending.popleft()
                 else:
+                    # memoryviews, so a large body is split into frames without copying it.
                     pending[0] = memoryview(chunk)[size:]
                     chunk = memoryview(chunk)[:size]
                 self._pending_size -= size
+                # END_STREAM on the last DATA frame itself, when nothing else must follow it.
                 last = not pending and self._end_queued and self._trailers is None and self._remaining <= 0
                 h2conn.send_data(stream_id, chunk, end_stream=last)
                 link.queued(size)
@@ -452,6 +483,7 @@ class H2Stream(ExchangeCore):
                 self._close_response()
                 return
         if self._pending_size < link.send_limit:
+            # Below the limit again: an app waiting in drain() may write more.
             waiter = self._drain_waiter
             if waiter is not None:
                 self._drain_waiter = None
@@ -469,6 +501,8 @@ class H2Stream(ExchangeCore):
 
     def carry(self, data: bytes) -> None:
         """Send WebSocket bytes as DATA, with the same queueing and windows as a body."""
+        # Nothing after our END_STREAM: a session writing after its close is dropped, as a write
+        # on a closed socket would be.
         if not self.over and not self._end_queued:
             self._queue(data)
             self.pump()

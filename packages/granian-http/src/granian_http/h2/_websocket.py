@@ -50,6 +50,7 @@ def websocket_offer(protocol: bytes, headers: Iterable[tuple[bytes, bytes]]) -> 
         else:
             offer_lists(name, value, subprotocols, extensions)
     if version != b'13':
+        # RFC 8441 §5 keeps RFC 6455's version check; 400, since HTTP/2 has no Upgrade for a 426.
         raise HandshakeError(
             400,
             'WebSocket handshake: unsupported Sec-WebSocket-Version (13 is supported)',
@@ -107,12 +108,16 @@ class StreamCarrier:
 
     def feed(self, data: bytes, flow_size: int) -> None:
         if self._paused:
+            # Held unacknowledged: the window the client has left shrinks, and it stops, which is
+            # this carrier's backpressure (an app slow to read).
             self._held.append((data, flow_size))
             return
         session = self.session
         assert session is not None
         if data:
             session.feed(data)
+        # Acknowledged once the session has it (padding included, as it counted against the
+        # window), so a fast session keeps the window open.
         self._stream.acknowledge(flow_size)
 
     def feed_eof(self) -> None:
@@ -141,6 +146,7 @@ class StreamCarrier:
     # -- WebSocketCarrier ----------------------------------------------------------------------
 
     def write(self, data: bytes) -> None:
+        # Through the stream's queue: flow control windows and write_paused apply as to a body.
         self._stream.carry(data)
 
     def close(self) -> None:
