@@ -225,11 +225,7 @@ class ExchangeCore(Exchange):
     def feed_eof(self) -> None:
         """The protocol saw the end of the request body."""
         self.body_complete = True
-        waiter = self._body_waiter
-        if waiter is not None:
-            self._body_waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+        wake(self._body_waiter)
 
     def _client_gone(self) -> None:
         """The client is gone (the connection closed, the stream was reset): release every wait."""

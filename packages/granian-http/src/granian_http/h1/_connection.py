@@ -296,7 +296,7 @@ class HTTP1Connection(asyncio.Protocol):
     def _switch_to_h2c(self, exchange: H1Exchange) -> None:
         """The ``Upgrade: h2c`` request is complete: answer 101, and HTTP/2 takes the transport and
         serves the request as its stream 1 (RFC 7540 §3.2)."""
-        from ..h2 import serve_h2c_upgrade  # HTTP/2 is loaded only when a client asks for it
+        from ..h2 import UpgradedRequest, serve_h2c_upgrade  # HTTP/2 loads only when a client asks
 
         settings, self._h2c_settings = self._h2c_settings, None
         pending = self._parser.pending()
@@ -305,18 +305,10 @@ class HTTP1Connection(asyncio.Protocol):
         self.detach()
         # The 101 is HTTP/1.1's last word on this connection; everything after it is HTTP/2's.
         transport.write(SWITCHING_PROTOCOLS)
-        serve_h2c_upgrade(
-            self.ctx,
-            transport,
-            settings,
-            exchange.method,
-            exchange.raw_path,
-            exchange.query_string,
-            exchange.headers,
-            exchange.take_body(),
-            pending,
-            previous=self,
+        request = UpgradedRequest(
+            exchange.method, exchange.raw_path, exchange.query_string, exchange.headers, exchange.take_body()
         )
+        serve_h2c_upgrade(self.ctx, transport, settings, request, pending, previous=self)
 
     def detach(self) -> None:
         """Hand the transport over to another protocol object, which keeps it open."""

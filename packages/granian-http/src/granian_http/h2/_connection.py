@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import h2.config
 import h2.events
@@ -53,7 +53,7 @@ from ._limits import BDP_PING, CONTROL_BURST, CONTROL_RATE, AdaptiveWindow, Budg
 from ._stream import H2Stream
 from ._websocket import refusal_response, websocket_offer
 
-__all__ = ['PREFACE', 'HTTP2Connection', 'serve_h2c_upgrade']
+__all__ = ['PREFACE', 'HTTP2Connection', 'UpgradedRequest', 'serve_h2c_upgrade']
 
 #: What every HTTP/2 connection starts with on the client's side (RFC 9113 §3.4).
 PREFACE = b'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'
@@ -69,6 +69,17 @@ _DEFAULT_WINDOW = 65535
 _UPGRADE_FIELDS = frozenset((b'connection', b'upgrade', b'http2-settings', b'keep-alive', b'host', b'te'))
 
 _log = logging.getLogger('_granian')
+
+
+class UpgradedRequest(NamedTuple):
+    """The HTTP/1.1 request that asked for ``Upgrade: h2c``, read whole, for stream 1."""
+
+    method: str
+    raw_path: bytes
+    query: bytes
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
 
 _RequestReceived = h2.events.RequestReceived
 _DataReceived = h2.events.DataReceived
@@ -666,16 +677,7 @@ class HTTP2Connection(asyncio.Protocol):
 
     # -- the h2c upgrade -----------------------------------------------------------------------
 
-    def take_upgrade(
-        self,
-        settings: bytes,
-        method: str,
-        raw_path: bytes,
-        query: bytes,
-        headers: list[tuple[bytes, bytes]],
-        body: bytes,
-        pending: bytes,
-    ) -> None:
+    def take_upgrade(self, settings: bytes, request: UpgradedRequest, pending: bytes) -> None:
         """Serve the upgraded HTTP/1.1 request as stream 1 (RFC 7540 §3.2), then carry on."""
         try:
             # The request's HTTP2-Settings are the client's first SETTINGS (§3.2.1).
@@ -685,6 +687,7 @@ class HTTP2Connection(asyncio.Protocol):
             self._transport.close()  # type: ignore[union-attr]
             return
         self._after_settings()
+        method, raw_path, query, headers, body = request
         host = None
         for name, value in headers:
             if name == b'host':
@@ -709,22 +712,18 @@ def serve_h2c_upgrade(
     ctx: ServeContext,
     transport: asyncio.Transport,
     settings: bytes,
-    method: str,
-    raw_path: bytes,
-    query: bytes,
-    headers: list[tuple[bytes, bytes]],
-    body: bytes,
+    request: UpgradedRequest,
     pending: bytes,
     previous: Forwarding,
 ) -> HTTP2Connection:
     """Take over a connection whose HTTP/1.1 request asked for ``Upgrade: h2c`` and was answered 101.
 
-    ``settings`` is the request's ``HTTP2-Settings``, ``body`` its whole body, ``pending`` what the
-    client sent after it (its preface, perhaps more); ``previous`` is the HTTP/1.1 protocol that
-    owned the transport (it forwards callbacks where the transport cannot switch).
+    ``settings`` is the request's ``HTTP2-Settings``, ``pending`` what the client sent after the
+    request (its preface, perhaps more); ``previous`` is the HTTP/1.1 protocol that owned the
+    transport (it forwards callbacks where the transport cannot switch).
     """
     conn = HTTP2Connection(ctx)
     hand_over(transport, previous, conn)
     conn.attach(transport)
-    conn.take_upgrade(settings, method, raw_path, query, headers, body, pending)
+    conn.take_upgrade(settings, request, pending)
     return conn
