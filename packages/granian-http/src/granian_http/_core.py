@@ -3,7 +3,7 @@ it, written once for HTTP/1.1 and HTTP/2 (and the next protocol).
 
 What the core owns:
 
-* the request body: a list of chunks the protocol feeds (:meth:`ExchangeCore._body_arrived`,
+* the request body: a list of chunks the protocol feeds (:meth:`ExchangeCore.feed_body`,
   :meth:`ExchangeCore.feed_eof`) and :meth:`ExchangeCore.read_body` drains, with one hook,
   :meth:`ExchangeCore._body_consumed`, through which the protocol lets the client send more
   (HTTP/1.1 resumes reading the socket, HTTP/2 hands back flow control window);
@@ -210,7 +210,8 @@ class ExchangeCore(Exchange):
 
     # -- fed by the protocol -------------------------------------------------------------------
 
-    def _body_arrived(self, data: bytes) -> None:
+    def feed_body(self, data: bytes) -> int:
+        """The protocol received body bytes; returns how many are now buffered unread."""
         # Chunks are kept as they came and joined only when the app reads: an app that reads
         # rarely then pays one join instead of a copy per chunk.
         self._body.append(data)
@@ -221,6 +222,7 @@ class ExchangeCore(Exchange):
             self._body_waiter = None
             if not waiter.done():
                 waiter.set_result(None)
+        return self._body_size
 
     def feed_eof(self) -> None:
         """The protocol saw the end of the request body."""

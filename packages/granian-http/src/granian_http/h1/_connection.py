@@ -76,6 +76,7 @@ class HTTP1Connection(asyncio.Protocol):
         '_admitted',
         '_body_after_response',
         '_closed',
+        '_discarded',
         '_disconnect_watchers',
         '_divert',
         '_exchange',
@@ -129,6 +130,8 @@ class HTTP1Connection(asyncio.Protocol):
         #: The response went out (keep-alive) before the request body was in: its end starts the
         #: next cycle.
         self._body_after_response = False
+        #: Body bytes read after the response, only to reach the next request.
+        self._discarded = 0
 
     # -- asyncio.Protocol ----------------------------------------------------------------------
 
@@ -257,8 +260,15 @@ class HTTP1Connection(asyncio.Protocol):
                     # reason: the app never sees a request it could not serve as a WebSocket.
                     self.answer_error(err.status, err.reason.encode(), err.headers)
                     return
-            else:
-                self._exchange.feed(event)  # type: ignore[union-attr,arg-type]
+            elif self._body_after_response:
+                # The response is out and the body still coming: read it to reach the next
+                # request, but only up to the buffer limit, then give up on the connection.
+                self._discarded += len(event)  # type: ignore[arg-type]
+                if self._discarded > self.buffer_limit:
+                    self.close()
+            elif self._exchange.feed_body(event) > self.buffer_limit:  # type: ignore[union-attr,arg-type]
+                # The app is not keeping up: stop reading until it has taken what is buffered.
+                self.pause_reading()
         # An h2c upgrade is dispatched by HTTP/2 instead, once it owns the connection.
         if dispatch is not None and self._h2c_settings is None:
             self.ctx.requests_handled += 1
@@ -331,6 +341,7 @@ class HTTP1Connection(asyncio.Protocol):
         self._exchange = None
         self._in_head = True
         self._body_after_response = False
+        self._discarded = 0
         # _start_head_timer, written out: the timer is already armed on a busy connection.
         self._head_started = self._loop.time()
         if self._timer is None:

@@ -78,7 +78,6 @@ class H1Link(Protocol):
 
 class H1Exchange(ExchangeCore):
     __slots__ = (
-        '_discarded',
         '_expect_continue',
         '_framing',
         '_head_request',
@@ -112,8 +111,6 @@ class H1Exchange(ExchangeCore):
         # allows.
         self._framing = FRAMING_NONE
         self._remaining = 0
-        # Body bytes that arrived after the response ended, read only to reach the next request.
-        self._discarded = 0
 
     # -- the wire ------------------------------------------------------------------------------
 
@@ -266,20 +263,6 @@ class H1Exchange(ExchangeCore):
         self._link.response_done(self)
 
     # -- the connection's side -----------------------------------------------------------------
-
-    def feed(self, data: bytes) -> None:
-        """Body bytes from the parser."""
-        if self._state >= DONE:
-            # The response is out and the body still coming: read it to reach the next request,
-            # but only up to the buffer limit, then give up on the connection.
-            self._discarded += len(data)
-            if self._discarded > self._link.buffer_limit:
-                self._link.close()
-            return
-        self._body_arrived(data)
-        if self._body_size > self._link.buffer_limit:
-            # The app is not keeping up: stop reading until it has taken what is buffered.
-            self._link.pause_reading()
 
     def take_body(self) -> bytes:
         """What is buffered of the body, all at once (the h2c upgrade hands it to stream 1)."""

@@ -392,7 +392,7 @@ class H2Stream(ExchangeCore):
             return
         self._unacked += flow_size
         if data:
-            self._body_arrived(data)
+            self.feed_body(data)
         elif flow_size:
             self._ack()  # padding only: nothing for the app to consume, nothing to wait for
 
