@@ -25,7 +25,7 @@ from harness.process import ServerError, free_port
 from harness.report import Outcome, check_targets, render_scenario, render_targets
 from harness.results import LoadSettings, Measurement
 from harness.scenarios import SCENARIOS, Scenario
-from harness.servers import APPS, BASELINE, SERVERS, ServerSpec, expand_argv
+from harness.servers import APPS, BASELINE, SERVERS, ServerSpec, before_rows, expand_argv
 from harness.targets import TARGETS
 
 HOST = session.HOST
@@ -51,6 +51,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         '--repeat', type=int, default=1, help='rounds over all pairs; each pair keeps its median (default 1)'
     )
     parser.add_argument('--scenarios', help='scenarios to run, comma-separated globs (e.g. "get-*")')
+    parser.add_argument(
+        '--before',
+        type=Path,
+        help='a checkout of this repository at another commit: adds before-asyncio, before-rsgi-asyncio '
+        'and before-wsgi rows, our server as that checkout has it, measured in the same run',
+    )
     parser.add_argument('--interface', help='interfaces to run, comma-separated (e.g. "asgi")')
     parser.add_argument(
         '--max-error-rate',
@@ -82,7 +88,7 @@ def run_one(
     files = {'cert': str(tls_files[0]), 'key': str(tls_files[1])}
     argv = expand_argv([*argv, *expand_argv(extra, files)], {'port': str(port)})
     log_path = logs / f'{server.name}-{scenario.name}.log'
-    proc = session.start_server(argv, cpu=args.server_cpu, log_path=log_path, port=port)
+    proc = session.start_server(argv, cpu=args.server_cpu, log_path=log_path, port=port, pythonpath=server.pythonpath)
     measure = TOOLS[scenario.tool]
     tls = scenario.transport == 'https'
     url = f'{_SCHEMES[scenario.transport]}://{HOST}:{port}{scenario.path}'
@@ -108,11 +114,16 @@ def run_one(
             print(f'!! {exc}', file=sys.stderr)
 
 
+def _all_servers(args: argparse.Namespace) -> tuple[ServerSpec, ...]:
+    return SERVERS + before_rows(args.before) if args.before else SERVERS
+
+
 def _pairs(args: argparse.Namespace) -> tuple[list[tuple[Scenario, ServerSpec]], set[str], set[str]]:
     """The (scenario, server) pairs to run, and the server and scenario names the options selected."""
-    wanted_servers = session.select([s.name for s in SERVERS], session.patterns(args.only))
+    candidates = _all_servers(args)
+    wanted_servers = session.select([s.name for s in candidates], session.patterns(args.only))
     wanted_interfaces = set(session.patterns(args.interface)) or set(APPS)
-    servers = [s for s in SERVERS if s.name in wanted_servers and s.interface in wanted_interfaces]
+    servers = [s for s in candidates if s.name in wanted_servers and s.interface in wanted_interfaces]
     wanted_scenarios = session.select([s.name for s in SCENARIOS], session.patterns(args.scenarios))
     scenarios = [s for s in SCENARIOS if s.name in wanted_scenarios]
     pairs = [
@@ -203,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     args.repeat = max(1, args.repeat)
     if args.list:
-        for server in SERVERS:
+        for server in _all_servers(args):
             print(f'server   {server.name:28} {server.interface:6} env={server.env:14} {" ".join(server.argv)}')
         for scenario in SCENARIOS:
             print(f'scenario {scenario.title} via {scenario.tool}')
@@ -211,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     pairs, selected_servers, selected_scenarios = _pairs(args)
     # Only what some pair uses: no empty tables, no unused venvs or tools.
     scenarios = [sc for sc in SCENARIOS if any(sc is p_sc for p_sc, _ in pairs)]
-    servers = [sv for sv in SERVERS if any(sv is p_sv for _, p_sv in pairs)]
+    servers = [sv for sv in _all_servers(args) if any(sv is p_sv for _, p_sv in pairs)]
     cpus = os.sched_getaffinity(0)
     if len(cpus) < 2:
         print(f'!! only {len(cpus)} CPU available: server and load generator will share it', file=sys.stderr)

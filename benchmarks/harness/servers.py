@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ['APPS', 'BASELINE', 'SERVERS', 'ServerSpec', 'expand_argv', 'ours_launcher']
+__all__ = ['APPS', 'BASELINE', 'SERVERS', 'ServerSpec', 'before_rows', 'expand_argv', 'ours_launcher']
 
 # The app target each interface serves, importable from benchmarks/apps.
 APPS: dict[str, str] = {'asgi': 'asgi_app:app', 'rsgi': 'rsgi_app:app', 'wsgi': 'wsgi_app:app'}
@@ -34,6 +34,9 @@ class ServerSpec:
     transports: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # False for a row that exists for its transports only (uvicorn's WebSocket implementations).
     http1: bool = True
+    # Source folders put ahead of the environment's packages (--before: our server at another
+    # commit, run from the same venv).
+    pythonpath: tuple[str, ...] = ()
 
     def transport_args(self, transport: str) -> tuple[str, ...] | None:
         """The extra arguments for ``transport``, or ``None`` when this server cannot serve it."""
@@ -175,6 +178,28 @@ SERVERS: tuple[ServerSpec, ...] = (
 )
 
 _API_WRAPPER = Path(__file__).with_name('serve_ours_api.py')
+
+
+def before_rows(tree: Path) -> tuple[ServerSpec, ...]:
+    """Rows of our server as another checkout has it (``--before``), for before/after in one run.
+
+    They mirror ours-asyncio, ours-rsgi-asyncio and ours-wsgi, with ``tree``'s package sources
+    ahead of the editable install on ``PYTHONPATH``; interleaved with the current rows, a hot-path
+    change is measured under the same conditions on both sides.
+    """
+    sources = tuple(str(path) for path in sorted(tree.glob('packages/*/src')))
+    if not sources:
+        raise SystemExit(f'--before {tree}: no packages/*/src there (give a checkout of this repository)')
+    mirrored = {
+        'ours-asyncio': 'before-asyncio',
+        'ours-rsgi-asyncio': 'before-rsgi-asyncio',
+        'ours-wsgi': 'before-wsgi',
+    }
+    return tuple(
+        ServerSpec(mirrored[spec.name], spec.interface, spec.env, spec.argv, spec.transports, spec.http1, sources)
+        for spec in SERVERS
+        if spec.name in mirrored
+    )
 
 
 def ours_launcher(python: Path) -> list[str]:

@@ -136,16 +136,19 @@ def warn_if_busy(start: tuple[float, float, float]) -> None:
         print(note, file=sys.stderr, flush=True)
 
 
-def server_env() -> dict[str, str]:
+def server_env(pythonpath: Sequence[str] = ()) -> dict[str, str]:
     """The parent's environment without settings that would change a server's behaviour."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(('GRANIAN_', 'UVICORN_', 'VIRTUAL_ENV', 'PYTHON'))}
-    env['PYTHONPATH'] = str(APPS_DIR)
+    env['PYTHONPATH'] = os.pathsep.join([str(APPS_DIR), *pythonpath])
     return env
 
 
-def start_server(argv: list[str], *, cpu: str, log_path: Path, port: int) -> ServerProcess:
+def start_server(
+    argv: list[str], *, cpu: str, log_path: Path, port: int, pythonpath: Sequence[str] = ()
+) -> ServerProcess:
     """A server row's command, started pinned to ``cpu`` in benchmarks/apps on the harness's host."""
-    return ServerProcess(argv, cpu=cpu, cwd=APPS_DIR, env=server_env(), log_path=log_path, host=HOST, port=port)
+    env = server_env(pythonpath)
+    return ServerProcess(argv, cpu=cpu, cwd=APPS_DIR, env=env, log_path=log_path, host=HOST, port=port)
 
 
 def conclude(report: str, markdown: Path | None, failed: Sequence[str], unmet: Sequence[tuple[str, str]]) -> int:
