@@ -12,10 +12,13 @@ twice as many requests, so that interpreter start-up, imports and warm-up cancel
     per request = (instructions(2N) - instructions(N)) / N
 
 The client's own work is inside the figure too; it is small and the same for every server
-version, so differences between two commits are the server's. ``PYTHONHASHSEED`` is fixed, and the
-``date`` header is computed once and not refreshed every second (under valgrind a run takes tens of
-seconds, and how many refreshes fall into it would depend on the machine's load): two runs of the
-same code then agree within about a hundred instructions per request.
+version, so differences between two commits are the server's. What else would move the count is
+held still: ``PYTHONHASHSEED`` is fixed; the ``date`` header is computed once and not refreshed
+every second (under valgrind a run takes tens of seconds, and how many refreshes fall into it
+would depend on the machine's load); and the code under test is copied to one fixed place with a
+minimal environment (the same code run from two folders differed by up to 2,000 instructions per
+request, through the allocator: path strings of other lengths move the heap). Two runs of the same
+code then agree to the instruction, wherever the checkout lives.
 
 Usage, from the repository root, with the Python that has our packages installed (the hatch env or
 ``benchmarks/.venvs/ours``)::
@@ -23,6 +26,7 @@ Usage, from the repository root, with the Python that has our packages installed
     python benchmarks/callgrind.py                         # every scenario
     python benchmarks/callgrind.py h1-get h2c-get --count 2000
     python benchmarks/callgrind.py --json out.json         # for comparing two commits
+    python benchmarks/callgrind.py --tree /tmp/before      # another checkout's sources
 
 ``--inner SCENARIO N`` is the program valgrind runs.
 """
@@ -35,6 +39,7 @@ import base64
 import json
 import os
 import re
+import shutil
 import socket
 import struct
 import subprocess
@@ -262,21 +267,42 @@ def inner(scenario: str, count: int, loop_name: str) -> None:
 _COLLECTED = re.compile(r'Collected : (\d+)')
 
 
+#: Where the code under test is staged, the same path for every tree measured.
+STAGE = Path('/tmp/granian-callgrind')
+
+
+def stage(tree: Path) -> None:
+    """Copy ``tree``'s package sources and this harness (with its apps) to :data:`STAGE`."""
+    sources = sorted(tree.glob('packages/*/src'))
+    if not sources:
+        sys.exit(f'{tree}: no packages/*/src there (give a checkout of this repository)')
+    shutil.rmtree(STAGE, ignore_errors=True)
+    for source in sources:
+        shutil.copytree(source, STAGE / 'site', dirs_exist_ok=True, ignore=shutil.ignore_patterns('__pycache__'))
+    shutil.copytree(HERE / 'apps', STAGE / 'bench' / 'apps', ignore=shutil.ignore_patterns('__pycache__'))
+    shutil.copy2(__file__, STAGE / 'bench' / 'callgrind.py')
+
+
 def count_instructions(scenario: str, count: int, loop_name: str) -> int:
-    env = {**os.environ, 'PYTHONHASHSEED': '0'}
+    env = {
+        'PATH': os.environ.get('PATH', '/usr/bin:/bin'),
+        'PYTHONHASHSEED': '0',
+        'PYTHONPATH': str(STAGE / 'site'),
+        'PYTHONDONTWRITEBYTECODE': '1',
+    }
     command = [
         'valgrind',
         '--tool=callgrind',
         '--callgrind-out-file=/dev/null',
         sys.executable,
-        __file__,
+        str(STAGE / 'bench' / 'callgrind.py'),
         '--inner',
         scenario,
         str(count),
         '--loop',
         loop_name,
     ]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    result = subprocess.run(command, env=env, cwd=STAGE, capture_output=True, text=True, check=False)
     match = _COLLECTED.search(result.stderr)
     if result.returncode != 0 or match is None:
         sys.exit(f'{scenario}: valgrind failed (exit {result.returncode}):\n{result.stderr[-3000:]}')
@@ -289,6 +315,9 @@ def main() -> None:
     parser.add_argument('--count', type=int, default=1000, help='N: requests in the short run (default 1000)')
     parser.add_argument('--loop', default='asyncio', choices=('asyncio', 'uvloop'))
     parser.add_argument('--json', type=Path, help='also write the results to this file')
+    parser.add_argument(
+        '--tree', type=Path, default=HERE.parent, help='the checkout whose sources to measure (default: this one)'
+    )
     parser.add_argument('--inner', nargs=2, metavar=('SCENARIO', 'N'), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inner:
@@ -298,6 +327,7 @@ def main() -> None:
     unknown = [name for name in names if name not in SCENARIOS]
     if unknown:
         parser.error(f'unknown scenario(s): {", ".join(unknown)}; choose from {", ".join(SCENARIOS)}')
+    stage(args.tree.resolve())
     results: dict[str, int] = {}
     print(f'{"scenario":<16} {"instructions/request":>22}')
     for name in names:
@@ -307,7 +337,8 @@ def main() -> None:
         results[name] = per_request
         print(f'{name:<16} {per_request:>22,}', flush=True)
     if args.json:
-        args.json.write_text(json.dumps({'loop': args.loop, 'count': args.count, 'results': results}, indent=2))
+        summary = {'tree': str(args.tree), 'loop': args.loop, 'count': args.count, 'results': results}
+        args.json.write_text(json.dumps(summary, indent=2))
 
 
 if __name__ == '__main__':

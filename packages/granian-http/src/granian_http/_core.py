@@ -227,7 +227,9 @@ class ExchangeCore(Exchange):
     def feed_eof(self) -> None:
         """The protocol saw the end of the request body."""
         self.body_complete = True
-        wake(self._body_waiter)
+        waiter = self._body_waiter  # once per request: woken inline, not through wake()
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def _client_gone(self) -> None:
         """The client is gone (the connection closed, the stream was reset): release every wait."""

@@ -194,7 +194,11 @@ class H1Exchange(ExchangeCore):
                 link.write(head + body)
             if self._remaining:
                 self.keep_alive = False  # shorter than the app announced: only a close tells
-        self._response_complete()
+        # _response_complete, written out for the same reason.
+        self._complete = True
+        waiter = self._complete_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
         link.response_done(self)
 
     def _emit_end(self, data: bytes, trailers: Headers | None) -> None:

@@ -36,7 +36,7 @@ def head_end(data: bytes, limit: int) -> int:
 
     Raises :class:`~._events.ParseError` for a head we refuse, complete or not: an incomplete
     head is checked too, so a client cannot make us buffer what we would refuse once it ended.
-    One call does the finding and the checking, because it runs once per request.
+    One function does the finding and the checking, because it runs once per request.
     """
     end = data.find(b'\r\n\r\n')
     if end >= 0:
@@ -50,23 +50,6 @@ def head_end(data: bytes, limit: int) -> int:
             _check_partial(data, limit)
             return -1
         end = lf + 2 if lfcrlf < 0 or 0 <= lf < lfcrlf else lfcrlf + 3
-    _check(data, end, limit)
-    return end
-
-
-def _check_partial(data: bytes, limit: int) -> None:
-    """Refuse an incomplete head that has already grown past what we would accept."""
-    if len(data) > limit:
-        first_line_end = data.find(b'\n')
-        if first_line_end < 0 or first_line_end > MAX_REQUEST_LINE:
-            raise ParseError(414, 'URI Too Long')
-        raise ParseError(431, 'Request Header Fields Too Large')
-    if len(data) > MAX_REQUEST_LINE and data.find(b'\n') < 0:
-        raise ParseError(414, 'URI Too Long')
-
-
-def _check(data: bytes, end: int, limit: int) -> None:
-    """Check the complete head ``data[:end]``."""
     line_end = data.find(b'\n', 0, end)
     if line_end > MAX_REQUEST_LINE:
         raise ParseError(414, 'URI Too Long')
@@ -94,3 +77,15 @@ def _check(data: bytes, end: int, limit: int) -> None:
     lowered = data[:end].lower()
     if b'\ntransfer-encoding:' in lowered and b'\ncontent-length:' in lowered:
         raise ParseError(400, 'Bad Request: both Content-Length and Transfer-Encoding')
+    return end
+
+
+def _check_partial(data: bytes, limit: int) -> None:
+    """Refuse an incomplete head that has already grown past what we would accept."""
+    if len(data) > limit:
+        first_line_end = data.find(b'\n')
+        if first_line_end < 0 or first_line_end > MAX_REQUEST_LINE:
+            raise ParseError(414, 'URI Too Long')
+        raise ParseError(431, 'Request Header Fields Too Large')
+    if len(data) > MAX_REQUEST_LINE and data.find(b'\n') < 0:
+        raise ParseError(414, 'URI Too Long')
