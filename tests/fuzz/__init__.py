@@ -35,6 +35,7 @@ TARGETS = {
     'h1': Entry('fuzz.target_h1', ('granian_http', *_PROTOCOL_LIBRARIES)),
     'h2': Entry('fuzz.target_h2', ('granian_http', *_PROTOCOL_LIBRARIES)),
     'h2-frames': Entry('fuzz.target_h2', ('granian_http', *_PROTOCOL_LIBRARIES), 'FRAMES_TARGET'),
+    'ws': Entry('fuzz.target_ws', ('granian_http', 'wsproto')),
 }
 
 

@@ -29,6 +29,7 @@ __all__ = [
     'encode',
     'expect',
     'finish_tasks',
+    'hang_up',
     'raised_in',
     'read_plan',
     'run_async',
@@ -194,10 +195,32 @@ def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     return result
 
 
-async def settle(rounds: int = 8) -> None:
-    """Let whatever the code under test scheduled (tasks, ``call_soon`` callbacks) run."""
-    for _ in range(rounds):
+async def settle(limit: int = 10_000) -> None:
+    """Let whatever the code under test scheduled (tasks, ``call_soon`` callbacks) run, until
+    nothing is left to run but timers.
+
+    A fixed number of loop turns is not enough: a pipeline of N requests takes about N turns. The
+    loop's ready queue (a private attribute of asyncio's base loop, read only here) tells when the
+    work has run dry; ``limit`` bounds a loop that never does (a property failure of its own).
+    """
+    loop = asyncio.get_running_loop()
+    ready = getattr(loop, '_ready', None)
+    for _ in range(limit):
         await asyncio.sleep(0)
+        if ready is not None and not ready:
+            return
+    if ready is not None:
+        raise PropertyFailure(f'still busy after {limit} loop turns')
+
+
+def hang_up(transport: Any) -> None:
+    """The client closes the connection: the transport reports it lost at once (a memory transport
+    from ``testkit.h1``). Not ``transport.close()``, which is the server's way to close and would
+    give work still queued on the loop one more turn to write."""
+    if not transport.lost:
+        transport.closing = True
+        transport.lost = True
+        transport.protocol.connection_lost(None)
 
 
 async def finish_tasks(tasks: Iterable[asyncio.Task[Any]], what: str) -> None:

@@ -40,6 +40,7 @@ from .harness import (
     encode,
     expect,
     finish_tasks,
+    hang_up,
     read_plan,
     run_async,
     settle,
@@ -170,7 +171,7 @@ async def exercise(data: bytes) -> None:
         await settle()
         server_closed = transport.closing
         written = bytes(transport.written)
-        transport.close()  # the client hangs up
+        hang_up(transport)
         await finish_tasks(app.tasks, 'a handler')
         after = _check_http1(written, app.seen, server_closed)
         if after is not None:
