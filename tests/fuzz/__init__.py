@@ -36,6 +36,8 @@ TARGETS = {
     'h2': Entry('fuzz.target_h2', ('granian_http', *_PROTOCOL_LIBRARIES)),
     'h2-frames': Entry('fuzz.target_h2', ('granian_http', *_PROTOCOL_LIBRARIES), 'FRAMES_TARGET'),
     'ws': Entry('fuzz.target_ws', ('granian_http', 'wsproto')),
+    'static': Entry('fuzz.target_static', ('granian_server.static_resolve',)),
+    'proxies': Entry('fuzz.target_proxies', ('granian_proxies',)),
 }
 
 
