@@ -38,6 +38,7 @@ TARGETS = {
     'ws': Entry('fuzz.target_ws', ('granian_http', 'wsproto')),
     'static': Entry('fuzz.target_static', ('granian_server.static_resolve',)),
     'proxies': Entry('fuzz.target_proxies', ('granian_proxies',)),
+    'asgi-messages': Entry('fuzz.target_asgi', ('granian_server.interfaces', 'granian_http')),
 }
 
 
