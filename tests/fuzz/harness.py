@@ -33,6 +33,7 @@ __all__ = [
     'raised_in',
     'read_plan',
     'run_async',
+    'serve_and_hang_up',
     'settle',
 ]
 
@@ -211,6 +212,26 @@ async def settle(limit: int = 10_000) -> None:
             return
     if ready is not None:
         raise PropertyFailure(f'still busy after {limit} loop turns')
+
+
+async def serve_and_hang_up(
+    transport: Any, pieces: Iterable[bytes], tasks: Iterable[asyncio.Task[Any]]
+) -> tuple[bool, bytes]:
+    """Deliver the client's reads, let the server answer, then hang up and wait for the handlers.
+
+    Returns whether the server had closed the transport, and everything it wrote, both as they
+    were before the hang-up.
+    """
+    for piece in pieces:
+        if transport.closing:
+            break  # a closed transport delivers nothing more
+        transport.receive(piece)
+        await settle()
+    await settle()
+    server_closed, written = transport.closing, bytes(transport.written)
+    hang_up(transport)
+    await finish_tasks(tasks, 'a handler')
+    return server_closed, written
 
 
 def hang_up(transport: Any) -> None:

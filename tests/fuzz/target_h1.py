@@ -39,11 +39,9 @@ from .harness import (
     cut,
     encode,
     expect,
-    finish_tasks,
-    hang_up,
     read_plan,
     run_async,
-    settle,
+    serve_and_hang_up,
 )
 from .seeds import literals
 from .wscheck import check_close_code
@@ -163,16 +161,7 @@ async def exercise(data: bytes) -> None:
     transport = MemoryTransport(conn)
     try:
         conn.connection_made(transport)
-        for piece in cut(payload, points):
-            if transport.closing:
-                break  # a closed transport delivers nothing more
-            transport.receive(piece)
-            await settle()
-        await settle()
-        server_closed = transport.closing
-        written = bytes(transport.written)
-        hang_up(transport)
-        await finish_tasks(app.tasks, 'a handler')
+        server_closed, written = await serve_and_hang_up(transport, cut(payload, points), app.tasks)
         after = _check_http1(written, app.seen, server_closed)
         if after is not None:
             protocol, rest = after

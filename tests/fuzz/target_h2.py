@@ -41,12 +41,10 @@ from .harness import (
     cut,
     encode,
     expect,
-    finish_tasks,
-    hang_up,
     raised_in,
     read_plan,
     run_async,
-    settle,
+    serve_and_hang_up,
 )
 
 __all__ = ['FRAMES_TARGET', 'TARGET']
@@ -77,16 +75,7 @@ async def serve(config: int, pieces: list[bytes]) -> None:
     transport = MemoryTransport(conn)
     try:
         conn.connection_made(transport)
-        for piece in pieces:
-            if transport.closing:
-                break  # a closed transport delivers nothing more
-            transport.receive(piece)
-            await settle()
-        await settle()
-        server_closed = transport.closing
-        written = bytes(transport.written)
-        hang_up(transport)
-        await finish_tasks(app.tasks, 'a handler')
+        server_closed, written = await serve_and_hang_up(transport, pieces, app.tasks)
         summary = check_server_frames(written)
         if summary.goaway:
             expect(server_closed, f'GOAWAY {summary.goaway} but the transport stayed open')
