@@ -32,7 +32,6 @@ from testkit.h1 import MemoryTransport
 from .apps import App, Seen
 from .h2check import check_server_frames
 from .harness import (
-    KnownBug,
     PropertyFailure,
     Reader,
     Target,
@@ -208,14 +207,4 @@ TARGET = Target(
     name='h1',
     check=check,
     seeds=seeds,
-    known=(
-        KnownBug(
-            reason=(
-                'granian-http: HTTP1Connection.connection_lost tells its exchange the client is gone '
-                '(exchange.lost()) but keeps it in _exchange; detach() clears it, connection_lost does not'
-            ),
-            matches=lambda exc: 'still holds its exchange' in str(exc),
-            crashers=('crash-0bdb3531dbf391c9abedc0e8ee470f807c37b090',),
-        ),
-    ),
 )

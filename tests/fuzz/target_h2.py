@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 
-import h2.exceptions
 from hyperframe.frame import SettingsFrame
 
 from granian_http import HTTP2Connection, HTTP2Settings, ServeContext
@@ -35,13 +34,11 @@ from .apps import App
 from .h2check import check_server_frames
 from .h2frames import build_frames, seed_frames
 from .harness import (
-    KnownBug,
     Reader,
     Target,
     cut,
     encode,
     expect,
-    raised_in,
     read_plan,
     run_async,
     serve_and_hang_up,
@@ -113,53 +110,5 @@ def frame_seeds() -> list[bytes]:
     return out
 
 
-def _answers_a_closed_stream(exc: BaseException) -> bool:
-    return (
-        isinstance(exc, h2.exceptions.ProtocolError)
-        and raised_in(exc, '_on_event')
-        and (raised_in(exc, 'reset_stream') or raised_in(exc, 'send_headers'))
-    )
-
-
-_STREAM_CLOSED = KnownBug(
-    reason=(
-        'granian-http: HEADERS the server answers itself (malformed request or trailers: RST_STREAM; plain '
-        'CONNECT: 405; after GOAWAY: REFUSED_STREAM) followed in the same read by the client RST_STREAM of '
-        'that stream (or its GOAWAY): h2 has already closed the stream (or the connection) when the events are '
-        'walked, so reset_stream/send_headers in HTTP2Connection._open_stream and _on_event (trailers) raise '
-        'StreamClosedError (or ProtocolError) out of data_received'
-    ),
-    matches=_answers_a_closed_stream,
-    crashers=(
-        'crash-18fe13b507d2921872a9517c1c259c110ae3a913',
-        'crash-377846dc18291c5e093c6445b73cb9945a1b570c',
-        'crash-2fb2d2f23e98e8dad51c218072d67883f7a36c21',
-        'crash-a88702e93d0b80c01e61d4ef332745bc3445da58',
-        'crash-d6854d3aade865f9a7ea210af410a3da6e61f588',
-    ),
-)
-
-_NON_ASCII_METHOD = KnownBug(
-    reason=(
-        'granian-http: a request whose :method holds a non-ASCII byte (b"G\\xe2T") passes parse_request '
-        '(h2/_headers.py checks no token syntax) and HTTP2Connection._open_stream decodes it as ASCII: '
-        'UnicodeDecodeError out of data_received instead of RST_STREAM PROTOCOL_ERROR'
-    ),
-    matches=lambda exc: isinstance(exc, UnicodeDecodeError) and raised_in(exc, '_open_stream'),
-    crashers=('crash-82d59bda4e590638d66a37a88ee1cd8179b63c8b', 'crash-03b35e70baa55bf2fa5ff8f212c01b994eeba35c'),
-)
-
-_RESERVED_BIT_STREAM_ZERO = KnownBug(
-    reason=(
-        'granian-http: a HEADERS frame whose stream field is 0x80000000 (the reserved bit set, stream 0) '
-        'passes the non-zero test of LeanFrameBuffer (h2/_lean.py, which tests the field before masking '
-        'the bit) and becomes a RequestFrame for stream 0; RequestFrame.as_frame() then builds '
-        'HeadersFrame(0) and hyperframe InvalidDataError escapes data_received instead of GOAWAY PROTOCOL_ERROR'
-    ),
-    matches=lambda exc: type(exc).__name__ == 'InvalidDataError' and raised_in(exc, 'as_frame'),
-    crashers=('crash-07cb333f24c184fbcdef80605a0cebee5397fb58', 'crash-f6f64b028fa08e9e6578419cef9c04d653f9b251'),
-)
-
-_KNOWN = (_STREAM_CLOSED, _NON_ASCII_METHOD, _RESERVED_BIT_STREAM_ZERO)
-TARGET = Target(name='h2', check=check_raw, seeds=raw_seeds, known=_KNOWN)
-FRAMES_TARGET = Target(name='h2-frames', check=check_frames, seeds=frame_seeds, known=_KNOWN)
+TARGET = Target(name='h2', check=check_raw, seeds=raw_seeds)
+FRAMES_TARGET = Target(name='h2-frames', check=check_frames, seeds=frame_seeds)

@@ -155,6 +155,7 @@ class HTTP1Connection(asyncio.Protocol):
             self._timer = None
         if self._exchange is not None:
             self._exchange.lost()
+            self._exchange = None  # the app's task may keep its exchange; the connection does not
         for exchange in list(self._disconnect_watchers):
             exchange.lost()
         self.flow.close()

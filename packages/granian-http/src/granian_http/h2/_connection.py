@@ -386,7 +386,7 @@ class HTTP2Connection(asyncio.Protocol):
                 if stream is not None:
                     stream.reset(ErrorCodes.PROTOCOL_ERROR)
                 else:
-                    self.h2.reset_stream(event.stream_id, ErrorCodes.PROTOCOL_ERROR)
+                    self._refuse_stream(event.stream_id, ErrorCodes.PROTOCOL_ERROR)
         elif kind is _UnknownFrameReceived and not self._control_budget.spend():
             # §5.5: unknown frames must be ignored, but not for free: they draw from the budget.
             self._calm_down()
@@ -410,11 +410,10 @@ class HTTP2Connection(asyncio.Protocol):
         return stream
 
     def _open_stream(self, stream_id: int, block: Any, ended: bool) -> H2Stream | None:
-        h2conn = self.h2
         if self._goaway_sent and stream_id > self._last_stream_id:
             # Opened after our GOAWAY: REFUSED_STREAM tells the client it was not processed and is
             # safe to retry on a new connection (§8.7).
-            h2conn.reset_stream(stream_id, ErrorCodes.REFUSED_STREAM)
+            self._refuse_stream(stream_id, ErrorCodes.REFUSED_STREAM)
             return None
         self._last_stream_id = stream_id  # what a GOAWAY names as the last stream we process
         if block is self._last_block:
@@ -427,17 +426,17 @@ class HTTP2Connection(asyncio.Protocol):
             except MalformedRequest as exc:
                 # A malformed request is a stream error (§8.1.1): the connection carries on.
                 _log.debug('HTTP/2 stream %d malformed: %s', stream_id, exc)
-                h2conn.reset_stream(stream_id, ErrorCodes.PROTOCOL_ERROR)
+                self._refuse_stream(stream_id, ErrorCodes.PROTOCOL_ERROR)
                 return None
             method = head.method.decode('ascii')
             if method == 'CONNECT':
                 if head.protocol is None:
                     # A tunnel to :authority (§8.5): not a server's job.
-                    h2conn.send_headers(stream_id, [(b':status', b'405'), (b'server', b'granian')], end_stream=True)
+                    self._refuse_stream(stream_id, 0, [(b':status', b'405'), (b'server', b'granian')])
                     return None
                 if not self.ctx.websockets:
                     # ENABLE_CONNECT_PROTOCOL was not advertised: an extended CONNECT is malformed.
-                    h2conn.reset_stream(stream_id, ErrorCodes.PROTOCOL_ERROR)
+                    self._refuse_stream(stream_id, ErrorCodes.PROTOCOL_ERROR)
                     return None
                 return self._open_websocket(stream_id, head, ended)
             raw_path, _, query = head.path.partition(b'?')
@@ -462,6 +461,21 @@ class HTTP2Connection(asyncio.Protocol):
             ended,
         )
         return stream
+
+    def _refuse_stream(self, stream_id: int, code: int, answer: list[tuple[bytes, bytes]] | None = None) -> None:
+        """End a stream we will not serve: reset it with ``code``, or send ``answer`` as its whole
+        response (headers only).
+
+        The client may have reset the stream (or sent GOAWAY) in the same read: h2 has then closed
+        it before we walk the events, and there is nothing left to tell it (found by fuzzing).
+        """
+        try:
+            if answer is None:
+                self.h2.reset_stream(stream_id, code)
+            else:
+                self.h2.send_headers(stream_id, answer, end_stream=True)
+        except h2.exceptions.ProtocolError:
+            pass
 
     def _open_websocket(self, stream_id: int, head: RequestHead, ended: bool) -> H2Stream | None:
         """An extended CONNECT (RFC 8441): a WebSocket handshake for the app, unless we refuse it."""

@@ -57,6 +57,10 @@ _STATUS = {code: b'%d' % code for code in range(100, 600)}
 _NAMES_MAX = 4096
 
 
+# Methods nearly every request uses, accepted without a regular expression match.
+_METHODS = frozenset((b'GET', b'HEAD', b'POST', b'PUT', b'DELETE', b'OPTIONS', b'PATCH', b'CONNECT'))
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
 # Request field names: lower-case tokens (RFC 9113 §8.2.1). Checked names are remembered.
 _REQUEST_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9a-z]+")
 _GOOD_NAMES: set[bytes] = set()
@@ -148,6 +152,10 @@ def parse_request(block: Iterable[tuple[bytes, bytes]]) -> RequestHead:
         headers.append((name, value))
     if not method:
         raise MalformedRequest('no :method')
+    if method not in _METHODS and _TOKEN.fullmatch(method) is None:
+        # A method is a token (RFC 9110 §9.1): anything else is malformed, and would not even
+        # decode as the ASCII string interfaces are given (found by fuzzing).
+        raise MalformedRequest(f'invalid :method {method!r}')
     if method == b'CONNECT' and protocol is None:
         if scheme is not None or path is not None or not authority:
             raise MalformedRequest('CONNECT takes :authority only')

@@ -141,12 +141,15 @@ class LeanFrameBuffer(BoundedFrameBuffer):
         data = self._data
         if len(data) >= 9:
             high, low, kind, flags, stream_id = _unpack_header(data)
+            # The reserved bit is not part of the stream ID (RFC 9113 §4.1): a frame for stream 0
+            # with that bit set is h2's to refuse, not a request (found by fuzzing).
+            stream_id &= 0x7FFFFFFF
             if kind == _HEADERS and flags & 0x2C == _END_HEADERS and stream_id and not self._headers_buffer:
                 end = ((high << 8) | low) + 9
                 if len(data) < end:
                     raise StopIteration
                 self._validate_frame_length(end - 9)
-                frame = RequestFrame(stream_id & 0x7FFFFFFF, bytes(data[9:end]), flags & _END_STREAM == _END_STREAM)
+                frame = RequestFrame(stream_id, bytes(data[9:end]), flags & _END_STREAM == _END_STREAM)
                 del data[:end]
                 return frame
         return FrameBuffer.__next__(self)
