@@ -1,13 +1,16 @@
-"""Real frameworks served end to end: Starlette (with lifespan state), FastAPI, Django (ASGI)."""
+"""Real frameworks served end to end: Starlette (with lifespan state), FastAPI, Django (ASGI), Quart."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import websockets
 
+from testkit.h2ws import H2WebSocketClient
 from testkit.process import ServerProcess, api_server
 
 APPS = Path(__file__).parent / 'apps'
@@ -58,3 +61,36 @@ def test_django_over_asgi_without_lifespan() -> None:
         assert httpx.get(f'{server.url}/missing').status_code == 404
     finally:
         assert server.stop() == 0
+
+
+def test_quart_http_and_websocket_echo() -> None:
+    # Quart receives WebSocket messages in a task it starts before the handler accepts: the
+    # first message must reach the handler, not a disconnect (issue 15).
+    server = api_server('quart_app:app', interface='asgi', working_dir=str(APPS)).ready()
+
+    async def echo() -> list[str | bytes]:
+        async with websockets.connect(server.url.replace('http://', 'ws://') + '/ws') as ws:
+            replies = []
+            for message in ('hello', b'\x00\x01', 'again'):
+                await ws.send(message)
+                replies.append(await ws.recv())
+            return replies
+
+    try:
+        assert httpx.get(f'{server.url}/').text == 'quart says hi'
+        response = httpx.post(f'{server.url}/echo?q=z', content=b'x' * 100_000)
+        assert response.json() == {'size': 100_000, 'q': 'z'}
+        assert asyncio.run(echo()) == ['hello', b'\x00\x01', 'again']
+        # And over HTTP/2 (RFC 8441).
+        client = H2WebSocketClient('127.0.0.1', server.port)
+        try:
+            ws = client.websocket('/ws')
+            assert ws.status == 200
+            ws.send('over h2')
+            client.flush()
+            assert client.receive(ws) == 'over h2'
+        finally:
+            client.close()
+    finally:
+        assert server.stop() == 0
+    assert '[ERROR]' not in server.output, server.output

@@ -9,10 +9,19 @@
 * A handler that returns without accepting, or closes before accepting, rejects the handshake
   with 403; one that raises before accepting gets 500; one that raises after accepting closes
   the socket with 1011.
+
+Any interleaving of ``receive`` and ``send`` from different tasks is served, as ASGI allows:
+Quart, for one, receives in a task of its own that asks for the next message before the handler
+has accepted. Such a ``receive`` waits for the handshake to be answered: after an accept it goes on
+to the client's first message, after a rejection (or when the client leaves) it reports the
+disconnect. Concurrent receives each get a different message (the session hands each message to
+one caller), and a ``websocket.close`` from one task ends the wait of a ``receive`` in another
+with the disconnect, once the client answered the close (or the close timed out).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from granian_http import Exchange, WebSocket, WebSocketClosed
@@ -52,9 +61,15 @@ class WebSocketCycle:
             return {'type': 'websocket.connect'}
         session = self.session
         if session is None:
-            # Closed or denied before accepting (or still undecided, which is the app's error).
-            await self.exchange.wait_complete()
-            return {'type': 'websocket.disconnect', 'code': 1006, 'reason': ''}
+            # Not accepted (yet): wait until the handshake is answered, which another task may
+            # be about to do, or the client leaves. The exchange completes either way. Shielded:
+            # the exchange's wait is one future for every waiter, and cancelling this receive
+            # (a framework tearing down its receive task) must not cancel it for the others.
+            await asyncio.shield(self.exchange.wait_complete())
+            session = self.session
+            if session is None:
+                # Rejected, denied, or the client is gone.
+                return {'type': 'websocket.disconnect', 'code': 1006, 'reason': ''}
         message = await session.receive()
         if isinstance(message, str):
             return {'type': 'websocket.receive', 'text': message}
