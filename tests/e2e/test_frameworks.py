@@ -12,6 +12,7 @@ import websockets
 
 from testkit.h2ws import H2WebSocketClient
 from testkit.process import ServerProcess, api_server
+from testkit.raw import leave_mid_stream
 
 APPS = Path(__file__).parent / 'apps'
 
@@ -38,6 +39,24 @@ def test_starlette_streaming(starlette: ServerProcess) -> None:
     with httpx.stream('GET', f'{starlette.url}/stream') as response:
         assert response.headers['transfer-encoding'] == 'chunked'
         assert ''.join(response.iter_text()) == '0\n1\n2\n3\n4\n'
+
+
+@pytest.mark.parametrize(
+    ('target', 'interface'), [('starlette_app:app', 'asgi'), ('django_asgi:application', 'asginl')]
+)
+def test_a_client_leaving_a_stream_is_not_an_error(target: str, interface: str) -> None:
+    # ASGI 2.4: send() raises an OSError once the client is gone. Starlette turns it into its
+    # ClientDisconnect, Django lets it out of its handler; either way the server log must not
+    # call it a failure.
+    server = api_server(target, interface=interface, working_dir=str(APPS), log_access=True).ready()
+    try:
+        leave_mid_stream(server.port, '/endless')
+        # The access log line comes after the app returned, and after anything logged about it.
+        server.wait_for(r'"GET /endless HTTP/1.1" 200')
+        assert httpx.get(f'{server.url}/').status_code == 200  # still serving
+    finally:
+        assert server.stop() == 0
+    assert '[ERROR]' not in server.output and 'Traceback' not in server.output, server.output
 
 
 def test_fastapi() -> None:

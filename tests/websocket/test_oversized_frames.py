@@ -8,7 +8,6 @@ wsproto path; a 16-bit one over a smaller limit is covered by tests/websocket/te
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 
 from testkit.h2ws import H2WebSocketClient
 from testkit.process import ServerProcess, api_server
+from testkit.raw import open_websocket
 
 APPS = Path(__file__).parent / 'apps'
 ANNOUNCED = 100 * 1024 * 1024
@@ -40,18 +40,8 @@ def server(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
 
 
 def test_over_http1(server: ServerProcess) -> None:
-    with socket.create_connection(('127.0.0.1', server.port), timeout=10) as sock:
-        sock.sendall(
-            b'GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
-            b'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'
-        )
-        received = b''
-        while b'\r\n\r\n' not in received:
-            chunk = sock.recv(4096)
-            assert chunk, 'the server closed the connection during the handshake'
-            received += chunk
-        head, _, received = received.partition(b'\r\n\r\n')
-        assert head.startswith(b'HTTP/1.1 101 ')
+    sock, received = open_websocket(server.port, '/echo')
+    with sock:
         sock.sendall(oversized_frame_start())
         sent = time.monotonic()
         # Everything the server sends until it closes; a server that keeps waiting for the
