@@ -48,7 +48,7 @@ def test_scope(client: httpx.Client, server: ServerProcess) -> None:
     assert response.status_code == 200
     scope = response.json()
     assert scope['type'] == 'http'
-    assert scope['asgi'] == {'version': '3.0', 'spec_version': '2.3'}
+    assert scope['asgi'] == {'version': '3.0', 'spec_version': '2.4'}
     assert scope['extensions'] == {'http.response.pathsend': {}, 'websocket.http.response': {}}
     assert scope['http_version'] == '1.1'
     assert scope['method'] == 'GET'

@@ -220,3 +220,85 @@ async def test_a_reader_waiting_through_our_close_is_woken_when_the_connection_e
     assert pair.carrier.closed
     pair.session.connection_lost()
     assert await asyncio.wait_for(receiver, 1) == WebSocketClose(1001, 'going away')
+
+
+async def test_concurrent_receivers_each_get_a_message_and_both_the_end() -> None:
+    pair = Pair()
+    first = asyncio.ensure_future(pair.session.receive())
+    second = asyncio.ensure_future(pair.session.receive())
+    await asyncio.sleep(0)  # both wait now
+    pair.send(TextMessage(data='a'))
+    pair.send(TextMessage(data='b'))
+    assert sorted(await asyncio.gather(first, second)) == ['a', 'b']  # type: ignore[type-var]
+    ends = [asyncio.ensure_future(pair.session.receive()) for _ in range(2)]
+    await asyncio.sleep(0)
+    pair.send(CloseConnection(code=1000))
+    assert await asyncio.gather(*ends) == [WebSocketClose(1000), WebSocketClose(1000)]
+
+
+async def test_cancelling_one_receiver_leaves_the_others_waiting() -> None:
+    # A framework tearing down its receive task, or a receive() under a timeout, must not end
+    # the wait of another task.
+    pair = Pair()
+    doomed = asyncio.ensure_future(pair.session.receive())
+    survivor = asyncio.ensure_future(pair.session.receive())
+    await asyncio.sleep(0)
+    doomed.cancel()
+    for _ in range(3):
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(pair.session.receive(), 0.001)
+    pair.send(TextMessage(data='still here'))
+    assert await asyncio.wait_for(survivor, 1) == 'still here'
+    assert doomed.cancelled()
+
+
+async def test_close_after_the_connection_dropped_does_nothing() -> None:
+    pair = Pair(close_timeout=0.01)
+    pair.session.connection_lost()
+    pair.session.close(1000)
+    assert pair.carrier.out == b''  # no close frame for no one
+    assert await pair.session.receive() == WebSocketClose(1006)
+
+
+def _masked_header(opcode: int, length: int, fin: bool = True) -> bytes:
+    """A client frame header announcing ``length`` payload bytes (mask key 0, so no masking)."""
+    first = bytes([(0x80 if fin else 0) | opcode])
+    if length < 126:
+        return first + bytes([0x80 | length]) + b'\x00' * 4
+    if length < 65536:
+        return first + bytes([0x80 | 126]) + length.to_bytes(2, 'big') + b'\x00' * 4
+    return first + bytes([0x80 | 127]) + length.to_bytes(8, 'big') + b'\x00' * 4
+
+
+async def test_a_frame_announcing_too_much_is_refused_at_once() -> None:
+    pair = Pair(max_message_size=1000)
+    pair.session.feed(_masked_header(0x2, 100 * 1024 * 1024) + b'x' * 16)
+    (close,) = pair.events()
+    assert isinstance(close, CloseConnection) and close.code == 1009
+    assert pair.carrier.closed
+    assert await pair.session.receive() == WebSocketClose(1006, 'Message too big')
+    # In the 16-bit form too (the fast frame reader hands it over), and counting what the
+    # message's earlier fragments already took.
+    short = Pair(max_message_size=1000)
+    short.session.feed(_masked_header(0x2, 1001) + b'x')
+    assert [event.code for event in short.events()] == [1009]  # type: ignore[attr-defined]
+    fragmented = Pair(max_message_size=1000)
+    fragmented.session.feed(_masked_header(0x2, 600, fin=False) + b'x' * 600)
+    fragmented.session.feed(_masked_header(0x0, 401) + b'x')
+    assert [event.code for event in fragmented.events()] == [1009]  # type: ignore[attr-defined]
+
+
+async def test_frames_within_the_limit_may_arrive_slowly() -> None:
+    pair = Pair(max_message_size=1000)
+    pair.session.feed(_masked_header(0x2, 600, fin=False) + b'x' * 600)
+    pair.session.feed(_masked_header(0x0, 400, fin=False) + b'x' * 10)  # up to the limit, slowly
+    pair.session.feed(b'x' * 390)
+    # A ping amid the message announces its payload too, but is no part of the message.
+    pair.session.feed(_masked_header(0x9, 125) + b'p')
+    assert pair.events() == []
+    pair.session.feed(b'p' * 124)
+    (pong,) = pair.events()
+    assert isinstance(pong, Pong)
+    pair.session.feed(_masked_header(0x0, 0))
+    assert await pair.session.receive() == b'x' * 1000
+    assert not pair.carrier.closed

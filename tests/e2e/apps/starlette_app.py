@@ -1,3 +1,5 @@
+import asyncio
+import time
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -29,6 +31,19 @@ async def stream(request: Request):
     return StreamingResponse(gen(), media_type='text/plain')
 
 
+async def endless(request: Request):
+    """Streams until the client leaves (or 20 s pass): with ASGI spec 2.4 Starlette learns of it
+    from send() raising, not from a disconnect listener."""
+
+    async def gen():
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            yield b'x' * 16384
+            await asyncio.sleep(0)
+
+    return StreamingResponse(gen(), media_type='application/octet-stream')
+
+
 async def websocket(ws: WebSocket):
     await ws.accept()
     message = await ws.receive_text()
@@ -41,6 +56,7 @@ app = Starlette(
         Route('/', home),
         Route('/echo', echo, methods=['POST']),
         Route('/stream', stream),
+        Route('/endless', endless),
         WebSocketRoute('/ws', websocket),
     ],
     lifespan=lifespan,

@@ -9,7 +9,8 @@ Duties the session takes off the app's hands:
 
 * pings are answered and pongs swallowed;
 * fragmented messages are reassembled, up to ``max_message_size`` (16 MiB by default). A message
-  over it, compressed or not, fails the connection with 1009;
+  over it, compressed or not, fails the connection with 1009, and so does a frame whose header
+  announces more than the limit allows, at once, before its payload arrives;
 * permessage-deflate is negotiated when offered (:mod:`._handshake`), inflation bounded by the
   same limit;
 * the close handshake: a client's close is answered and the carrier closed (the server ends TCP
@@ -18,9 +19,11 @@ Duties the session takes off the app's hands:
 * a slow reader: above :data:`INBOX_LIMIT` bytes of unread messages the carrier stops reading, so
   the client's writes back up instead of our memory.
 
-Concurrency: ``receive`` may be awaited from one task while others ``send`` and ``close`` (ASGI
-allows it and Quart does it); each call only touches the inbox and the carrier, never waits on
-another's future.
+Concurrency: ``receive``, ``send`` and ``close`` may be called from different tasks in any order
+(ASGI allows it, and Quart receives in a task of its own). Each call only touches the inbox and
+the carrier. Several tasks may wait in ``receive`` at once: each waits on a future of its own, all
+are woken by a message, and the first to run takes it, so cancelling one waiter (a timeout, a
+framework tearing down its receive task) never cancels the wait of another.
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ INBOX_LIMIT = 1024 * 1024
 CLOSE_TIMEOUT = 5.0
 
 _OPEN = ConnectionState.OPEN
+#: The largest payload a control frame may carry (RFC 6455 §5.5).
+_CONTROL_PAYLOAD_LIMIT = 125
 
 
 class WebSocketClosed(ConnectionError):
@@ -116,7 +121,9 @@ class WebSocket:
         self._close_timeout = close_timeout
         self._inbox: deque[Received] = deque()
         self._inbox_size = 0
-        self._waiter: asyncio.Future[None] | None = None
+        # One future per task waiting in receive(): a future shared by several would be cancelled
+        # for all of them when one of their tasks is cancelled.
+        self._waiters: list[asyncio.Future[None]] = []
         self._fragments: list[Any] = []
         self._fragments_size = 0
         self._reading_paused = False
@@ -152,6 +159,21 @@ class WebSocket:
                 self._on_close(event)
                 return
             # Pongs need no answer.
+        announced = codec.announced
+        if (
+            announced > _CONTROL_PAYLOAD_LIMIT
+            and self._fragments_size + announced > self._max_message_size
+            and codec.state is _OPEN
+            and self.close_event is None
+        ):
+            # The frame being read announces more than the message may hold: refuse it now rather
+            # than wait, with the connection held open, for a payload the client may never send.
+            # A control frame (a ping amid a fragmented message) announces at most 125 bytes and
+            # is not part of the message, hence the floor; a data frame that small is judged
+            # when it arrives, which is soon. Compressed frames announce their wire size: deflate
+            # hardly ever grows data, so a payload over the limit inflates past it too. Once a
+            # close is under way the frame is not ours to judge: the close decides the end.
+            self._fail(CloseReason.MESSAGE_TOO_BIG, 'Message too big')
 
     def _on_message_part(self, event: TextMessage | BytesMessage) -> None:
         self._fragments_size += len(event.data)
@@ -231,11 +253,13 @@ class WebSocket:
         if self._inbox_size > INBOX_LIMIT and not self._reading_paused:
             self._reading_paused = True
             self._carrier.pause_reading()
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+        if self._waiters:
+            # Wake every waiting receive(): the first to run takes the message, the others find
+            # the inbox empty and wait again.
+            waiters, self._waiters = self._waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
 
     # -- the app's side ------------------------------------------------------------------------
 
@@ -254,10 +278,16 @@ class WebSocket:
         while not self._inbox:
             if self.close_event is not None:
                 return self.close_event
-            waiter = self._waiter
-            if waiter is None or waiter.done():
-                waiter = self._waiter = self._loop.create_future()
-            await waiter
+            waiter = self._loop.create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except BaseException:
+                # Cancelled: forget the future, so a receive() polled with a timeout in a loop
+                # does not pile them up until the next message.
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+                raise
         message = self._inbox.popleft()
         if isinstance(message, WebSocketClose):
             # Keep reporting the end to later calls.
@@ -283,7 +313,13 @@ class WebSocket:
             await self._carrier.drain()
 
     def close(self, code: int = 1000, reason: str = '') -> None:
-        """Start the close handshake; the carrier closes on the client's answer or the timeout."""
+        """Start the close handshake; the carrier closes on the client's answer or the timeout.
+
+        Nothing to do once the carrier is gone: there is no one to send a close frame to, and no
+        answer to wait for.
+        """
+        if self._carrier_closed:
+            return
         codec = self._codec
         if codec.state is not _OPEN:
             if codec.state is ConnectionState.REMOTE_CLOSING:

@@ -6,7 +6,10 @@ head waits for the first body message (an event stream starts at once), an app t
 answers nothing gets a 500, and the flow errors carry upstream's exact texts.
 
 Beyond upstream: the ``tls`` extension on TLS connections, and on HTTP/2 ``http.response.early_hint``
-and (when the client sent ``te: trailers``) ``http.response.trailers``.
+and (when the client sent ``te: trailers``) ``http.response.trailers``. And spec 2.4 (see
+:mod:`.asgi_spec`): once the client is gone, sending any ``http.response.*`` message raises
+:class:`~granian_http.ClientDisconnected`, also when the client leaves while ``send`` waits for the
+transport to drain; ``receive`` reports ``http.disconnect``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from .._tasks import TaskSet
 from ..errors import FatalError
 from ..log import AccessLogFormatter, logger
 from . import INTERFACES, Interface, Runtime
-from .asgi_spec import ASGI_EXTENSIONS, ASGI_VERSION, ASGIApp, Message, http_extensions, with_host
+from .asgi_spec import ASGI_EXTENSIONS, ASGI_VERSION, ASGIApp, Message, http_extensions, log_app_exception, with_host
 from .asgi_ws import run_websocket
 from .common import RequestLog, decode_path
 from .lifespan import Lifespan
@@ -32,6 +35,17 @@ _UNSUPPORTED = 'Unsupported ASGI message'
 _NOT_STARTED = 'ASGI flow error: Response not started'
 _ALREADY_STARTED = 'ASGI flow error: Response already started'
 _ALREADY_FINISHED = 'ASGI flow error: Response already finished'
+_GONE = 'ASGI transport error: the client disconnected'
+
+# The messages a client that is gone makes pointless (spec 2.4). A tuple, compared with ==, so a
+# bogus unhashable type still gets the "Unsupported ASGI message" answer.
+_RESPONSE_MESSAGES = (
+    'http.response.body',
+    'http.response.start',
+    'http.response.pathsend',
+    'http.response.trailers',
+    'http.response.early_hint',
+)
 
 _ERROR_HEADERS = ((b'content-type', b'text/plain; charset=utf-8'),)
 _DISCONNECT: dict[str, Any] = {'type': 'http.disconnect'}
@@ -87,6 +101,8 @@ class HTTPCycle:
         except (KeyError, TypeError):
             raise RuntimeError(_UNSUPPORTED) from None
         exchange = self.exchange
+        if exchange.disconnected and kind in _RESPONSE_MESSAGES:
+            raise ClientDisconnected(_GONE)
         if kind == 'http.response.body':
             state = self._state
             if state == _IDLE:
@@ -99,6 +115,9 @@ class HTTPCycle:
                 self._state = _STREAMING
                 if exchange.write_paused:
                     await exchange.drain()
+                    if exchange.disconnected:
+                        # The wait ended because the client left: the chunk never reached it.
+                        raise ClientDisconnected(_GONE)
             elif self._trailers is not None and not self._trailers_done:
                 self._held = body
                 self._state = _HOLD
@@ -140,6 +159,8 @@ class HTTPCycle:
                 exchange.start(404, _ERROR_HEADERS)
                 exchange.end(b'Not found')
             self._state = _DONE
+            if exchange.disconnected:
+                raise ClientDisconnected(_GONE)  # the file stopped short: the client left
         elif kind == 'http.response.trailers':
             await self._send_trailers(message)
         elif kind == 'http.response.early_hint':
@@ -256,9 +277,9 @@ def make_asgi_handler(
         failed = False
         try:
             await app(scope, cycle.receive, cycle.send)
-        except Exception:
+        except Exception as exc:
             failed = True
-            logger.error('Application callable raised an exception', exc_info=True)
+            log_app_exception(exc, exchange.disconnected)
         try:
             cycle.finish(failed)
         except Exception:

@@ -9,16 +9,31 @@
 * A handler that returns without accepting, or closes before accepting, rejects the handshake
   with 403; one that raises before accepting gets 500; one that raises after accepting closes
   the socket with 1011.
+* Spec 2.4 (see :mod:`.asgi_spec`): once the client is gone (its close frame came, or the
+  connection dropped, or the server is closing the socket), ``websocket.send`` and
+  ``websocket.close`` raise :class:`~granian_http.WebSocketClosed`, an ``OSError``, where upstream
+  raises ``RuntimeError``. Sending after the app's own ``websocket.close`` is still the flow error
+  upstream names. An accept that comes after the client left is a no-op (upstream #836); what
+  the app sends after it raises the same ``OSError``.
+
+Any interleaving of ``receive`` and ``send`` from different tasks is served, as ASGI allows:
+Quart, for one, receives in a task of its own that asks for the next message before the handler
+has accepted. Such a ``receive`` waits for the handshake to be answered: after an accept it goes on
+to the client's first message, after a rejection (or when the client leaves) it reports the
+disconnect. Concurrent receives each get a different message (the session hands each message to
+one caller), and a ``websocket.close`` from one task ends the wait of a ``receive`` in another
+with the disconnect, once the client answered the close (or the close timed out).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from granian_http import Exchange, WebSocket, WebSocketClosed
 
 from ..log import logger
-from .asgi_spec import ASGI_VERSION, ASGIApp, Message, websocket_extensions, with_host
+from .asgi_spec import ASGI_VERSION, ASGIApp, Message, log_app_exception, websocket_extensions, with_host
 from .common import RequestLog, decode_path
 
 __all__ = ['WebSocketCycle', 'run_websocket']
@@ -27,9 +42,11 @@ _UNSUPPORTED = 'Unsupported ASGI message'
 _NOT_READY = 'ASGI flow error: Transport not initialized or closed'
 _CLOSED = 'ASGI flow error: Transport closed'
 _UPGRADED = 'ASGI flow error: Connection already upgraded'
+_GONE_TEXT = 'ASGI transport error: the client disconnected'
 
-# States of the handshake as the app drives it.
-_HANDSHAKE, _ACCEPTED, _CLOSED_STATE, _DENYING, _DENIED = 0, 1, 2, 3, 4
+# States of the handshake as the app drives it. _CLOSED_STATE: the app closed (after accepting)
+# or rejected (before); _GONE: the app accepted after the client had left.
+_HANDSHAKE, _ACCEPTED, _CLOSED_STATE, _DENYING, _DENIED, _GONE = 0, 1, 2, 3, 4, 5
 
 
 class WebSocketCycle:
@@ -52,15 +69,22 @@ class WebSocketCycle:
             return {'type': 'websocket.connect'}
         session = self.session
         if session is None:
-            # Closed or denied before accepting (or still undecided, which is the app's error).
-            await self.exchange.wait_complete()
-            return {'type': 'websocket.disconnect', 'code': 1006, 'reason': ''}
+            # Not accepted (yet): wait until the handshake is answered, which another task may
+            # be about to do, or the client leaves. The exchange completes either way. Shielded:
+            # the exchange's wait is one future for every waiter, and cancelling this receive
+            # (a framework tearing down its receive task) must not cancel it for the others.
+            await asyncio.shield(self.exchange.wait_complete())
+            session = self.session
+            if session is None:
+                # Rejected, denied, or the client is gone.
+                return {'type': 'websocket.disconnect', 'code': 1006, 'reason': ''}
         message = await session.receive()
         if isinstance(message, str):
             return {'type': 'websocket.receive', 'text': message}
         if isinstance(message, bytes):
             return {'type': 'websocket.receive', 'bytes': message}
-        self._state = _CLOSED_STATE
+        # The state stays: what the app sends now raises WebSocketClosed, an OSError (spec 2.4),
+        # not the flow error that follows its own close.
         return {'type': 'websocket.disconnect', 'code': message.code, 'reason': message.reason}
 
     async def send(self, message: Message) -> None:
@@ -72,6 +96,8 @@ class WebSocketCycle:
         if kind == 'websocket.send':
             session = self.session
             if session is None:
+                if state == _GONE:
+                    raise WebSocketClosed(_GONE_TEXT)
                 raise RuntimeError(_NOT_READY)
             text: str | None = message.get('text')
             data: bytes | None = message.get('bytes')
@@ -83,18 +109,16 @@ class WebSocketCycle:
                 raise RuntimeError(_UNSUPPORTED)
             if state == _CLOSED_STATE:
                 raise RuntimeError(_CLOSED)
-            try:
-                await session.send(payload)
-            except WebSocketClosed:
-                raise RuntimeError(_CLOSED) from None
+            # Raises WebSocketClosed once the client is gone.
+            await session.send(payload)
         elif kind == 'websocket.accept':
-            if state == _ACCEPTED or (state == _CLOSED_STATE and self.session is not None):
+            if state in (_ACCEPTED, _GONE) or (state == _CLOSED_STATE and self.session is not None):
                 raise RuntimeError(_UPGRADED)
             if state != _HANDSHAKE:
                 raise RuntimeError(_NOT_READY)
             if self.exchange.disconnected:
                 # The client left before the answer: nothing to accept, and no error (#836).
-                self._state = _CLOSED_STATE
+                self._state = _GONE
                 return
             self.session = self.exchange.accept_websocket(message.get('subprotocol'), message.get('headers') or ())
             self.status = 101
@@ -102,13 +126,20 @@ class WebSocketCycle:
             self._log_once()
         elif kind == 'websocket.close':
             if state == _ACCEPTED:
-                assert self.session is not None
-                self.session.close(message.get('code') or 1000, message.get('reason') or '')
+                session = self.session
+                assert session is not None
+                if session.closed:
+                    # The client closed or dropped first (or the server is shutting down): our
+                    # close has no one to go to.
+                    raise WebSocketClosed(_GONE_TEXT)
+                session.close(message.get('code') or 1000, message.get('reason') or '')
                 self._state = _CLOSED_STATE
             elif state == _HANDSHAKE:
                 self._reject()
             elif state == _CLOSED_STATE:
                 raise RuntimeError(_CLOSED)
+            elif state == _GONE:
+                raise WebSocketClosed(_GONE_TEXT)
             else:
                 raise RuntimeError(_NOT_READY)
         elif kind == 'websocket.http.response.start':
@@ -152,6 +183,7 @@ class WebSocketCycle:
         state = self._state
         if state == _ACCEPTED:
             assert self.session is not None
+            # A no-op when the session already ended (the client closed, or is gone).
             self.session.close(1011 if failed else 1000)
             self._state = _CLOSED_STATE
         elif state in (_HANDSHAKE, _DENYING):
@@ -195,9 +227,10 @@ async def run_websocket(
     failed = False
     try:
         await app(scope, cycle.receive, cycle.send)
-    except Exception:
+    except Exception as exc:
         failed = True
-        logger.error('Application callable raised an exception', exc_info=True)
+        session = cycle.session
+        log_app_exception(exc, exchange.disconnected or (session is not None and session.closed))
     try:
         cycle.finish(failed)
     except Exception:

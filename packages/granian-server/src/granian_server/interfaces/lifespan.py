@@ -17,7 +17,7 @@ import asyncio
 from typing import Any
 
 from ..log import logger
-from .asgi_spec import ASGI_VERSION, ASGIApp, Message
+from .asgi_spec import LIFESPAN_VERSION, ASGIApp, Message
 
 __all__ = ['Lifespan']
 
@@ -57,7 +57,7 @@ class Lifespan:
         await self._shutdown
 
     async def _run(self) -> None:
-        scope = {'type': 'lifespan', 'asgi': ASGI_VERSION, 'state': self.state}
+        scope = {'type': 'lifespan', 'asgi': LIFESPAN_VERSION, 'state': self.state}
         try:
             await self.app(scope, self.receive, self.send)
         except Exception:
