@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import base64
 import json
 import os
@@ -267,8 +268,9 @@ def inner(scenario: str, count: int, loop_name: str) -> None:
 _COLLECTED = re.compile(r'Collected : (\d+)')
 
 
-#: Where the code under test is staged, the same path for every tree measured.
-STAGE = Path('/tmp/granian-callgrind')
+#: Where the code under test is staged: a folder of its own per run (runs may overlap), with a
+#: name of the same length every time (a path's length moves the heap; see the module docstring).
+STAGE = Path(f'/tmp/granian-callgrind-{os.urandom(4).hex()}')
 
 
 def stage(tree: Path) -> None:
@@ -277,6 +279,7 @@ def stage(tree: Path) -> None:
     if not sources:
         sys.exit(f'{tree}: no packages/*/src there (give a checkout of this repository)')
     shutil.rmtree(STAGE, ignore_errors=True)
+    atexit.register(shutil.rmtree, STAGE, True)
     for source in sources:
         shutil.copytree(source, STAGE / 'site', dirs_exist_ok=True, ignore=shutil.ignore_patterns('__pycache__'))
     shutil.copytree(HERE / 'apps', STAGE / 'bench' / 'apps', ignore=shutil.ignore_patterns('__pycache__'))
