@@ -418,3 +418,30 @@ async def test_disconnect_reaches_a_finished_exchange_on_a_keep_alive_connection
     server.conn.connection_lost(None)
     await settle()
     assert waiting.done() and first.disconnected
+
+
+async def test_a_cancelled_wait_for_completion_does_not_spoil_the_next() -> None:
+    # receive() polled with a timeout cancels its wait; the next one must still wait, not raise.
+    server = Server()
+    server.send(b'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    (exchange,) = server.exchanges
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(exchange.wait_complete(), 0.01)
+    waiting = asyncio.ensure_future(exchange.wait_complete())
+    await settle()
+    assert not waiting.done()
+    respond(exchange)
+    await asyncio.wait_for(waiting, 1)
+
+
+async def test_a_streaming_app_learns_at_once_that_the_client_reset() -> None:
+    # asyncio drops writes on a reset connection and reports the loss a loop turn later; an app
+    # that streams without waiting must not write into nothing for ever.
+    server = Server()
+    server.send(b'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    (exchange,) = server.exchanges
+    exchange.start(200, [])
+    exchange.write(b'first')
+    server.transport.closing = True  # what asyncio's transport says once the peer reset
+    exchange.write(b'second')
+    assert exchange.disconnected

@@ -285,9 +285,13 @@ class ExchangeCore(Exchange):
         # ASGI's receive() after the body waits here for http.disconnect: a lost client ends the
         # wait as well as a complete response does.
         if not self._complete and not self.disconnected:
-            if self._complete_waiter is None:
-                self._complete_waiter = self._loop.create_future()
-            await self._complete_waiter
+            waiter = self._complete_waiter
+            if waiter is None or waiter.done():
+                waiter = self._complete_waiter = self._loop.create_future()
+            # Shielded: several tasks may wait (receive() polled with a timeout, say), and one
+            # that is cancelled must not cancel the wait of the others, nor leave a cancelled
+            # future for the next call.
+            await asyncio.shield(waiter)
 
     # -- response ------------------------------------------------------------------------------
 

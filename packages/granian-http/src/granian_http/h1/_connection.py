@@ -399,6 +399,9 @@ class HTTP1Connection(asyncio.Protocol):
         if not self._closed:
             self._transport.close()  # type: ignore[union-attr]
 
+    def transport_closing(self) -> bool:
+        return self._closed or self._transport.is_closing()  # type: ignore[union-attr]
+
     def pause_reading(self) -> None:
         if not self._read_paused and not self._closed:
             self._read_paused = True

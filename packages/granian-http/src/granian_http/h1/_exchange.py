@@ -59,6 +59,9 @@ class H1Link(Protocol):
 
     def close(self) -> None: ...
 
+    def transport_closing(self) -> bool:
+        """The transport is closing (or gone): writes would be dropped."""
+
     def pause_reading(self) -> None: ...
 
     def resume_reading(self) -> None: ...
@@ -170,7 +173,14 @@ class H1Exchange(ExchangeCore):
         self._write_joined(head, self._frame(data))
 
     def _emit_body(self, data: bytes) -> None:
-        self._link.write(self._frame(data))
+        link = self._link
+        if link.transport_closing():
+            # The client reset the connection: asyncio drops our writes silently and reports the
+            # loss only on a later loop turn, which an app streaming without ever waiting would
+            # never reach. It learns now (disconnected; ASGI's send raises) instead of spinning.
+            self.lost()
+            return
+        link.write(self._frame(data))
 
     def _emit_whole(self, data: bytes, trailers: Headers | None) -> None:
         # The length is known, so the head says content-length and there is no place for

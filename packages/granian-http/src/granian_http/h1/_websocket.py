@@ -74,8 +74,14 @@ class WebSocketConnection(asyncio.Protocol):
     # -- WebSocketCarrier ----------------------------------------------------------------------
 
     def write(self, data: bytes) -> None:
-        if not self._closed:
-            self._transport.write(data)
+        if self._closed:
+            return
+        if self._transport.is_closing() and self.session is not None:
+            # Reset by the client: tell the session now rather than on a later loop turn (an app
+            # sending in a loop that never waits would not reach it); its next send raises.
+            self.session.connection_lost()
+            return
+        self._transport.write(data)
 
     def close(self) -> None:
         if not self._closed:

@@ -358,7 +358,8 @@ class H2Stream(ExchangeCore):
         if self.write_paused:
             if self._drain_waiter is None or self._drain_waiter.done():
                 self._drain_waiter = self._loop.create_future()
-            await self._drain_waiter
+            # Shielded: one of several senders being cancelled must not cancel the others' wait.
+            await asyncio.shield(self._drain_waiter)
 
     # -- optional response features ------------------------------------------------------------
 
