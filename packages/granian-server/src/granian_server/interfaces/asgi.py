@@ -294,7 +294,7 @@ def make_asgi_handler(
         if exchange.websocket is None:
             spawn(run(exchange))
         else:
-            spawn(
+            tasks.spawn_session(
                 run_websocket(
                     app,
                     exchange,

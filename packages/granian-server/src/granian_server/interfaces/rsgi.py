@@ -116,6 +116,6 @@ def make_rsgi_handler(
         if exchange.websocket is None:
             spawn(run(exchange))
         else:
-            spawn(run_websocket(exchange))
+            tasks.spawn_session(run_websocket(exchange))
 
     return handle

@@ -1,0 +1,126 @@
+"""One task per request, started eagerly on every Python version (granian_server/_tasks.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import sys
+
+import pytest
+
+from granian_server._tasks import TaskSet
+
+pytestmark = pytest.mark.anyio
+
+_VAR: contextvars.ContextVar[str] = contextvars.ContextVar('_VAR', default='unset')
+
+
+async def test_the_first_step_runs_before_spawn_returns() -> None:
+    seen: list[str] = []
+
+    async def app() -> None:
+        seen.append('ran')
+
+    tasks = TaskSet(asyncio.get_running_loop())
+    tasks.spawn(app())
+    assert seen == ['ran']
+    assert not tasks.tasks  # done in its first step: nothing kept
+
+
+async def test_the_first_step_already_runs_in_a_task_of_its_own() -> None:
+    # anyio (so Starlette and FastAPI) needs current_task() from the first instruction on.
+    observed: list[asyncio.Task[object] | None] = []
+
+    async def app() -> None:
+        observed.append(asyncio.current_task())
+        await asyncio.sleep(0)
+        observed.append(asyncio.current_task())
+
+    outer = asyncio.current_task()
+    tasks = TaskSet(asyncio.get_running_loop())
+    tasks.spawn(app())
+    assert observed[0] is not None and observed[0] is not outer
+    assert asyncio.current_task() is outer  # the spawner's task is back in place
+    await tasks.wait()
+    assert observed[1] is observed[0]
+    assert observed[0] in tasks.tasks or observed[0].done()
+
+
+async def test_a_task_that_waits_carries_on_and_is_kept_until_done() -> None:
+    event = asyncio.Event()
+    result: list[str] = []
+
+    async def app() -> None:
+        await event.wait()
+        result.append('after')
+
+    tasks = TaskSet(asyncio.get_running_loop())
+    tasks.spawn(app())
+    assert len(tasks.tasks) == 1 and not result
+    event.set()
+    await tasks.wait()
+    assert result == ['after'] and not tasks.tasks
+
+
+async def test_cancellation_reaches_the_app() -> None:
+    cancelled: list[bool] = []
+
+    async def app() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+
+    tasks = TaskSet(asyncio.get_running_loop())
+    tasks.spawn(app())
+    (task,) = tasks.tasks
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert cancelled == [True]
+
+
+async def test_context_variables_stay_inside_the_task() -> None:
+    async def app() -> None:
+        _VAR.set('app')
+        await asyncio.sleep(0)
+        assert _VAR.get() == 'app'
+
+    tasks = TaskSet(asyncio.get_running_loop())
+    tasks.spawn(app())
+    assert _VAR.get() == 'unset'  # what the first step set did not leak into the spawner
+    await tasks.wait()
+
+
+async def test_an_exception_in_the_first_step_stays_in_the_task() -> None:
+    async def app() -> None:
+        raise ValueError('boom')
+
+    tasks = TaskSet(asyncio.get_running_loop())
+    tasks.spawn(app())  # does not raise here, as create_task would not
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason='3.12+ starts tasks eagerly in asyncio itself')
+def test_the_cpython_internals_the_eager_task_uses_are_there() -> None:
+    from asyncio import futures, tasks
+
+    for name in ('_PyTask', '_task_name_counter', '_register_task', '_enter_task', '_leave_task'):
+        assert hasattr(tasks, name), f'asyncio.tasks.{name} is gone: revise granian_server/_tasks.py'
+    assert hasattr(futures, '_PyFuture')
+    assert hasattr(tasks._PyTask, '_Task__step'), 'the pure-Python Task step was renamed'
+
+
+async def test_a_session_task_runs_and_is_kept_until_done() -> None:
+    event = asyncio.Event()
+
+    async def session() -> None:
+        await event.wait()
+
+    tasks = TaskSet(asyncio.get_running_loop())
+    tasks.spawn_session(session())
+    await asyncio.sleep(0)
+    assert len(tasks.tasks) == 1
+    event.set()
+    await tasks.wait()
+    assert not tasks.tasks
