@@ -55,10 +55,11 @@ class Inherited:
 
 def _not_a_socket(fd: int) -> str:
     try:
-        kind = _NOT_A_SOCKET.get(stat.S_IFMT(os.fstat(fd).st_mode), 'not a socket')
+        kind = _NOT_A_SOCKET.get(stat.S_IFMT(os.fstat(fd).st_mode))
     except OSError:
-        kind = 'not a socket'
-    return f'fd {fd} is {kind}, not a socket; give the number of the listening socket the parent passed'
+        kind = None
+    what = f'{kind}, not a socket' if kind else 'not a socket'
+    return f'fd {fd} is {what}; give the number of the listening socket the parent passed'
 
 
 def _why_unusable(sock: socket.socket) -> str | None:
@@ -105,7 +106,7 @@ def adopt_fd(fd: object, option: str = 'fd') -> socket.socket:
 
 
 def adopt(fds: list[tuple[int, str | None]], option: str, origin: str) -> list[Inherited]:
-    """:func:`adopt_fd` for each ``(fd, name)``; if one is refused, the others stay untouched too."""
+    """:func:`adopt_fd` for each ``(fd, name)``; if one is refused, the others stay open as well."""
     adopted: list[Inherited] = []
     try:
         for fd, name in fds:
