@@ -123,6 +123,26 @@ def test_every_activated_socket_is_served_with_its_name(tmp_path: Path, stopped_
     assert f'fd:4 is unix:{path}, passed by systemd (name: local)' in server.output
 
 
+def test_fd_option_wins_over_activation(tmp_path: Path, stopped_at_end: list[ServerProcess]) -> None:
+    port, path = free_port(), tmp_path / 'app.sock'
+    server = activated(f'127.0.0.1:{port}', str(path), args=('--fd', '4'))
+    stopped_at_end.append(server)
+    assert curl('http://localhost/', uds=path) == 'ok'
+    server.wait_for('Started worker-1')
+    assert server.count(r'Listening at: ') == 1
+    assert 'Listening at: fd:4' in server.output
+    assert 'LISTEN_FDS: not used, the fd option asks for fd 4' in server.output
+
+
+def test_activation_replaces_uds(tmp_path: Path, stopped_at_end: list[ServerProcess]) -> None:
+    port, path = free_port(), tmp_path / 'unused.sock'
+    server = activated(f'127.0.0.1:{port}', args=('--uds', str(path)))
+    stopped_at_end.append(server)
+    assert curl(f'http://127.0.0.1:{port}/') == 'ok'
+    assert 'uds: not used, serving the sockets systemd passed (LISTEN_FDS)' in server.output
+    assert not path.exists()
+
+
 def test_systemd_datagram_socket_is_refused_in_one_line() -> None:
     port = free_port()
     server = activated(f'127.0.0.1:{port}', activator=('--datagram',))
@@ -184,3 +204,12 @@ def test_fd_tcp_socket_through_the_python_api(stopped_at_end: list[ServerProcess
         response = httpx.get(f'http://127.0.0.1:{port}/pid')
         assert response.status_code == 200
         assert int(response.text) in server.worker_pids()
+
+
+def test_fd_from_the_granian_fd_variable(stopped_at_end: list[ServerProcess]) -> None:
+    with socket.create_server(('127.0.0.1', 0)) as parent:
+        port, fd = parent.getsockname()[1], parent.fileno()
+        server = cli_server(*SERVE, 'ops_app:app', env={'GRANIAN_FD': str(fd)}, pass_fds=[fd])
+        stopped_at_end.append(server.ready())
+        assert server.url == f'fd:{fd}'
+        assert curl(f'http://127.0.0.1:{port}/') == 'ok'
