@@ -158,7 +158,10 @@ def test_help_shows_usage_and_defaults(invoke: Callable[..., Any]) -> None:
     assert 'default: (disabled)' in lines['--workers-kill-timeout']
     assert 'default: (/static)' in lines['--static-path-route']
     assert 'default: (Working directory)' in lines['--reload-paths']
-    assert 'default: (auto: on Linux with several workers and net.ipv4.tcp_migrate_req=1)]' in lines['--reuse-port']
+    assert (
+        'default: (auto: on Linux with several workers, no --reload and net.ipv4.tcp_migrate_req=1)]'
+        in (lines['--reuse-port'])
+    )
 
 
 @pytest.mark.parametrize(('flag', 'shown'), FLAG_DEFAULTS.items())

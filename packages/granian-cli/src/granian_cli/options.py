@@ -58,7 +58,7 @@ _OPTIONS: tuple[Callable[[Any], Any], ...] = (
     option(
         '--reuse-port/--no-reuse-port',
         default=None,
-        show_default='auto: on Linux with several workers and net.ipv4.tcp_migrate_req=1',
+        show_default='auto: on Linux with several workers, no --reload and net.ipv4.tcp_migrate_req=1',
         help='Give each worker its own SO_REUSEPORT listener on the TCP port instead of one shared socket',
     ),
     option('--interface', type=EnumType(Interfaces), default=Interfaces.RSGI.value, help='Application interface'),
