@@ -31,6 +31,8 @@ UPSTREAM_OPTIONS = {
     '--port': 'PORT',
     '--uds': 'UDS',
     '--uds-permissions': 'UDS_PERMISSIONS',
+    '--fd': 'FD',  # upstream's open pull request #848
+    '--reuse-port': 'REUSE_PORT',  # this project's choice between the listener models (ARCHITECTURE.md)
     '--interface': 'INTERFACE',
     '--http': 'HTTP',
     '--ws': 'WEBSOCKETS',
@@ -156,6 +158,10 @@ def test_help_shows_usage_and_defaults(invoke: Callable[..., Any]) -> None:
     assert 'default: (disabled)' in lines['--workers-kill-timeout']
     assert 'default: (/static)' in lines['--static-path-route']
     assert 'default: (Working directory)' in lines['--reload-paths']
+    assert (
+        'default: (auto: on Linux with several workers, no --reload and net.ipv4.tcp_migrate_req=1)]'
+        in (lines['--reuse-port'])
+    )
 
 
 @pytest.mark.parametrize(('flag', 'shown'), FLAG_DEFAULTS.items())

@@ -7,10 +7,11 @@ is the same message in a :class:`ConfigurationError`. Nothing is served and no t
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -30,7 +31,7 @@ def busy_port() -> Iterator[int]:
         yield holder.getsockname()[1]
 
 
-def granian(*args: str) -> subprocess.CompletedProcess[str]:
+def granian(*args: str, pass_fds: Sequence[int] = ()) -> subprocess.CompletedProcess[str]:
     """``python -m granian ARGS examples.hello:app``; a server that starts anyway fails by timeout."""
     return subprocess.run(
         [sys.executable, '-m', 'granian', '--interface', 'asgi', *args, 'examples.hello:app'],
@@ -38,6 +39,7 @@ def granian(*args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=_TIMEOUT,
+        pass_fds=tuple(pass_fds),
     )
 
 
@@ -138,6 +140,59 @@ def test_cli_bad_reload_ignore_pattern() -> None:
     )
 
 
+# -- --fd: a descriptor that is not a listening stream socket -----------------------------------------
+
+
+def test_cli_fd_that_is_not_open() -> None:
+    # The child gets stdin, stdout and stderr only: 9 is not open there.
+    result = granian('--fd', '9')
+    assert_one_error_line(
+        result,
+        'Error: --fd: fd 9 is not open in this process; the parent has to keep it open across exec '
+        '(pass_fds, or a systemd socket unit)',
+    )
+
+
+def test_cli_fd_of_a_regular_file(tmp_path: Path) -> None:
+    with (tmp_path / 'notes.txt').open('w') as file:
+        fd = file.fileno()
+        result = granian('--fd', str(fd), pass_fds=[fd])
+    assert_one_error_line(
+        result,
+        f'Error: --fd: fd {fd} is a regular file, not a socket; '
+        'give the number of the listening socket the parent passed',
+    )
+
+
+def test_cli_fd_of_a_datagram_socket() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.bind(('127.0.0.1', 0))
+        result = granian('--fd', str(udp.fileno()), pass_fds=[udp.fileno()])
+        assert_one_error_line(
+            result,
+            f'Error: --fd: fd {udp.fileno()} is a datagram socket; '
+            'give a listening stream socket (TCP, or Unix SOCK_STREAM)',
+        )
+
+
+def test_cli_fd_of_a_socket_that_is_not_listening() -> None:
+    with socket.socket() as bound:
+        bound.bind(('127.0.0.1', 0))  # bound, but nobody called listen()
+        result = granian('--fd', str(bound.fileno()), pass_fds=[bound.fileno()])
+        assert_one_error_line(
+            result,
+            f'Error: --fd: fd {bound.fileno()} is a socket that is not listening; '
+            'the parent must call listen() on it before starting granian',
+        )
+
+
+def test_cli_fd_together_with_uds(tmp_path: Path) -> None:
+    with socket.create_server(('127.0.0.1', 0)) as parent:
+        fd = parent.fileno()
+        result = granian('--fd', str(fd), '--uds', str(tmp_path / 's.sock'), pass_fds=[fd])
+    assert_one_error_line(result, 'Error: --fd: cannot be combined with uds; give one of them')
+
+
 # -- Granian(...).serve() ---------------------------------------------------------------------------
 
 
@@ -178,6 +233,25 @@ def test_api_metrics_port_out_of_range() -> None:
 def test_api_metrics_address_that_is_not_an_address() -> None:
     with pytest.raises(ConfigurationError, match=r'^metrics_address: cannot bind 999\.1\.1\.1:0: '):
         serve(port=0, metrics_enabled=True, metrics_address='999.1.1.1', metrics_port=0)
+
+
+@pytest.mark.parametrize('fd', ['3', True, -1, 2.0])
+def test_api_fd_that_is_not_a_descriptor_number(fd: object) -> None:
+    with pytest.raises(ConfigurationError, match=rf'^fd: {fd!r} is not a file descriptor number'):
+        serve(fd=fd)
+
+
+def test_api_refused_fd_stays_open_for_its_owner() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        with pytest.raises(ConfigurationError, match=rf'^fd: fd {udp.fileno()} is a datagram socket'):
+            serve(fd=udp.fileno())
+        os.fstat(udp.fileno())  # granian looked at it, and did not close it
+        udp.bind(('127.0.0.1', 0))
+
+
+def test_api_reuse_port_must_be_a_bool_or_none() -> None:
+    with pytest.raises(ConfigurationError, match=r"^reuse_port: must be True, False or None \(auto\), not 'false'"):
+        serve(port=0, reuse_port='false')
 
 
 # -- values too large to be meant, that still must not crash the start ---------------------------

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import collections
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+
+from testkit.process import ServerProcess
 
 APPS = Path(__file__).parent / 'apps'
 
@@ -22,8 +25,10 @@ class Load:
     stops are exercised: on an idle keep-alive connection, and on a connection just accepted.
     """
 
-    def __init__(self, url: str, *, clients: int = 4, path: str = '/') -> None:
+    def __init__(self, url: str, *, clients: int = 4, path: str = '/', uds: str | None = None) -> None:
+        """``uds``: connect to this Unix socket (``url`` then only gives the Host header and path)."""
         self.url = url + path
+        self._uds = uds
         self.ok = 0
         self.failures: collections.Counter[str] = collections.Counter()
         self._lock = threading.Lock()
@@ -34,7 +39,8 @@ class Load:
 
     def _run(self, fresh_connections: bool) -> None:
         limits = httpx.Limits(max_keepalive_connections=0 if fresh_connections else 1)
-        with httpx.Client(timeout=20, limits=limits) as client:
+        transport = httpx.HTTPTransport(uds=self._uds, limits=limits) if self._uds else None
+        with httpx.Client(timeout=20, limits=limits, transport=transport) as client:
             while not self._stop.is_set():
                 try:
                     response = client.get(self.url)
@@ -78,6 +84,19 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f'timed out waiting for {what}' + (f'; output:\n{output()}' if output else ''))
         time.sleep(0.05)
+
+
+def wait_gone(pids: list[int], timeout: float = 60) -> None:
+    wait_until(lambda: not any(pid_alive(pid) for pid in pids), timeout, f'workers {pids} to exit')
+
+
+def rolling_restarts(server: ServerProcess, load: Load, *, rounds: int, workers: int = 2) -> None:
+    """SIGHUP ``rounds`` times; each time wait until the old workers are gone and requests flow again."""
+    for _ in range(rounds):
+        old = server.worker_pids()[-workers:]
+        server.send_signal(signal.SIGHUP)
+        wait_gone(old)
+        load.wait_for_requests(20)
 
 
 def pid_alive(pid: int) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from ops.opskit import APPS, Load, pid_alive, wait_until
+from ops.opskit import APPS, Load, rolling_restarts, wait_gone, wait_until
 from testkit.process import ServerProcess, api_server
 
 #: Enough clients and worker replacements that a lost request would show: with a worker that
@@ -48,19 +48,11 @@ def _respawns(server: ServerProcess) -> dict[str, float]:
     return {family.name: family.samples[0].value for family in families if family.name.startswith('granian_workers_')}
 
 
-def _all_gone(pids: list[int], timeout: float = 60) -> None:
-    wait_until(lambda: not any(pid_alive(pid) for pid in pids), timeout, f'workers {pids} to exit')
-
-
 def test_sighup_rolling_restart_loses_no_request() -> None:
     server = _two_workers()
     try:
         with Load(server.url, clients=CLIENTS) as load:
-            for _ in range(ROUNDS):
-                old = server.worker_pids()[-2:]
-                server.send_signal(signal.SIGHUP)
-                _all_gone(old)
-                load.wait_for_requests(20)
+            rolling_restarts(server, load, rounds=ROUNDS)
         assert load.failures == {}, load.failures
         assert server.output.count('HUP signal received, gracefully respawning workers..') == ROUNDS
         assert len(set(server.worker_pids())) == 2 * (ROUNDS + 1)
@@ -74,7 +66,7 @@ def test_lifetime_respawn_loses_no_request_and_keeps_a_worker_serving() -> None:
         with Load(server.url, clients=CLIENTS) as load:
             # Every generation of workers reaches its lifetime a few seconds after it started.
             wait_until(lambda: len(set(server.worker_pids())) >= 2 * (ROUNDS + 1), 90, 'workers to be replaced')
-            _all_gone(server.worker_pids()[: 2 * ROUNDS])
+            wait_gone(server.worker_pids()[: 2 * ROUNDS])
             load.wait_for_requests(20)
         assert load.failures == {}, load.failures
         lines = server.lines
@@ -97,7 +89,7 @@ def test_memory_respawn_loses_no_request() -> None:
         with Load(server.url, clients=CLIENTS) as load:
             for round_ in range(ROUNDS):
                 hog = int(httpx.get(f'{server.url}/hog?mb=150', timeout=30).text)
-                _all_gone([hog])
+                wait_gone([hog])
                 wait_until(lambda n=3 + round_: server.output.count('Started worker-') >= n, 60, 'the replacement')
                 load.wait_for_requests(20)
         assert load.failures == {}, load.failures

@@ -75,6 +75,10 @@ UPSTREAM_DEFAULTS = {
     'reload_ignore_worker_failure': False,
     'process_name': None,
     'pid_file': None,
+    # After upstream's keywords, so that none of theirs moves: upstream's open pull request #848,
+    # and this project's choice between the listener models (ARCHITECTURE.md).
+    'fd': None,
+    'reuse_port': None,
 }
 
 

@@ -27,7 +27,15 @@ _WORKER = re.compile(r'Spawning worker-(\d+) with PID: (\d+)')
 
 
 class ServerProcess:
-    def __init__(self, argv: Sequence[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: Path = ROOT,
+        env: dict[str, str] | None = None,
+        pass_fds: Sequence[int] = (),
+    ) -> None:
+        """``pass_fds``: descriptors the server inherits (a listening socket for ``--fd``, say)."""
         full_env = {**os.environ, 'PYTHONUNBUFFERED': '1', **(env or {})}
         self.proc = subprocess.Popen(
             list(argv),
@@ -37,6 +45,7 @@ class ServerProcess:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
+            pass_fds=tuple(pass_fds),
         )
         self.lines: list[str] = []
         self._changed = threading.Condition()
@@ -155,12 +164,15 @@ def api_server(
     cwd: Path = ROOT,
     env: dict[str, str] | None = None,
     server_class: str | None = None,
+    pass_fds: Sequence[int] = (),
     **options: Any,
 ) -> ServerProcess:
     """Start ``Granian(target, **options).serve()`` in a child process (port 0 unless given)."""
-    return ServerProcess(api_command(target, server_class=server_class, **options), cwd=cwd, env=env)
+    return ServerProcess(api_command(target, server_class=server_class, **options), cwd=cwd, env=env, pass_fds=pass_fds)
 
 
-def cli_server(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> ServerProcess:
+def cli_server(
+    *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None, pass_fds: Sequence[int] = ()
+) -> ServerProcess:
     """Start ``python -m granian ARGS`` in a child process."""
-    return ServerProcess([sys.executable, '-m', 'granian', *args], cwd=cwd, env=env)
+    return ServerProcess([sys.executable, '-m', 'granian', *args], cwd=cwd, env=env, pass_fds=pass_fds)

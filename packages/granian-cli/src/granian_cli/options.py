@@ -49,6 +49,18 @@ _OPTIONS: tuple[Callable[[Any], Any], ...] = (
         help='Unix domain socket to bind to (replaces host and port)',
     ),
     option('--uds-permissions', type=OctalIntType(), help='Unix domain socket file permissions (e.g. 0660)'),
+    option(
+        '--fd',
+        type=click.IntRange(0),
+        help='Serve the listening socket (TCP or Unix) the parent passed as this file descriptor, '
+        'instead of binding (replaces host and port; systemd socket activation needs no option)',
+    ),
+    option(
+        '--reuse-port/--no-reuse-port',
+        default=None,
+        show_default='auto: on Linux with several workers, no --reload and net.ipv4.tcp_migrate_req=1',
+        help='Give each worker its own SO_REUSEPORT listener on the TCP port instead of one shared socket',
+    ),
     option('--interface', type=EnumType(Interfaces), default=Interfaces.RSGI.value, help='Application interface'),
     option('--http', type=EnumType(HTTPModes), default=HTTPModes.auto.value, help='HTTP version'),
     option('--ws/--no-ws', 'websockets', default=True, help='Websocket support'),

@@ -7,7 +7,6 @@ embedding program calls :meth:`Server.stop` (or :meth:`Server.reload`) when it w
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from granian_http import HTTP1Settings, HTTP2Settings
 from .constants import HTTPModes, Interfaces, SSLProtocols, TaskImpl
 from .errors import ConfigurationError, FatalError
 from .interfaces import make_interface
+from .listening import Listeners
 from .log import LogLevels, logger
 from .server import Server as _MainServer
 from .serving import serve_app
@@ -114,18 +114,18 @@ class Server(_MainServer):
         target: Any = self.target
         app = target() if self.factory else target
         loop = asyncio.get_running_loop()
-        sock = self._bind()
-        logger.info(f'Listening at: {self._listen_url()}')
+        bound = self._open_listeners()
         try:
             while True:
                 self._stop = loop.create_future()
                 self._reload = False
                 try:
-                    # Each run gets its own descriptor: stopping a run closes it, the socket stays.
+                    # Each run gets its own descriptors: stopping a run closes them, the sockets stay.
                     interface = make_interface(self.interface.value, app)
                     interface.setup(loop)
+                    listeners = Listeners(shared=[sock.dup() for sock in bound.listeners.shared])
                     try:
-                        await serve_app(interface, self._serve_config(), [sock.dup()], self._stop)
+                        await serve_app(interface, self._serve_config(), listeners, self._stop)
                     finally:
                         interface.teardown(loop)
                 except FatalError as exc:
@@ -136,10 +136,8 @@ class Server(_MainServer):
                 for hook in self.hooks_reload:
                     hook()
         finally:
-            sock.close()
-            if self.bind_uds is not None:
-                with contextlib.suppress(OSError):
-                    self.bind_uds.unlink()
+            bound.close()
+            bound.remove_socket_file()
 
     def stop(self) -> None:
         """Stop serving: the running ``serve()`` returns after a graceful shutdown."""

@@ -76,10 +76,22 @@ def _listen(sock: socket.socket, backlog: int) -> socket.socket:
 
 
 def bind_tcp(
-    address: str, port: int, backlog: int, *, address_option: str = 'address', port_option: str = 'port'
+    address: str,
+    port: int,
+    backlog: int,
+    *,
+    address_option: str = 'address',
+    port_option: str = 'port',
+    reuse_port: bool = False,
+    listen: bool = True,
 ) -> socket.socket:
     """Bind and listen on ``address:port`` (checked by :func:`check_port`); :class:`ConfigurationError`
-    naming ``address_option`` or ``port_option`` if that cannot be done."""
+    naming ``address_option`` or ``port_option`` if that cannot be done.
+
+    ``reuse_port`` sets ``SO_REUSEPORT``, so that every worker can bind a listener of its own on the
+    same port; ``listen=False`` only binds (the main process reserves the port that way without
+    joining the group that the kernel spreads connections over: only listening sockets are in it).
+    """
     family = socket.AF_INET6 if ':' in address else socket.AF_INET
     try:
         sock = socket.socket(family, socket.SOCK_STREAM)
@@ -87,8 +99,10 @@ def bind_tcp(
         raise _tcp_bind_error(exc, address, port, address_option=address_option, port_option=port_option) from None
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((address, port))
-        return _listen(sock, backlog)
+        return _listen(sock, backlog) if listen else sock
     except OSError as exc:
         sock.close()
         raise _tcp_bind_error(exc, address, port, address_option=address_option, port_option=port_option) from None

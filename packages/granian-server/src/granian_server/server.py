@@ -7,10 +7,8 @@ is silently ignored.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import socket
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -23,7 +21,8 @@ from granian_http import HTTP1Settings, HTTP2Settings, TLSConfig, TLSConfigError
 from .constants import HTTPModes, Interfaces, Loops, RuntimeModes, SSLProtocols, TaskImpl
 from .errors import ConfigurationError
 from .extras import require_module
-from .listeners import MAX_BACKLOG, bind_tcp, bind_unix, check_mode, check_port
+from .listeners import MAX_BACKLOG, check_mode, check_port
+from .listening import Bound, ListenOptions, check_listen_options, http_url, open_listeners
 from .log import DEFAULT_ACCESSLOG_FMT, LogLevels, configure_logging, logger
 from .loops import loop_for_tls
 from .pidfile import PidFile
@@ -121,11 +120,17 @@ class Server:
         reload_ignore_worker_failure: bool = False,
         process_name: str | None = None,
         pid_file: Path | None = None,
+        fd: int | None = None,
+        reuse_port: bool | None = None,
     ) -> None:
         self.target = target
         self.bind_addr = address
         self.bind_port = port
         self.bind_uds = Path(uds).resolve() if uds else None
+        #: An inherited listening socket to serve instead of binding (upstream's open PR #848).
+        self.bind_fd = fd
+        #: None: SO_REUSEPORT per worker only where it loses nothing (see .listening).
+        self.reuse_port = reuse_port
         self.uds_permissions = uds_permissions
         self.interface = _enum(Interfaces, interface, 'interface')
         self.workers = max(1, workers)
@@ -275,8 +280,9 @@ class Server:
             raise ConfigurationError('blocking_threads_idle_timeout: must be between 5 and 600 seconds')
         if self.bind_uds and sys.platform == 'win32':
             raise ConfigurationError('uds: Unix sockets are not available on Windows; bind an address and port')
+        check_listen_options(self.bind_fd, self.bind_uds, self.reuse_port)
         # Out-of-range values would only fail at bind() or chmod(), as OverflowError tracebacks.
-        if self.bind_uds is None:
+        if self.bind_uds is None and self.bind_fd is None:
             check_port('port', self.bind_port)
         check_mode('uds_permissions', self.uds_permissions)
         cpus = os.cpu_count() or 1
@@ -357,21 +363,31 @@ class Server:
 
     # -- sockets -------------------------------------------------------------------------------
 
-    def _bind(self) -> socket.socket:
-        if self.bind_uds is not None:
-            sock = bind_unix(self.bind_uds, self.backlog, self.uds_permissions)
-        else:
-            sock = bind_tcp(self.bind_addr, self.bind_port, self.backlog)
-            self.bind_port = sock.getsockname()[1]  # port 0 asked the system for a free one
-        sock.set_inheritable(True)  # spawned (not forked) workers receive the descriptor
-        return sock
+    def _open_listeners(self) -> Bound:
+        """Bind or take over the listening sockets, and log where the server listens."""
+        bound = open_listeners(
+            ListenOptions(
+                address=self.bind_addr,
+                port=self.bind_port,
+                uds=self.bind_uds,
+                uds_permissions=self.uds_permissions,
+                fd=self.bind_fd,
+                backlog=self.backlog,
+                reuse_port=self.reuse_port,
+                workers=self.workers,
+                tls=self.tls_config is not None,
+                reload=self.reload_on_changes,
+            )
+        )
+        if bound.port is not None:
+            self.bind_port = bound.port  # port 0 asked the system for a free one
+        bound.announce()
+        return bound
 
     def _listen_url(self) -> str:
         if self.bind_uds is not None:
             return f'unix:{self.bind_uds}'
-        host = f'[{self.bind_addr}]' if ':' in self.bind_addr else self.bind_addr
-        scheme = 'https' if self.tls_config is not None else 'http'
-        return f'{scheme}://{host}:{self.bind_port}'
+        return http_url(self.bind_addr, self.bind_port, tls=self.tls_config is not None)
 
     # -- serving -------------------------------------------------------------------------------
 
@@ -466,10 +482,10 @@ class Server:
             sys.exit(code)
 
     def _serve_workers(self, target_loader: Callable[..., Any] | None) -> int:
-        sock = self._bind()
-        logger.info(f'Listening at: {self._listen_url()}')
-        bind = str(self.bind_uds) if self.bind_uds is not None else f'{self.bind_addr}:{self.bind_port}'
-        title = resolve_process_name(self.process_name, interface=self.interface.value, bind=bind, target=self.target)
+        bound = self._open_listeners()
+        title = resolve_process_name(
+            self.process_name, interface=self.interface.value, bind=bound.title, target=self.target
+        )
         if title is not None:
             set_process_title(title)
         load_env = env_loader([str(path) for path in self.env_files])
@@ -483,14 +499,12 @@ class Server:
             for hook in self.hooks_startup:
                 hook()
             spec = replace(self._worker_spec(target_loader), process_name=title)
-            code = Supervisor(spec, [sock], self._supervisor_options(), on_reload=on_reload).run()
+            code = Supervisor(spec, bound.listeners, self._supervisor_options(), on_reload=on_reload).run()
         finally:
-            sock.close()
+            bound.close()
             for hook in self.hooks_shutdown:
                 hook()
-            if self.bind_uds is not None:
-                with contextlib.suppress(OSError):
-                    self.bind_uds.unlink()
+            bound.remove_socket_file()
         return code
 
     def _run_reload_hooks(self) -> None:

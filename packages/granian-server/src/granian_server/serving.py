@@ -1,7 +1,9 @@
 """Serving one app on the running loop: the part a worker process and the embedded server share.
 
-:func:`serve_app` builds the interface handler, runs ASGI lifespan startup, serves the listening
-sockets until ``stop`` resolves, then shuts down gracefully: stop accepting, let idle connections
+:func:`serve_app` builds the interface handler, runs ASGI lifespan startup, opens its listeners
+(a worker with a ``SO_REUSEPORT`` listener of its own binds it only now, when it can accept at
+once: the kernel starts queueing connections on a listener as soon as it exists), serves them until
+``stop`` resolves, then shuts down gracefully: stop accepting, let idle connections
 go, finish in-flight requests, wait for app tasks, run lifespan shutdown.
 """
 
@@ -25,8 +27,9 @@ from granian_http import (
 
 from ._tasks import TaskSet
 from .constants import Interfaces
-from .errors import FatalError
+from .errors import ConfigurationError, FatalError
 from .interfaces import Interface, Runtime
+from .listening import Listeners
 from .log import AccessLogFormatter, logger
 from .static import StaticFiles
 
@@ -67,16 +70,17 @@ class ServeConfig:
 async def serve_app(
     interface: Interface,
     config: ServeConfig,
-    sockets: list[socket.socket],
+    listeners: Listeners,
     stop: asyncio.Future[Any],
     *,
     worker_id: int = 1,
     metrics: MetricsPusher | None = None,
 ) -> None:
-    """Serve through ``interface`` on ``sockets`` until ``stop`` resolves.
+    """Serve through ``interface`` on ``listeners`` until ``stop`` resolves.
 
     Raises :class:`~granian_server.errors.FatalError` when the interface cannot start (a failed
-    ASGI lifespan startup) or the TLS files cannot be loaded.
+    ASGI lifespan startup), the TLS files cannot be loaded, or the worker's own listener cannot be
+    bound.
     """
     loop = asyncio.get_running_loop()
     try:
@@ -127,13 +131,19 @@ async def serve_app(
         max_connections=config.backpressure,
     )
     factory = protocol_factory(ctx)
-    servers = [
-        await loop.create_server(factory, sock=sock, backlog=config.backlog, ssl=ctx.ssl_context) for sock in sockets
-    ]
-    if metrics is not None:
-        metrics.start(ctx, executor, blocking_pool=getattr(interface, 'pool', None), static=static)
-    logger.info(f'Started worker-{worker_id}')
+    sockets: list[socket.socket] = []
+    servers: list[asyncio.Server] = []
     try:
+        try:
+            sockets = listeners.open()
+        except ConfigurationError as exc:
+            logger.error(f'Worker-{worker_id} cannot listen: {exc}')
+            raise
+        for sock in sockets:
+            servers.append(await loop.create_server(factory, sock=sock, backlog=config.backlog, ssl=ctx.ssl_context))
+        if metrics is not None:
+            metrics.start(ctx, executor, blocking_pool=getattr(interface, 'pool', None), static=static)
+        logger.info(f'Started worker-{worker_id}')
         await stop
     finally:
         logger.info(f'Stopping worker-{worker_id}')
@@ -141,7 +151,8 @@ async def serve_app(
             metrics.stop()
         # Stop accepting first and close the servers only once the connections accepted last have
         # their transports: asyncio drops (resets) an accepted connection whose server closed in
-        # between. The listening socket stays open in the main process and the other workers.
+        # between. A shared listening socket stays open in the main process and the other workers;
+        # a listener of this worker's own closes with its server (see .listening for its backlog).
         for sock in sockets:
             try:
                 loop.remove_reader(sock.fileno())

@@ -11,9 +11,10 @@ How workers are replaced:
 - **Rolling** (SIGHUP, ``workers_lifetime``, ``workers_max_rss``): one worker at a time. The
   replacement is spawned, both serve for ``respawn_interval`` seconds, then the old one gets SIGTERM
   (it finishes its in-flight requests; SIGKILL after ``workers_kill_timeout``), and the next
-  replacement starts once it has exited. The listening socket is one socket shared by every worker,
-  so a connection waiting in its backlog is accepted by whichever worker comes next: a worker that
-  stops loses none.
+  replacement starts once it has exited. By default the listening socket is one socket shared by
+  every worker, so a connection waiting in its backlog is accepted by whichever worker comes next:
+  a worker that stops loses none (with ``reuse_port`` each worker has its own listener instead,
+  see :mod:`.listening`).
 - **After an unexpected exit** (``respawn_failed_workers``): at once, unless that worker had been
   respawned less than 5.5 s before; that is a crash loop, and the server exits with code 1.
 - **Reloader mode** (files changed): every worker is stopped, then every worker is spawned again.
@@ -35,6 +36,7 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from .listening import Listeners
 from .log import logger
 from .metrics import GLOBAL_COUNTERS, MetricsHub, render
 from .metrics_exporter import MetricsExporter
@@ -89,7 +91,7 @@ class WorkerProcess:
         self,
         idx: int,
         spec: WorkerSpec,
-        sockets: list[socket.socket],
+        listeners: Listeners,
         ctx: BaseContext,
         *,
         metrics_writer: Connection | None = None,
@@ -97,7 +99,7 @@ class WorkerProcess:
     ) -> None:
         self.idx = idx
         self.proc: BaseProcess = ctx.Process(  # type: ignore[attr-defined]
-            name='granian-worker', target=run_worker, args=(spec, idx, sockets, metrics_writer)
+            name='granian-worker', target=run_worker, args=(spec, idx, listeners, metrics_writer)
         )
         #: When this process replaced a predecessor (None for the first of its line).
         self.respawned_at = respawned_at
@@ -156,13 +158,13 @@ class Supervisor:
     def __init__(
         self,
         spec: WorkerSpec,
-        sockets: list[socket.socket],
+        listeners: Listeners,
         options: SupervisorOptions,
         *,
         on_reload: Callable[[], None] | None = None,
     ) -> None:
         self.spec = spec
-        self.sockets = sockets
+        self.listeners = listeners
         self.options = options
         #: Called before workers are replaced for SIGHUP or a change: reload env files, run hooks.
         self.on_reload = on_reload
@@ -245,7 +247,7 @@ class Supervisor:
         worker = WorkerProcess(
             idx,
             self.spec,
-            self.sockets,
+            self.listeners,
             self._ctx,
             metrics_writer=writer,
             respawned_at=time.monotonic() if respawned else None,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any
 
 from .errors import FatalError
 from .interfaces import make_interface
+from .listening import Listeners
 from .log import configure_logging, logger
 from .loops import loops
 from .metrics_worker import MetricsPusher
@@ -55,7 +55,7 @@ def _load(spec: WorkerSpec) -> Any:
 
 
 def run_worker(
-    spec: WorkerSpec, worker_id: int, sockets: list[socket.socket], metrics_writer: Connection | None = None
+    spec: WorkerSpec, worker_id: int, listeners: Listeners, metrics_writer: Connection | None = None
 ) -> None:
     """Entry point of a worker process; exits the process when serving ends.
 
@@ -100,7 +100,7 @@ def run_worker(
     code = 0
     interface.setup(loop)
     try:
-        loop.run_until_complete(serve_app(interface, spec.serve, sockets, stop, worker_id=worker_id, metrics=metrics))
+        loop.run_until_complete(serve_app(interface, spec.serve, listeners, stop, worker_id=worker_id, metrics=metrics))
     except FatalError:
         code = 1
     finally:
