@@ -212,7 +212,12 @@ class ProxyHeaderReader(asyncio.BufferedProtocol):
         hand_over(transport, self, successor)
         successor.connection_made(transport)
         if data and not transport.is_closing():
-            successor.data_received(data)
+            # connection_made may have handed the transport on again (ALPN h2 goes straight to
+            # HTTP/2): the bytes go to whoever owns it now, or, where we still do (no switching),
+            # to the successor, which forwards them in turn.
+            owner = transport.get_protocol()
+            target = successor if owner is self else owner
+            cast(asyncio.Protocol, target).data_received(data)
 
     # -- giving up -----------------------------------------------------------------------------
 
