@@ -10,7 +10,9 @@ from granian_http.proxy_header import V2_SIGNATURE
 __all__ = ['tlv', 'v1', 'v2', 'v2_inet']
 
 
-def v1(protocol: str = 'TCP4', src: str = '192.0.2.1', dst: str = '198.51.100.7', sport: int = 56324, dport: int = 443) -> bytes:
+def v1(
+    protocol: str = 'TCP4', src: str = '192.0.2.1', dst: str = '198.51.100.7', sport: int = 56324, dport: int = 443
+) -> bytes:
     if protocol == 'UNKNOWN':
         return b'PROXY UNKNOWN\r\n'
     return f'PROXY {protocol} {src} {dst} {sport} {dport}\r\n'.encode()
@@ -21,7 +23,16 @@ def v2(command: int = 0x1, family_protocol: int = 0x11, block: bytes = b'', *, v
     return V2_SIGNATURE + bytes([version << 4 | command, family_protocol]) + struct.pack('!H', len(block)) + block
 
 
-def v2_inet(src: str = '192.0.2.1', dst: str = '198.51.100.7', sport: int = 56324, dport: int = 443, *, tlvs: bytes = b'', command: int = 0x1, dgram: bool = False) -> bytes:
+def v2_inet(
+    src: str = '192.0.2.1',
+    dst: str = '198.51.100.7',
+    sport: int = 56324,
+    dport: int = 443,
+    *,
+    tlvs: bytes = b'',
+    command: int = 0x1,
+    dgram: bool = False,
+) -> bytes:
     """A PROXY (or LOCAL) header for TCP (or UDP) over IPv4 or IPv6, as the addresses' family says."""
     source, destination = ipaddress.ip_address(src), ipaddress.ip_address(dst)
     family = 0x1 if source.version == 4 else 0x2

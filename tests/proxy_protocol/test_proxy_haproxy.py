@@ -225,7 +225,9 @@ def rsgi() -> Iterator[ServerProcess]:
 
 
 @pytest.fixture(scope='module')
-def interfaces_proxy(wsgi: ServerProcess, rsgi: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HAProxy]:
+def interfaces_proxy(
+    wsgi: ServerProcess, rsgi: ServerProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[HAProxy]:
     proxy = HAProxy(
         tmp_path_factory.mktemp('haproxy-interfaces'),
         {
@@ -246,7 +248,9 @@ def test_wsgi_remote_addr_is_the_proxys_client(wsgi: ServerProcess, interfaces_p
     wsgi.wait_for(rf'{CLIENT} - "GET /wsgi HTTP/1.1" 200')
 
 
-def test_a_version_the_server_does_not_read_never_reaches_the_app(wsgi: ServerProcess, interfaces_proxy: HAProxy) -> None:
+def test_a_version_the_server_does_not_read_never_reaches_the_app(
+    wsgi: ServerProcess, interfaces_proxy: HAProxy
+) -> None:
     status, _, _ = get(interfaces_proxy.ports['wsgi-v2'], '/wrong-version')
     assert status in (502, 503)
     assert wsgi.count('/wrong-version') == 0
@@ -271,11 +275,15 @@ def tls(certs: Certs) -> Iterator[ServerProcess]:
 
 @pytest.fixture(scope='module')
 def untrusted() -> Iterator[ServerProcess]:
-    yield from _serve(target='echo_asgi:app', interface='asgi', proxy_protocol='v1', proxy_protocol_trusted_hosts='10.0.0.0/8')
+    yield from _serve(
+        target='echo_asgi:app', interface='asgi', proxy_protocol='v1', proxy_protocol_trusted_hosts='10.0.0.0/8'
+    )
 
 
 @pytest.fixture(scope='module')
-def tls_proxy(tls: ServerProcess, untrusted: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HAProxy]:
+def tls_proxy(
+    tls: ServerProcess, untrusted: ServerProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[HAProxy]:
     proxy = HAProxy(
         tmp_path_factory.mktemp('haproxy-tls'),
         {
@@ -321,7 +329,9 @@ def _read_response(sock: socket.socket) -> bytes:
     while b'\r\n\r\n' not in data:
         data += sock.recv(65536)
     head, _, body = data.partition(b'\r\n\r\n')
-    length = int(next(line.split(b':')[1] for line in head.split(b'\r\n') if line.lower().startswith(b'content-length')))
+    length = int(
+        next(line.split(b':')[1] for line in head.split(b'\r\n') if line.lower().startswith(b'content-length'))
+    )
     while len(body) < length:
         body += sock.recv(65536)
     return head + b'\r\n\r\n' + body

@@ -31,7 +31,10 @@ VALID = [
     (v2_inet(), ProxyHeader(2, ('192.0.2.1', 56324), ('198.51.100.7', 443), 28)),
     (v2_inet('2001:db8::5', '2001:db8::6', 7, 8), ProxyHeader(2, ('2001:db8::5', 7), ('2001:db8::6', 8), 52)),
     (v2_inet(dgram=True), ProxyHeader(2, ('192.0.2.1', 56324), ('198.51.100.7', 443), 28)),
-    (v2_inet(tlvs=tlv(0x01, b'h2') + tlv(0x04, b'') + tlv(0x20, b'\x01\x00\x00\x00\x00' + tlv(0x21, b'TLSv1.3'))), None),
+    (
+        v2_inet(tlvs=tlv(0x01, b'h2') + tlv(0x04, b'') + tlv(0x20, b'\x01\x00\x00\x00\x00' + tlv(0x21, b'TLSv1.3'))),
+        None,
+    ),
     (v2_inet(tlvs=tlv(0xE0, b'x' * 1000)), None),
     # LOCAL: the block is discarded whatever it holds (even addresses, even a broken TLV).
     (v2(0x0, 0x00), ProxyHeader(2, None, None, 16)),
@@ -190,7 +193,9 @@ MALFORMED_V2 = [
 
 
 @pytest.mark.parametrize(('header', 'at', 'byte', 'why'), MALFORMED_V2, ids=[case[3] for case in MALFORMED_V2])
-def test_a_version_2_header_with_an_unassigned_or_wrong_byte_is_refused(header: bytes, at: int, byte: bytes, why: str) -> None:
+def test_a_version_2_header_with_an_unassigned_or_wrong_byte_is_refused(
+    header: bytes, at: int, byte: bytes, why: str
+) -> None:
     broken = header[:at] + byte + header[at + 1 :]
     with pytest.raises(ProxyHeaderError):
         ProxyHeaderParser('v2').feed(broken)

@@ -74,7 +74,15 @@ class SocketLikeTransport(MemoryTransport):
 class Listener:
     """A worker's context with a PROXY reader factory; records what reaches the app."""
 
-    def __init__(self, mode: str = 'auto', trusted: Any = ('127.0.0.1',), *, timeout_ms: int = 30_000, tls: bool = False, http: str = 'auto') -> None:
+    def __init__(
+        self,
+        mode: str = 'auto',
+        trusted: Any = ('127.0.0.1',),
+        *,
+        timeout_ms: int = 30_000,
+        tls: bool = False,
+        http: str = 'auto',
+    ) -> None:
         self.exchanges: list[Exchange] = []
         ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER) if tls else None
         self.ctx = ServeContext(
@@ -124,7 +132,11 @@ async def test_a_header_in_pieces_and_the_request_after_it() -> None:
     assert exchange.client == ('2001:db8::7', 1234)
 
 
-@pytest.mark.parametrize('header', [v1('UNKNOWN'), v2(0x0, 0x00), v2_inet(command=0x0), v2(0x1, 0x31, bytes(216))], ids=['unknown', 'local', 'local-inet', 'unix'])
+@pytest.mark.parametrize(
+    'header',
+    [v1('UNKNOWN'), v2(0x0, 0x00), v2_inet(command=0x0), v2(0x1, 0x31, bytes(216))],
+    ids=['unknown', 'local', 'local-inet', 'unix'],
+)
 async def test_local_unknown_and_unix_keep_the_sockets_addresses(header: bytes) -> None:
     listener = Listener()
     transport = listener.connect(('127.0.0.1', 40001))
