@@ -111,6 +111,7 @@ def test_read_limit_before_any_byte() -> None:
 MALFORMED_V1 = [
     b'PROXY TCP4 192.0.2.1 198.51.100.7 56324 443\n',  # LF alone
     b'PROXY TCP4 192.0.2.1 198.51.100.7 56324 443\r\r\n',  # CR alone
+    b'PROXY UNKNOWN whatever\r\r\n',  # CR alone, where anything else goes (found by fuzzing)
     b'PROXY TCP4 192.0.2.1 198.51.100.7 56324\r443\r\n',
     b'PROXY  TCP4 192.0.2.1 198.51.100.7 56324 443\r\n',  # two spaces
     b'PROXY TCP4 192.0.2.1  198.51.100.7 56324 443\r\n',

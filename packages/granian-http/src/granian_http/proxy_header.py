@@ -170,6 +170,10 @@ def _parse_v1(buffer: bytes) -> ProxyHeader | None:
             raise ProxyHeaderError(f'version 1 line without CRLF in its first {MAX_V1_LENGTH} bytes')
         return None
     line = buffer[:end]
+    if b'\r' in line:
+        # A CR before the CRLF ('...\r\r\n'): a partial line may end in CR (its LF may follow),
+        # a complete one may not.
+        raise ProxyHeaderError('version 1 line with a bare CR: only CRLF ends it')
     _v1_shortest_rest(line)  # the same checks, on the whole line
     parts = line.split(b' ')
     if len(parts) < 2 or parts[1] not in (b'UNKNOWN', b'TCP4', b'TCP6'):
