@@ -123,6 +123,14 @@ def refused_without_an_answer(port: int, data: bytes) -> bool:
             return True
 
 
+def _haproxy(factory: pytest.TempPathFactory, name: str, servers: dict[str, str]) -> Iterator[HAProxy]:
+    proxy = HAProxy(factory.mktemp(f'haproxy-{name}'), servers)
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+
+
 def _serve(**options: Any) -> Iterator[ServerProcess]:
     server = api_server(options.pop('target'), working_dir=APPS, log_access=True, **options).ready()
     try:
@@ -139,16 +147,8 @@ def asgi() -> Iterator[ServerProcess]:
 @pytest.fixture(scope='module')
 def asgi_proxy(asgi: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HAProxy]:
     server = f'127.0.0.1:{asgi.port}'
-    proxy = HAProxy(
-        tmp_path_factory.mktemp('haproxy-asgi'),
-        {
-            'v1': f'{server} send-proxy',
-            'v2': f'{server} send-proxy-v2',
-            'h2c': f'{server} send-proxy-v2 proto h2',
-        },
-    )
-    yield proxy
-    proxy.stop()
+    routes = {'v1': f'{server} send-proxy', 'v2': f'{server} send-proxy-v2', 'h2c': f'{server} send-proxy-v2 proto h2'}
+    yield from _haproxy(tmp_path_factory, 'asgi', routes)
 
 
 @pytest.mark.parametrize('route', ['v1', 'v2'])
@@ -228,16 +228,12 @@ def rsgi() -> Iterator[ServerProcess]:
 def interfaces_proxy(
     wsgi: ServerProcess, rsgi: ServerProcess, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[HAProxy]:
-    proxy = HAProxy(
-        tmp_path_factory.mktemp('haproxy-interfaces'),
-        {
-            'wsgi': f'127.0.0.1:{wsgi.port} send-proxy',
-            'wsgi-v2': f'127.0.0.1:{wsgi.port} send-proxy-v2',  # not what the server reads
-            'rsgi': f'127.0.0.1:{rsgi.port} send-proxy-v2',
-        },
-    )
-    yield proxy
-    proxy.stop()
+    routes = {
+        'wsgi': f'127.0.0.1:{wsgi.port} send-proxy',
+        'wsgi-v2': f'127.0.0.1:{wsgi.port} send-proxy-v2',  # not what the server reads
+        'rsgi': f'127.0.0.1:{rsgi.port} send-proxy-v2',
+    }
+    yield from _haproxy(tmp_path_factory, 'interfaces', routes)
 
 
 def test_wsgi_remote_addr_is_the_proxys_client(wsgi: ServerProcess, interfaces_proxy: HAProxy) -> None:
@@ -284,16 +280,12 @@ def untrusted() -> Iterator[ServerProcess]:
 def tls_proxy(
     tls: ServerProcess, untrusted: ServerProcess, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[HAProxy]:
-    proxy = HAProxy(
-        tmp_path_factory.mktemp('haproxy-tls'),
-        {
-            'h1': f'127.0.0.1:{tls.port} send-proxy ssl verify none',
-            'h2': f'127.0.0.1:{tls.port} send-proxy-v2 ssl verify none alpn h2',
-            'untrusted': f'127.0.0.1:{untrusted.port} send-proxy',
-        },
-    )
-    yield proxy
-    proxy.stop()
+    routes = {
+        'h1': f'127.0.0.1:{tls.port} send-proxy ssl verify none',
+        'h2': f'127.0.0.1:{tls.port} send-proxy-v2 ssl verify none alpn h2',
+        'untrusted': f'127.0.0.1:{untrusted.port} send-proxy',
+    }
+    yield from _haproxy(tmp_path_factory, 'tls', routes)
 
 
 @pytest.mark.parametrize(('route', 'version'), [('h1', '1.1'), ('h2', '2')])

@@ -75,6 +75,9 @@ UPSTREAM_DEFAULTS = {
     'reload_ignore_worker_failure': False,
     'process_name': None,
     'pid_file': None,
+    # Not upstream's (its issue #174 asks for the PROXY protocol); after upstream's keywords.
+    'proxy_protocol': 'off',
+    'proxy_protocol_trusted_hosts': None,
 }
 
 

@@ -187,8 +187,7 @@ _OPTIONS: tuple[Callable[[Any], Any], ...] = (
     option(
         '--proxy-protocol-trusted-hosts',
         multiple=True,
-        default=('127.0.0.1',),
-        show_default='127.0.0.1',
+        show_default='127.0.0.1',  # the server's default: none given means that one
         help='Address or network allowed to send the PROXY header (repeatable; * trusts all)',
     ),
     # -- application -----------------------------------------------------------------------------
