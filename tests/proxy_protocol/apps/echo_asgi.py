@@ -28,7 +28,8 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
         await receive()  # websocket.connect
         await send({'type': 'websocket.accept'})
         await send({'type': 'websocket.send', 'text': _seen(scope).decode()})
-        await send({'type': 'websocket.close', 'code': 1000})
+        # The client closes once it has read it (so its socket is still open while it looks).
+        await receive()
         return
     await send({'type': 'http.response.start', 'status': 200, 'headers': [(b'content-type', b'application/json')]})
     await send({'type': 'http.response.body', 'body': _seen(scope)})
