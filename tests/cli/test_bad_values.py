@@ -103,6 +103,8 @@ FREE_TEXT = {
     '--reload-ignore-patterns',
     '--reload-ignore-paths',
     '--process-name',
+    # Checked when the server is built (tests/proxy_protocol/test_proxy_protocol_options.py).
+    '--proxy-protocol-trusted-hosts',
 }
 
 

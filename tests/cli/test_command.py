@@ -71,6 +71,9 @@ UPSTREAM_OPTIONS = {
     '--ssl-ca': 'SSL_CA',
     '--ssl-crl': 'SSL_CRL',
     '--ssl-client-verify': 'SSL_CLIENT_VERIFY',
+    # Not upstream's (its issue #174 asks for the PROXY protocol): ours, with upstream's conventions.
+    '--proxy-protocol': 'PROXY_PROTOCOL',
+    '--proxy-protocol-trusted-hosts': 'PROXY_PROTOCOL_TRUSTED_HOSTS',
     '--url-path-prefix': 'URL_PATH_PREFIX',
     '--respawn-failed-workers': 'RESPAWN_FAILED_WORKERS',
     '--respawn-interval': 'RESPAWN_INTERVAL',

@@ -2,9 +2,8 @@
 
 Each target is one module holding a property check and its seeds (see :mod:`.harness`);
 :data:`TARGETS` is the registry that ``scripts/fuzz`` (:mod:`.__main__`) and the regression tests
-walk. A new target (the PROXY protocol parser, say) is a module with a ``TARGET`` and one entry
-here. Importing this package imports nothing under test, so the fuzzer can instrument the code
-before it loads.
+walk. A new target is a module with a ``TARGET`` and one entry here. Importing this package
+imports nothing under test, so the fuzzer can instrument the code before it loads.
 """
 
 from __future__ import annotations
@@ -39,6 +38,7 @@ TARGETS = {
     'static': Entry('fuzz.target_static', ('granian_server.static_resolve',)),
     'proxies': Entry('fuzz.target_proxies', ('granian_proxies',)),
     'asgi-messages': Entry('fuzz.target_asgi', ('granian_server.interfaces', 'granian_http')),
+    'proxy-protocol': Entry('fuzz.target_proxy_protocol', ('granian_http.proxy_header',)),
 }
 
 

@@ -79,6 +79,9 @@ UPSTREAM_DEFAULTS = {
     # and this project's choice between the listener models (ARCHITECTURE.md).
     'fd': None,
     'reuse_port': None,
+    # Not upstream's (its issue #174 asks for the PROXY protocol); after upstream's keywords.
+    'proxy_protocol': 'off',
+    'proxy_protocol_trusted_hosts': None,
 }
 
 

@@ -14,7 +14,15 @@ from typing import Any, TypeVar
 
 import click
 
-from granian_server.constants import HTTPModes, Interfaces, Loops, RuntimeModes, SSLProtocols, TaskImpl
+from granian_server.constants import (
+    HTTPModes,
+    Interfaces,
+    Loops,
+    ProxyProtocolModes,
+    RuntimeModes,
+    SSLProtocols,
+    TaskImpl,
+)
 from granian_server.log import LogLevels
 
 from .types import Duration, EnumType, OctalIntType
@@ -181,6 +189,19 @@ _OPTIONS: tuple[Callable[[Any], Any], ...] = (
     option('--ssl-ca', type=_EXISTING_FILE, help='Root certificate authority file for client verification'),
     option('--ssl-crl', type=_EXISTING_FILE, multiple=True, help='Certificate revocation list file (repeatable)'),
     option('--ssl-client-verify/--no-ssl-client-verify', default=False, help='Verify client certificates'),
+    # -- PROXY protocol --------------------------------------------------------------------------
+    option(
+        '--proxy-protocol',
+        type=EnumType(ProxyProtocolModes),
+        default=ProxyProtocolModes.off.value,
+        help='Read a PROXY protocol header (v1, v2, or auto: either) before each connection, TLS included',
+    ),
+    option(
+        '--proxy-protocol-trusted-hosts',
+        multiple=True,
+        show_default='127.0.0.1',  # the server's default: none given means that one
+        help='Address or network allowed to send the PROXY header (repeatable; * trusts all)',
+    ),
     # -- application -----------------------------------------------------------------------------
     option('--url-path-prefix', help='URL path prefix the app is mounted on'),
     # -- worker lifecycle ------------------------------------------------------------------------

@@ -10,9 +10,12 @@ whole picture):
   ``__init__``;
 * :mod:`.selection`: choosing the protocol of a new connection; :mod:`.context`: what a worker's
   connections share; :mod:`.settings`, :mod:`.tls`; :mod:`.transport`: what we use of asyncio
-  transports; :mod:`.fields`: response field checks.
+  transports; :mod:`.fields`: response field checks;
+* :mod:`.proxy_protocol`: the PROXY protocol reader in front of selection, and
+  :mod:`.proxy_header`: its sans-IO header parser.
 
-HTTP/2 (and protocol selection, which imports it on demand) loads on first use.
+HTTP/2 (and protocol selection, which imports it on demand, and the PROXY protocol reader above it)
+loads on first use.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from .context import ServeContext
 from .exchange import ClientDisconnected, Exchange, Headers, ResponseStateError
 from .h1 import HTTP1Connection
+from .proxy_header import ProxyHeader, ProxyHeaderError, ProxyHeaderParser
 from .settings import HTTP1Settings, HTTP2Settings
 from .tls import TLSConfig, TLSConfigError, TLSInfo, alpn_protocols, check_crl_files, load_tls
 from .ws import WebSocket, WebSocketClose, WebSocketClosed, WebSocketOffer
@@ -35,6 +39,9 @@ __all__ = [
     'HTTP2Connection',
     'HTTP2Settings',
     'Headers',
+    'ProxyHeader',
+    'ProxyHeaderError',
+    'ProxyHeaderParser',
     'ResponseStateError',
     'ServeContext',
     'TLSConfig',
@@ -48,13 +55,15 @@ __all__ = [
     'check_crl_files',
     'load_tls',
     'protocol_factory',
+    'proxy_protocol_factory',
 ]
 
 if TYPE_CHECKING:
     from .h2 import HTTP2Connection
+    from .proxy_protocol import proxy_protocol_factory
     from .selection import protocol_factory
 
-_LAZY = {'HTTP2Connection': 'h2', 'protocol_factory': 'selection'}
+_LAZY = {'HTTP2Connection': 'h2', 'protocol_factory': 'selection', 'proxy_protocol_factory': 'proxy_protocol'}
 
 
 def __getattr__(name: str) -> Any:

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ['HTTPModes', 'Interfaces', 'Loops', 'RuntimeModes', 'SSLProtocols', 'StrEnum', 'TaskImpl']
+__all__ = [
+    'HTTPModes',
+    'Interfaces',
+    'Loops',
+    'ProxyProtocolModes',
+    'RuntimeModes',
+    'SSLProtocols',
+    'StrEnum',
+    'TaskImpl',
+]
 
 
 class StrEnum(str, Enum):
@@ -51,3 +60,12 @@ class TaskImpl(StrEnum):
 class SSLProtocols(StrEnum):
     tls12 = 'tls1.2'
     tls13 = 'tls1.3'
+
+
+class ProxyProtocolModes(StrEnum):
+    """Which PROXY protocol header a connection must start with (``off``: none is read)."""
+
+    off = 'off'
+    v1 = 'v1'
+    v2 = 'v2'
+    auto = 'auto'

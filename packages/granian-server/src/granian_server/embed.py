@@ -12,7 +12,7 @@ from typing import Any
 
 from granian_http import HTTP1Settings, HTTP2Settings
 
-from .constants import HTTPModes, Interfaces, SSLProtocols, TaskImpl
+from .constants import HTTPModes, Interfaces, ProxyProtocolModes, SSLProtocols, TaskImpl
 from .errors import ConfigurationError, FatalError
 from .interfaces import make_interface
 from .listening import Listeners
@@ -61,6 +61,8 @@ class Server(_MainServer):
         static_path_dir_to_file: str | None = None,
         static_path_expires: int = 86400,
         static_path_precompressed: bool = False,
+        proxy_protocol: ProxyProtocolModes = ProxyProtocolModes.off,
+        proxy_protocol_trusted_hosts: str | list[str] | None = None,
     ) -> None:
         super().__init__(
             target,
@@ -99,6 +101,8 @@ class Server(_MainServer):
             static_path_dir_to_file=static_path_dir_to_file,
             static_path_expires=static_path_expires,
             static_path_precompressed=static_path_precompressed,
+            proxy_protocol=proxy_protocol,
+            proxy_protocol_trusted_hosts=proxy_protocol_trusted_hosts,
         )
         self._stop: asyncio.Future[None] | None = None
         self._reload = False

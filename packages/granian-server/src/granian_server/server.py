@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from granian_http import HTTP1Settings, HTTP2Settings, TLSConfig, TLSConfigError, check_crl_files, load_tls
 
-from .constants import HTTPModes, Interfaces, Loops, RuntimeModes, SSLProtocols, TaskImpl
+from .constants import HTTPModes, Interfaces, Loops, ProxyProtocolModes, RuntimeModes, SSLProtocols, TaskImpl
 from .errors import ConfigurationError
 from .extras import require_module
 from .listeners import MAX_BACKLOG, check_mode, check_port
@@ -27,6 +27,7 @@ from .log import DEFAULT_ACCESSLOG_FMT, LogLevels, configure_logging, logger
 from .loops import loop_for_tls
 from .pidfile import PidFile
 from .process_title import resolve_process_name, set_process_title
+from .proxy_protocol import check_trusted_hosts
 from .reloader import ReloadOptions
 from .serving import ServeConfig
 from .static import pair_mounts
@@ -122,6 +123,8 @@ class Server:
         pid_file: Path | None = None,
         fd: int | None = None,
         reuse_port: bool | None = None,
+        proxy_protocol: ProxyProtocolModes = ProxyProtocolModes.off,
+        proxy_protocol_trusted_hosts: str | Sequence[str] | None = None,
     ) -> None:
         self.target = target
         self.bind_addr = address
@@ -193,6 +196,9 @@ class Server:
         self.reload_ignore_worker_failure = reload_ignore_worker_failure
         self.process_name = process_name
         self.pid_file = pid_file
+        self.proxy_protocol = _enum(ProxyProtocolModes, proxy_protocol, 'proxy_protocol')
+        enabled = self.proxy_protocol != ProxyProtocolModes.off
+        self.proxy_protocol_trusted_hosts = check_trusted_hosts(proxy_protocol_trusted_hosts, enabled)
 
         self.hooks_startup: list[Callable[[], Any]] = []
         self.hooks_reload: list[Callable[[], Any]] = []
@@ -411,6 +417,8 @@ class Server:
             static_path_dir_to_file=self.static_path_dir_to_file,
             static_path_expires=self.static_path_expires,
             static_path_precompressed=self.static_path_precompressed,
+            proxy_protocol=self.proxy_protocol.value,
+            proxy_protocol_trusted_hosts=self.proxy_protocol_trusted_hosts,
         )
 
     def _worker_spec(self, target_loader: Callable[..., Any] | None) -> WorkerSpec:

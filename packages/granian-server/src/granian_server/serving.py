@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,9 @@ from granian_http import (
     TLSConfigError,
     load_tls,
     protocol_factory,
+    proxy_protocol_factory,
 )
+from granian_proxies import TrustedHosts
 
 from ._tasks import TaskSet
 from .constants import Interfaces
@@ -65,6 +68,10 @@ class ServeConfig:
     static_path_dir_to_file: str | None = None
     static_path_expires: int = 86400
     static_path_precompressed: bool = False
+    #: ``off``, or the PROXY protocol version every connection starts with (``v1``, ``v2``, ``auto``).
+    proxy_protocol: str = 'off'
+    #: Who may send that header, as ``granian_proxies.TrustedHosts`` reads it (checked already).
+    proxy_protocol_trusted_hosts: str = '127.0.0.1'
 
 
 async def serve_app(
@@ -130,7 +137,13 @@ async def serve_app(
         tls=tls,
         max_connections=config.backpressure,
     )
-    factory = protocol_factory(ctx)
+    factory: Callable[[], asyncio.BaseProtocol] = protocol_factory(ctx)
+    ssl_context = ctx.ssl_context
+    if config.proxy_protocol != 'off':
+        trusted = TrustedHosts(config.proxy_protocol_trusted_hosts)
+        factory = proxy_protocol_factory(ctx, config.proxy_protocol, trusted)
+        # The header comes before the TLS handshake: the reader starts TLS once it has read it.
+        ssl_context = None
     sockets: list[socket.socket] = []
     servers: list[asyncio.Server] = []
     try:
@@ -140,7 +153,7 @@ async def serve_app(
             logger.error(f'Worker-{worker_id} cannot listen: {exc}')
             raise
         for sock in sockets:
-            servers.append(await loop.create_server(factory, sock=sock, backlog=config.backlog, ssl=ctx.ssl_context))
+            servers.append(await loop.create_server(factory, sock=sock, backlog=config.backlog, ssl=ssl_context))
         if metrics is not None:
             metrics.start(ctx, executor, blocking_pool=getattr(interface, 'pool', None), static=static)
         logger.info(f'Started worker-{worker_id}')
