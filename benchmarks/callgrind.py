@@ -195,7 +195,8 @@ async def ws_echo(client: Client, count: int) -> None:
 
 
 SCENARIOS: dict[str, tuple[str, str, Callable[[Client, int], Awaitable[None]]]] = {
-    # name: (interface, http mode, client)
+    # name: (interface, http mode, client). HTTP/1.1 is parsed by h11 unless the name says
+    # otherwise, so that counts stay comparable with trees that had no other parser.
     'h1-get': ('asgi', '1', h1_scenario(_h1(b'GET', b'/b'))),
     'h1-post-echo': ('asgi', '1', h1_scenario(_h1(b'POST', b'/echo', _ECHO))),
     'h2c-get': ('asgi', '2', h2c_get),
@@ -204,16 +205,38 @@ SCENARIOS: dict[str, tuple[str, str, Callable[[Client, int], Awaitable[None]]]] 
     'wsgi-get': ('wsgi', '1', h1_scenario(_h1(b'GET', b'/b'))),
     'wsgi-post-echo': ('wsgi', '1', h1_scenario(_h1(b'POST', b'/echo', _ECHO))),
     'auto-get': ('asgi', 'auto', h1_scenario(_h1(b'GET', b'/b'))),
+    'h1-get-httptools': ('asgi', '1', h1_scenario(_h1(b'GET', b'/b'))),
+    'h1-post-echo-httptools': ('asgi', '1', h1_scenario(_h1(b'POST', b'/echo', _ECHO))),
+    'rsgi-get-httptools': ('rsgi', '1', h1_scenario(_h1(b'GET', b'/b'))),
 }
+
+
+def _config(scenario: str, interface_name: str, http: str) -> Any:
+    """The worker's options for ``scenario``, for this tree and older ones alike."""
+    from granian_http import HTTP1Settings
+    from granian_server.constants import Interfaces
+    from granian_server.serving import ServeConfig
+
+    http1 = HTTP1Settings()
+    if hasattr(http1, 'parser'):  # trees before the parser seam had h11 only
+        http1.parser = 'httptools' if scenario.endswith('-httptools') else 'h11'
+    return ServeConfig(interface=Interfaces(interface_name), http=http, http1=http1)
+
+
+def _listeners(sock: socket.socket) -> Any:
+    try:
+        from granian_server.listening import Listeners
+    except ImportError:  # trees before socket activation took a list of sockets
+        return [sock]
+    return Listeners(shared=[sock])
 
 
 # -- the server side, in-process -------------------------------------------------------------------
 
 
 async def _serve_and_drive(scenario: str, count: int) -> None:
-    from granian_server.constants import Interfaces
     from granian_server.interfaces import make_interface
-    from granian_server.serving import ServeConfig, serve_app
+    from granian_server.serving import serve_app
 
     interface_name, http, drive = SCENARIOS[scenario]
     module = __import__(f'{interface_name}_app')
@@ -225,8 +248,8 @@ async def _serve_and_drive(scenario: str, count: int) -> None:
     listener.listen(16)
     listener.setblocking(False)
     stop: asyncio.Future[Any] = loop.create_future()
-    config = ServeConfig(interface=Interfaces(interface_name), http=http)
-    server = asyncio.ensure_future(serve_app(interface, config, [listener], stop))
+    config = _config(scenario, interface_name, http)
+    server = asyncio.ensure_future(serve_app(interface, config, _listeners(listener), stop))
     sock = socket.socket()
     sock.setblocking(False)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

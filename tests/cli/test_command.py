@@ -71,6 +71,8 @@ UPSTREAM_OPTIONS = {
     '--ssl-ca': 'SSL_CA',
     '--ssl-crl': 'SSL_CRL',
     '--ssl-client-verify': 'SSL_CLIENT_VERIFY',
+    # Not upstream's (its parser is hyper's): httptools (granian[speedups]) or h11.
+    '--http1-parser': 'HTTP1_PARSER',
     # Not upstream's (its issue #174 asks for the PROXY protocol): ours, with upstream's conventions.
     '--proxy-protocol': 'PROXY_PROTOCOL',
     '--proxy-protocol-trusted-hosts': 'PROXY_PROTOCOL_TRUSTED_HOSTS',

@@ -34,6 +34,7 @@ _HTTP1_FIELDS = {
     'http1_header_read_timeout': 'header_read_timeout',
     'http1_keep_alive': 'keep_alive',
     'http1_pipeline_flush': 'pipeline_flush',
+    'http1_parser': 'parser',
 }
 
 _LOG_CONFIG_ERROR = 'Unable to parse provided logging config.'

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from granian_server.constants import (
+    HTTP1Parsers,
     HTTPModes,
     Interfaces,
     Loops,
@@ -126,6 +127,12 @@ _OPTIONS: tuple[Callable[[Any], Any], ...] = (
     ),
     option('--http1-keep-alive/--no-http1-keep-alive', default=True, help='HTTP/1 keep-alive'),
     option('--http1-pipeline-flush/--no-http1-pipeline-flush', default=False, help='Flush pipelined HTTP/1 responses'),
+    option(
+        '--http1-parser',
+        type=EnumType(HTTP1Parsers),
+        default=HTTP1Parsers.auto.value,
+        help='HTTP/1 request parser: httptools (granian[speedups]) when installed with auto, else h11',
+    ),
     # -- HTTP/2 ----------------------------------------------------------------------------------
     option('--http2-adaptive-window/--no-http2-adaptive-window', default=False, help='HTTP/2 adaptive flow control'),
     option(

@@ -25,13 +25,16 @@ from typing import TYPE_CHECKING, Any
 
 from .context import ServeContext
 from .exchange import ClientDisconnected, Exchange, Headers, ResponseStateError
+from .h1 import PARSERS as HTTP1_PARSERS
 from .h1 import HTTP1Connection
+from .h1 import parser_available as http1_parser_available
 from .proxy_header import ProxyHeader, ProxyHeaderError, ProxyHeaderParser
 from .settings import HTTP1Settings, HTTP2Settings
 from .tls import TLSConfig, TLSConfigError, TLSInfo, alpn_protocols, check_crl_files, load_tls
 from .ws import WebSocket, WebSocketClose, WebSocketClosed, WebSocketOffer
 
 __all__ = [
+    'HTTP1_PARSERS',
     'ClientDisconnected',
     'Exchange',
     'HTTP1Connection',
@@ -53,6 +56,7 @@ __all__ = [
     'WebSocketOffer',
     'alpn_protocols',
     'check_crl_files',
+    'http1_parser_available',
     'load_tls',
     'protocol_factory',
     'proxy_protocol_factory',

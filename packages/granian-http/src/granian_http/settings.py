@@ -24,6 +24,10 @@ class HTTP1Settings:
     #: Upstream flushes pipelined responses in one write when set; we always coalesce writes
     #: that are ready in the same loop turn, so this only exists for compatibility.
     pipeline_flush: bool = False
+    #: The request parser: ``'h11'`` (pure Python, the reference), ``'httptools'`` (llhttp, from
+    #: ``granian[speedups]``), or ``'auto'``: httptools when installed, else h11. (Not upstream's:
+    #: its parser is hyper's, in Rust.)
+    parser: str = 'auto'
 
 
 @dataclass

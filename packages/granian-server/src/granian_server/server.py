@@ -16,7 +16,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from granian_http import HTTP1Settings, HTTP2Settings, TLSConfig, TLSConfigError, check_crl_files, load_tls
+from granian_http import (
+    HTTP1_PARSERS,
+    HTTP1Settings,
+    HTTP2Settings,
+    TLSConfig,
+    TLSConfigError,
+    check_crl_files,
+    http1_parser_available,
+    load_tls,
+)
 
 from .constants import HTTPModes, Interfaces, Loops, ProxyProtocolModes, RuntimeModes, SSLProtocols, TaskImpl
 from .errors import ConfigurationError
@@ -284,6 +293,13 @@ class Server:
             )
         if not 5 <= self.blocking_threads_idle_timeout <= 600:
             raise ConfigurationError('blocking_threads_idle_timeout: must be between 5 and 600 seconds')
+        parser = self.http1_settings.parser
+        if parser not in HTTP1_PARSERS:
+            raise ConfigurationError(f'http1_parser: {parser!r} is not a parser; use one of {", ".join(HTTP1_PARSERS)}')
+        if not http1_parser_available(parser):
+            raise ConfigurationError(
+                'http1_parser: httptools is not installed; install granian[speedups], or use auto or h11'
+            )
         if self.bind_uds and sys.platform == 'win32':
             raise ConfigurationError('uds: Unix sockets are not available on Windows; bind an address and port')
         check_listen_options(self.bind_fd, self.bind_uds, self.reuse_port)

@@ -36,7 +36,7 @@ from ..ws import HandshakeError, WebSocket, check_handshake
 from ._events import END_OF_MESSAGE, NEED_DATA, ParseError, RequestHead
 from ._exchange import H1Exchange
 from ._guard import head_end
-from ._h11 import H11Parser
+from ._parsers import parser_factory
 from ._response import status_line
 from ._upgrade import SWITCHING_PROTOCOLS, h2c_upgrade_settings
 from ._websocket import WebSocketConnection
@@ -107,7 +107,7 @@ class HTTP1Connection(asyncio.Protocol):
         self._facts = ConnectionFacts(ctx.loop, ctx.executor, ctx.scheme, None, None, None)
         #: The largest head we read, and the unread body we buffer before we stop reading.
         self.buffer_limit = ctx.h1.max_buffer_size
-        self._parser = H11Parser(self.buffer_limit)
+        self._parser = parser_factory(ctx.h1.parser)(self.buffer_limit)
         self._head_buf = b''
         self._in_head = True
         self._exchange: H1Exchange | None = None
