@@ -162,8 +162,13 @@ def build_head(
         add(SERVER_HEADER)
         lines += 1
     if not has_date:
+        # ``date`` is the context's date line, followed by the alt-svc line when HTTP/3 is on.
         add(date)
-        lines += 1
+        lines += date.count(b'\n')
+    elif date.count(b'\n') > 1:
+        # The app's own date replaces ours; the alt-svc line after it is still ours to send.
+        add(date[date.index(b'\n') + 1 :])
+        lines += date.count(b'\n') - 1
     add(b'\r\n')
     data = b''.join(parts)
     # One check over the whole head instead of one per value: every line break must be one we
