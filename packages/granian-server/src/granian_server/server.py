@@ -18,12 +18,21 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from granian_http import HTTP1Settings, HTTP2Settings, TLSConfig, TLSConfigError, check_crl_files, load_tls
+from granian_http import (
+    HTTP1Settings,
+    HTTP2Settings,
+    HTTP3Settings,
+    TLSConfig,
+    TLSConfigError,
+    check_crl_files,
+    load_tls,
+)
 
 from .constants import HTTPModes, Interfaces, Loops, RuntimeModes, SSLProtocols, TaskImpl
 from .errors import ConfigurationError
 from .extras import require_module
-from .listeners import MAX_BACKLOG, bind_tcp, bind_unix, check_mode, check_port
+from .http3 import HTTP3Config, check_http3, forward_directory, new_key
+from .listeners import MAX_BACKLOG, bind_tcp, bind_udp, bind_unix, check_mode, check_port
 from .log import DEFAULT_ACCESSLOG_FMT, LogLevels, configure_logging, logger
 from .loops import loop_for_tls
 from .pidfile import PidFile
@@ -79,6 +88,8 @@ class Server:
         backpressure: int | None = None,
         http1_settings: HTTP1Settings | None = None,
         http2_settings: HTTP2Settings | None = None,
+        http3: bool = False,
+        http3_settings: HTTP3Settings | None = None,
         log_enabled: bool = True,
         log_level: LogLevels = LogLevels.info,
         log_dictconfig: dict[str, Any] | None = None,
@@ -146,6 +157,8 @@ class Server:
         self.blocking_threads_idle_timeout = blocking_threads_idle_timeout
         self.http1_settings = http1_settings or HTTP1Settings()
         self.http2_settings = http2_settings or HTTP2Settings()
+        self.http3 = http3
+        self.http3_settings = http3_settings or HTTP3Settings()
         self.log_enabled = log_enabled
         self.log_level = _enum(LogLevels, log_level, 'log_level')
         self.log_config = log_dictconfig
@@ -195,6 +208,8 @@ class Server:
 
         configure_logging(self.log_level, self.log_config, self.log_enabled)
         self._init_tls()
+        if self.http3:
+            check_http3(self.http3_settings, self.tls_config, self.bind_uds is not None)
         self._init_static()
         self._resolve_runtime()
 
@@ -395,6 +410,7 @@ class Server:
             static_path_dir_to_file=self.static_path_dir_to_file,
             static_path_expires=self.static_path_expires,
             static_path_precompressed=self.static_path_precompressed,
+            http3=HTTP3Config(self.http3_settings) if self.http3 else None,
         )
 
     def _worker_spec(self, target_loader: Callable[..., Any] | None) -> WorkerSpec:
@@ -467,7 +483,14 @@ class Server:
 
     def _serve_workers(self, target_loader: Callable[..., Any] | None) -> int:
         sock = self._bind()
+        try:
+            self._check_udp_port()
+        except BaseException:
+            sock.close()
+            raise
         logger.info(f'Listening at: {self._listen_url()}')
+        if self.http3:
+            logger.info(f'HTTP/3 (QUIC) at: udp {self._listen_url().removeprefix("https://")}')
         bind = str(self.bind_uds) if self.bind_uds is not None else f'{self.bind_addr}:{self.bind_port}'
         title = resolve_process_name(self.process_name, interface=self.interface.value, bind=bind, target=self.target)
         if title is not None:
@@ -483,7 +506,10 @@ class Server:
             for hook in self.hooks_startup:
                 hook()
             spec = replace(self._worker_spec(target_loader), process_name=title)
-            code = Supervisor(spec, [sock], self._supervisor_options(), on_reload=on_reload).run()
+            with contextlib.ExitStack() as stack:
+                if spec.serve.http3 is not None:
+                    spec = self._with_http3_forwarding(spec, stack.enter_context(forward_directory()))
+                code = Supervisor(spec, [sock], self._supervisor_options(), on_reload=on_reload).run()
         finally:
             sock.close()
             for hook in self.hooks_shutdown:
@@ -492,6 +518,19 @@ class Server:
                 with contextlib.suppress(OSError):
                     self.bind_uds.unlink()
         return code
+
+    def _check_udp_port(self) -> None:
+        """Bind the HTTP/3 UDP port once here, so a port taken over UDP fails at start, not in
+        every worker; the workers bind their own sockets."""
+        if self.http3:
+            bind_udp(self.bind_addr, self.bind_port).close()
+
+    @staticmethod
+    def _with_http3_forwarding(spec: WorkerSpec, directory: str) -> WorkerSpec:
+        http3 = spec.serve.http3
+        assert http3 is not None
+        forwarding = replace(http3, forward_dir=directory, forward_key=new_key())
+        return replace(spec, serve=replace(spec.serve, http3=forwarding))
 
     def _run_reload_hooks(self) -> None:
         for hook in self.hooks_reload:

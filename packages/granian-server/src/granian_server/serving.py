@@ -25,7 +25,8 @@ from granian_http import (
 
 from ._tasks import TaskSet
 from .constants import Interfaces
-from .errors import FatalError
+from .errors import ConfigurationError, FatalError
+from .http3 import HTTP3Config, start_http3
 from .interfaces import Interface, Runtime
 from .log import AccessLogFormatter, logger
 from .static import StaticFiles
@@ -62,6 +63,8 @@ class ServeConfig:
     static_path_dir_to_file: str | None = None
     static_path_expires: int = 86400
     static_path_precompressed: bool = False
+    #: HTTP/3 beside the TCP listener (needs ``tls``); ``None`` when off.
+    http3: HTTP3Config | None = None
 
 
 async def serve_app(
@@ -125,11 +128,18 @@ async def serve_app(
         websockets=config.websockets,
         tls=tls,
         max_connections=config.backpressure,
+        alt_svc=_alt_svc(config, sockets),
     )
     factory = protocol_factory(ctx)
     servers = [
         await loop.create_server(factory, sock=sock, backlog=config.backlog, ssl=ctx.ssl_context) for sock in sockets
     ]
+    http3 = None
+    if config.http3 is not None and config.tls is not None:
+        try:
+            http3 = await start_http3(ctx, config.http3, config.tls, sockets[0])
+        except (ConfigurationError, TLSConfigError) as exc:
+            raise FatalError(str(exc)) from None
     if metrics is not None:
         metrics.start(ctx, executor, blocking_pool=getattr(interface, 'pool', None), static=static)
     logger.info(f'Started worker-{worker_id}')
@@ -152,7 +162,18 @@ async def serve_app(
             server.close()
         ctx.shutdown()
         await ctx.wait_closed()
+        if http3 is not None:
+            http3.close()  # after the connections: their last packets leave through it
         await tasks.wait()
         await interface.stop()
         ctx.close()
         executor.shutdown(wait=False)
+
+
+def _alt_svc(config: ServeConfig, sockets: list[socket.socket]) -> bytes | None:
+    """The ``alt-svc`` value HTTP/1.1 and HTTP/2 responses carry while HTTP/3 is on."""
+    if config.http3 is None or config.tls is None or not sockets:
+        return None
+    from granian_http import alt_svc
+
+    return alt_svc(sockets[0].getsockname()[1])
