@@ -164,6 +164,10 @@ async def serve_app(
         await ctx.wait_closed()
         if http3 is not None:
             http3.close()  # after the connections: their last packets leave through it
+            logger.info(
+                f'HTTP/3 worker-{worker_id}: {http3.connections} connections, '
+                f'{http3.forwarded} datagrams forwarded to other workers, {http3.adopted} taken from them'
+            )
         await tasks.wait()
         await interface.stop()
         ctx.close()

@@ -82,6 +82,16 @@ class HTTP3Server:
     endpoint: HTTP3Endpoint
 
     @property
+    def connections(self) -> int:
+        """QUIC connections this worker accepted."""
+        return self.endpoint.accepted
+
+    @property
+    def adopted(self) -> int:
+        """Datagrams other workers passed to this one."""
+        return self.endpoint.adopted
+
+    @property
     def forwarded(self) -> int:
         """Datagrams this worker passed to another one (the kernel sent them to the wrong socket)."""
         return self.endpoint.forwarded

@@ -25,7 +25,9 @@ Theory of operation:
   §4.3.1), which reset the stream with ``H3_MESSAGE_ERROR`` here.
 * Graceful shutdown: GOAWAY with the first stream ID we will not process; streams below it finish,
   streams the client opens at or above it are rejected (``H3_REQUEST_REJECTED``, safe to retry),
-  and the connection closes with ``H3_NO_ERROR`` once the last stream is done.
+  and the connection closes with ``H3_NO_ERROR`` once the last stream is done and everything we
+  sent is acknowledged. A connection that has made no request yet gets a short grace to make its
+  first (:data:`FIRST_REQUEST_GRACE`).
 * A stream the client resets (RESET_STREAM or STOP_SENDING) reaches its app as a disconnect.
 """
 
@@ -63,6 +65,11 @@ _log = logging.getLogger('_granian')
 # RFC 9114 §4.2.2: a field's size is its name and value plus 32 bytes.
 _FIELD_OVERHEAD = 32
 _REFUSE_CONNECT = [(b'server', b'granian')]
+#: Seconds a connection that has made no request yet gets, at shutdown, to make its first one: a
+#: client whose handshake was under way sends its request right after, and rejecting it would
+#: fail a request that was never late (TCP has no such race: an accepted connection waits in the
+#: shared backlog for another worker).
+FIRST_REQUEST_GRACE = 1.0
 
 
 class EndpointLink(Protocol):
@@ -113,6 +120,8 @@ class HTTP3Connection:
         self._goaway_sent = False
         #: After GOAWAY, every stream is done: close once the client has all we sent.
         self._draining = False
+        #: Shutdown was asked for before the first request: GOAWAY waits for it (or the grace).
+        self._shutdown_timer: asyncio.TimerHandle | None = None
         #: The highest request stream ID we accepted, -4 before the first.
         self._last_stream_id = -4
         ctx.connection_made(self)
@@ -204,6 +213,8 @@ class HTTP3Connection:
                 return
         if opened:
             self._dispatch(opened)
+        if self._shutdown_timer is not None and self._last_stream_id >= 0:
+            self._goaway()  # the first requests are in: GOAWAY now names the next stream
 
     def _stream_data(self, event: StreamDataReceived, opened: list[H3Stream]) -> None:
         stream_id = event.stream_id
@@ -369,6 +380,8 @@ class HTTP3Connection:
         if self.closed:
             return
         self._draining = False
+        #: Shutdown was asked for before the first request: GOAWAY waits for it (or the grace).
+        self._shutdown_timer: asyncio.TimerHandle | None = None
         self.quic.close(error_code=code)
         self.transmit()  # the CONNECTION_CLOSE leaves with the last responses
         self._terminated(None)
@@ -377,9 +390,10 @@ class HTTP3Connection:
         if self.closed:
             return
         self.closed = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        for timer in (self._timer, self._shutdown_timer):
+            if timer is not None:
+                timer.cancel()
+        self._timer = self._shutdown_timer = None
         streams, self._streams = self._streams, {}
         self._waiting.clear()
         for stream in streams.values():
@@ -402,6 +416,18 @@ class HTTP3Connection:
 
     def shutdown(self) -> None:
         """Graceful shutdown: GOAWAY now, close once the accepted streams are done."""
+        if self.closed or self._goaway_sent or self._shutdown_timer is not None:
+            return
+        if self._last_stream_id < 0:
+            # No request yet: the client may be about to send its first (see FIRST_REQUEST_GRACE).
+            self._shutdown_timer = self._loop.call_later(FIRST_REQUEST_GRACE, self._goaway)
+            return
+        self._goaway()
+
+    def _goaway(self) -> None:
+        if self._shutdown_timer is not None:
+            self._shutdown_timer.cancel()
+            self._shutdown_timer = None
         if self.closed or self._goaway_sent:
             return
         self._goaway_sent = True

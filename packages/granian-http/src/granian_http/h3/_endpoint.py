@@ -69,6 +69,7 @@ class HTTP3Endpoint(asyncio.DatagramProtocol):
         #: Datagrams passed to another worker, and received from one (for the metrics).
         self.forwarded = 0
         self.adopted = 0
+        self.accepted = 0
 
     # -- asyncio.DatagramProtocol --------------------------------------------------------------
 
@@ -118,6 +119,7 @@ class HTTP3Endpoint(asyncio.DatagramProtocol):
         self._accept(cid, data, addr)
 
     def _accept(self, cid: bytes, data: bytes, addr: Any) -> None:
+        self.accepted += 1
         quic = ServerQuic(
             configuration=self._configuration,
             original_destination_connection_id=cid,
