@@ -23,7 +23,7 @@ from aioquic.h3.events import DataReceived, HeadersReceived
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import ConnectionTerminated, QuicEvent, StopSendingReceived, StreamReset
 
-__all__ = ['H3Client', 'Response', 'h3_session']
+__all__ = ['H3Client', 'H3WebSocket', 'Response', 'h3_session']
 
 Fields = list[tuple[bytes, bytes]]
 
@@ -167,3 +167,72 @@ async def h3_session(
         configuration.load_verify_locations(ca)
     async with connect(host, port, configuration=configuration, create_protocol=H3Client) as client:
         yield client  # type: ignore[misc]
+
+
+class H3WebSocket:
+    """A WebSocket over an HTTP/3 extended CONNECT stream (RFC 9220), frames by wsproto."""
+
+    def __init__(self, client: H3Client, stream_id: int) -> None:
+        from wsproto.connection import Connection, ConnectionType
+
+        self.client = client
+        self.stream_id = stream_id
+        self.codec = Connection(ConnectionType.CLIENT)
+        self._offset = 0
+
+    @classmethod
+    async def open(cls, client: H3Client, path: bytes, timeout: float = 20) -> tuple[H3WebSocket, Response]:
+        """Send the extended CONNECT; return the socket and the response once its head came."""
+        head = [
+            (b':method', b'CONNECT'),
+            (b':protocol', b'websocket'),
+            (b':scheme', b'https'),
+            (b':authority', b'localhost'),
+            (b':path', path),
+            (b'sec-websocket-version', b'13'),
+        ]
+        stream_id = client.open(head)
+        response = client.responses[stream_id]
+        await _poll(lambda: response.status != 0 or response.reset is not None or response.ended, timeout)
+        return cls(client, stream_id), response
+
+    def send(self, message: str | bytes) -> None:
+        from wsproto.events import BytesMessage, TextMessage
+
+        event = TextMessage(message) if isinstance(message, str) else BytesMessage(message)
+        self.client.send_data(self.stream_id, self.codec.send(event))
+
+    def close(self, code: int = 1000) -> None:
+        from wsproto.events import CloseConnection
+
+        self.client.send_data(self.stream_id, self.codec.send(CloseConnection(code)))
+
+    async def receive(self, timeout: float = 20) -> object:
+        """The next whole message (str or bytes), or the close frame (a ``CloseConnection``)."""
+        from wsproto.events import BytesMessage, CloseConnection, TextMessage
+
+        response = self.client.responses[self.stream_id]
+        parts: list[str | bytes] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if len(response.body) > self._offset:
+                self.codec.receive_data(response.body[self._offset :])
+                self._offset = len(response.body)
+            for event in self.codec.events():
+                if isinstance(event, (TextMessage, BytesMessage)):
+                    parts.append(event.data)
+                    if event.message_finished:
+                        return ''.join(parts) if isinstance(event, TextMessage) else b''.join(parts)  # type: ignore[arg-type]
+                elif isinstance(event, CloseConnection):
+                    return event
+            assert loop.time() < deadline, 'no WebSocket message came'
+            await asyncio.sleep(0.01)
+
+
+async def _poll(condition: Any, timeout: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, 'timed out'
+        await asyncio.sleep(0.01)
