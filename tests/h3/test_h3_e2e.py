@@ -235,3 +235,39 @@ def test_graceful_shutdown_finishes_streams_in_flight(certs: Certs) -> None:
         run(go())
     finally:
         assert proc.stop() == 0
+
+
+# -- static files, url_path_prefix -----------------------------------------------------------------
+
+
+def test_static_files_and_the_path_prefix(certs: Certs, tmp_path: Path) -> None:
+    (tmp_path / 'small.txt').write_bytes(b'small file')
+    large = bytes(range(256)) * 2048  # 512 KiB: sent in chunks, minding flow control
+    (tmp_path / 'large.bin').write_bytes(large)
+    proc = start(
+        certs,
+        'h3_apps:wsgi',
+        'wsgi',
+        static_path_mount=[tmp_path],
+        static_path_route=['/static'],
+        url_path_prefix='/app',
+    )
+
+    async def go() -> None:
+        async with h3_session(proc.port) as client:
+            small = await client.request('/static/small.txt')
+            assert (small.status, small.body) == (200, b'small file')
+            big = await client.request('/static/large.bin', timeout=60)
+            assert big.status == 200 and big.body == large
+            assert big.header(b'content-length') == str(len(large)).encode()
+            ranged = await client.request('/static/large.bin', headers=[(b'range', b'bytes=10-19')])
+            assert (ranged.status, ranged.body) == (206, large[10:20])
+            # The app is mounted under the prefix: WSGI's SCRIPT_NAME and PATH_INFO split it.
+            scope = json.loads((await client.request('/app/scope')).body)
+            assert (scope['SCRIPT_NAME'], scope['PATH_INFO']) == ('/app', '/scope')
+            assert scope['SERVER_PROTOCOL'] == 'HTTP/3'
+
+    try:
+        run(go())
+    finally:
+        assert proc.stop() == 0

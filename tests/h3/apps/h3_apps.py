@@ -48,7 +48,7 @@ async def rsgi(scope: Scope, protocol: HTTPProtocol) -> None:
 def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     path = environ['PATH_INFO']
     if path == '/scope':
-        keys = ('SERVER_PROTOCOL', 'wsgi.url_scheme', 'HTTP_HOST', 'REQUEST_METHOD')
+        keys = ('SERVER_PROTOCOL', 'wsgi.url_scheme', 'HTTP_HOST', 'REQUEST_METHOD', 'SCRIPT_NAME', 'PATH_INFO')
         start_response('200 OK', [('Content-Type', 'application/json')])
         return [json.dumps({key: environ.get(key) for key in keys}).encode()]
     if path == '/stream':
