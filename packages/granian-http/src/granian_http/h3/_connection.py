@@ -380,8 +380,6 @@ class HTTP3Connection:
         if self.closed:
             return
         self._draining = False
-        #: Shutdown was asked for before the first request: GOAWAY waits for it (or the grace).
-        self._shutdown_timer: asyncio.TimerHandle | None = None
         self.quic.close(error_code=code)
         self.transmit()  # the CONNECTION_CLOSE leaves with the last responses
         self._terminated(None)

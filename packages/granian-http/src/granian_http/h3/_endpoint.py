@@ -79,6 +79,9 @@ class HTTP3Endpoint(asyncio.DatagramProtocol):
         self._server = (sockname[0], sockname[1]) if sockname else None
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
+        self._receive(data, addr, False)
+
+    def _receive(self, data: bytes, addr: Any, adopted: bool) -> None:
         try:
             header = read_header(data)
         except ValueError:
@@ -88,7 +91,9 @@ class HTTP3Endpoint(asyncio.DatagramProtocol):
         if conn is not None:
             conn.receive(data, addr, self._loop.time())
             return
-        forwarder = self._forwarder
+        # A datagram another worker sent us is never passed on again: two stopping workers would
+        # otherwise hand a new connection back and forth.
+        forwarder = None if adopted else self._forwarder
         if (
             forwarder is not None
             and len(cid) == CID_LENGTH
@@ -135,7 +140,7 @@ class HTTP3Endpoint(asyncio.DatagramProtocol):
     def adopt(self, data: bytes, addr: tuple[str, int]) -> None:
         """A datagram another worker received for one of our connections (or for a new one)."""
         self.adopted += 1
-        self.datagram_received(data, addr)
+        self._receive(data, addr, True)
 
     def error_received(self, exc: Exception) -> None:
         # ICMP errors (a client that went away): the connection's idle timer ends it.

@@ -145,8 +145,7 @@ class H3Stream(ExchangeCore):
         return True
 
     def _emit_head(self, body_length: int | None) -> None:
-        if not self._send_head(body_length, False) and not self.over:
-            self._stream_over()  # a HEAD or 304 head ended the stream
+        self._send_head(body_length, False)  # a HEAD or 304 head ends the stream there
 
     def _emit_body(self, data: bytes) -> None:
         data = self._cut(data)
@@ -203,9 +202,7 @@ class H3Stream(ExchangeCore):
 
     def _file_head(self, count: int) -> bool:
         if not self._send_head(count, False):
-            if not self.over:
-                self._stream_over()
-            return False
+            return False  # no body follows (HEAD, 304), or the stream is gone
         if self._remaining < 0:
             self._remaining = count  # a file that shrinks under us resets the stream
         return True
