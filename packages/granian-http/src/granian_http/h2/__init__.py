@@ -17,7 +17,7 @@ Module map:
 """
 
 from ._connection import PREFACE, HTTP2Connection, UpgradedRequest, serve_h2c_upgrade
-from ._headers import informational_headers, response_headers, trailer_headers
+from ._headers import informational_headers, response_head, trailer_headers
 from ._websocket import StreamCarrier, accept_fields, refusal_response, websocket_offer
 
 __all__ = [
@@ -28,7 +28,7 @@ __all__ = [
     'accept_fields',
     'informational_headers',
     'refusal_response',
-    'response_headers',
+    'response_head',
     'serve_h2c_upgrade',
     'trailer_headers',
     'websocket_offer',

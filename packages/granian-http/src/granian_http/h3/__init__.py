@@ -117,7 +117,7 @@ async def serve_http3(
     prefix = worker_prefix(forward_key) if forward_dir is not None else os.urandom(4)
     forwarder = Forwarder(forward_dir, prefix) if forward_dir is not None else None
     endpoint = HTTP3Endpoint(ctx, settings, configuration, prefix, forwarder)
-    await loop.create_datagram_endpoint(lambda: endpoint, sock=sock)
+    await endpoint.start(sock)
     if forwarder is not None:
         await forwarder.start(loop, endpoint.adopt)
     return HTTP3Server(endpoint)

@@ -88,6 +88,7 @@ class ServerQuic(QuicConnection):
         #: is kept at released + the configured window.
         self._released: dict[int, int] = {}
         self._released_total = 0
+        self._stream_window = configuration.max_stream_data
 
     def new_cid(self) -> bytes:
         return self._cid_prefix + os.urandom(CID_LENGTH - PREFIX_LENGTH)
@@ -115,19 +116,20 @@ class ServerQuic(QuicConnection):
     def _write_stream_limits(self, builder: Any, space: Any, stream: Any) -> None:
         # Replaces aioquic's doubling: MAX_STREAM_DATA = released + window. Locally opened
         # unidirectional streams have no receive side (max_stream_data_local 0): skipped, as there.
-        if not stream.max_stream_data_local:
+        # aioquic calls this for every stream on every packet it builds: kept short.
+        local = stream.max_stream_data_local
+        if not local:
             return
         stream_id = stream.stream_id
-        window = self._configuration.max_stream_data
-        if stream_id % 4 == 2:
+        if stream_id & 3 == 2:
             # The client's unidirectional streams (control, QPACK): HTTP/3 consumes them as they
             # arrive, so they release everything received.
-            target = stream.receiver.highest_offset + window
+            target = stream.receiver.highest_offset + self._stream_window
         else:
-            target = self._released.get(stream_id, 0) + window
-        if target > stream.max_stream_data_local:
-            stream.max_stream_data_local = target
-        if stream.max_stream_data_local_sent != stream.max_stream_data_local:
+            target = self._released.get(stream_id, 0) + self._stream_window
+        if target > local:
+            stream.max_stream_data_local = local = target
+        if stream.max_stream_data_local_sent != local:
             buf = builder.start_frame(
                 QuicFrameType.MAX_STREAM_DATA,
                 capacity=MAX_STREAM_DATA_FRAME_CAPACITY,

@@ -11,15 +11,17 @@ which answers from its own socket (same port, so the client sees no difference).
 with a client-chosen connection ID are served by whoever gets them, except by a worker that is
 stopping: it hands them to a sibling, so that the clients that hash to its socket still connect.
 
-Datagrams are processed as they arrive; what the connections have to send is sent once, at the
-end of the loop turn (:meth:`HTTP3Endpoint.schedule`), so a burst of datagrams is acknowledged
-and answered together.
+Datagrams are read in batches (every datagram waiting on the socket, up to :data:`READ_BATCH`, per
+wake-up; asyncio's datagram transport reads one per loop turn) and what the connections have to
+send is sent once, after the batch (:meth:`HTTP3Endpoint.schedule`), so a burst of datagrams is
+acknowledged and answered together. A loop without ``add_reader`` gets the datagram transport.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from typing import Any, cast
 
 from aioquic.quic.configuration import SMALLEST_MAX_DATAGRAM_SIZE, QuicConfiguration
@@ -34,6 +36,10 @@ from ._forward import Forwarder
 __all__ = ['HTTP3Endpoint']
 
 _log = logging.getLogger('_granian')
+
+#: Datagrams read per wake-up at most, so that one busy socket cannot starve the rest of the loop.
+READ_BATCH = 64
+_MAX_DATAGRAM = 65535
 
 
 def _pem(configuration: QuicConfiguration) -> str:
@@ -60,6 +66,8 @@ class HTTP3Endpoint(asyncio.DatagramProtocol):
         self._forwarder = forwarder
         self._loop = ctx.loop
         self._transport: asyncio.DatagramTransport | None = None
+        #: The socket, when we read it ourselves (``add_reader``), else ``None``.
+        self._sock: socket.socket | None = None
         self._server: tuple[str, int] | None = None
         self.server_cert = _pem(configuration)
         #: Every connection ID a connection answers to (ours, and the client's original one).
@@ -70,6 +78,34 @@ class HTTP3Endpoint(asyncio.DatagramProtocol):
         self.forwarded = 0
         self.adopted = 0
         self.accepted = 0
+
+    # -- the socket ------------------------------------------------------------------------------
+
+    async def start(self, sock: socket.socket) -> None:
+        """Serve ``sock``: read in batches where the loop lets us, else through a datagram transport."""
+        sockname = sock.getsockname()
+        self._server = (sockname[0], sockname[1])
+        sock.setblocking(False)
+        try:
+            self._loop.add_reader(sock.fileno(), self._read_ready)
+        except NotImplementedError:
+            await self._loop.create_datagram_endpoint(lambda: self, sock=sock)
+            return
+        self._sock = sock
+
+    def _read_ready(self) -> None:
+        sock = self._sock
+        if sock is None:
+            return
+        for _ in range(READ_BATCH):
+            try:
+                data, addr = sock.recvfrom(_MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # an ICMP error reported on the socket: not fatal
+                self.error_received(exc)
+                return
+            self._receive(data, addr, False)
 
     # -- asyncio.DatagramProtocol --------------------------------------------------------------
 
@@ -149,7 +185,15 @@ class HTTP3Endpoint(asyncio.DatagramProtocol):
     # -- EndpointLink: what the connections use ------------------------------------------------
 
     def send(self, data: bytes, addr: tuple[str, int]) -> None:
-        if self._transport is not None and not self._transport.is_closing():
+        sock = self._sock
+        if sock is not None:
+            try:
+                sock.sendto(data, addr)
+            except (BlockingIOError, InterruptedError):
+                pass  # the socket buffer is full: a lost datagram, which QUIC recovers from
+            except OSError as exc:
+                self.error_received(exc)
+        elif self._transport is not None and not self._transport.is_closing():
             self._transport.sendto(data, addr)
 
     def schedule(self, conn: HTTP3Connection) -> None:
@@ -178,6 +222,10 @@ class HTTP3Endpoint(asyncio.DatagramProtocol):
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
+        if self._sock is not None:
+            self._loop.remove_reader(self._sock.fileno())
+            self._sock.close()
+            self._sock = None
         if self._transport is not None:
             self._transport.close()
         if self._forwarder is not None:

@@ -32,7 +32,7 @@ from aioquic.h3.exceptions import H3Error
 from .._core import ConnectionFacts, ExchangeCore, wake
 from .._state import HELD
 from ..exchange import Headers
-from ..h2 import StreamCarrier, accept_fields, informational_headers, response_headers, trailer_headers
+from ..h2 import StreamCarrier, accept_fields, informational_headers, response_head, trailer_headers
 from ..ws import MAX_MESSAGE_SIZE, WebSocket, WebSocketOffer, negotiate_extensions
 
 if TYPE_CHECKING:
@@ -114,8 +114,10 @@ class H3Stream(ExchangeCore):
         """Send the held head; ``False`` when no body may follow (HEAD, 204, 304) or it is over."""
         status = self._status
         no_body = self._head_request or status in _NO_BODY_STATUS
-        fields, declared = response_headers(
-            status, self._resp_headers, self._link.ctx.date_value, None if no_body else body_length
+        # HTTP/2's cached heads: a server sends few distinct ones, so most cost one lookup (the
+        # HPACK block that comes with it is not used here; QPACK encodes the list).
+        fields, _, declared = response_head(
+            status, self._resp_headers, self._link.ctx.date_value, None if no_body else body_length, None
         )
         if declared is not None and not no_body:
             self._remaining = declared
