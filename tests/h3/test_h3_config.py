@@ -123,3 +123,10 @@ def test_flags_reach_the_settings(certs: Certs) -> None:
         asyncio.run(go())
     finally:
         assert proc.stop() == 0
+
+
+def test_without_aioquic_the_error_names_the_extra(certs: Certs, monkeypatch: pytest.MonkeyPatch) -> None:
+    # None in sys.modules makes `import aioquic` raise ImportError, as on an install without it.
+    monkeypatch.setitem(sys.modules, 'aioquic', None)
+    with pytest.raises(ConfigurationError, match=r'http3: needs the aioquic package.*pip install granian\[http3\]'):
+        Granian('examples.hello:app', http3=True, ssl_cert=certs.cert, ssl_key=certs.key)
