@@ -55,6 +55,8 @@ _GRANIAN_TLS = ('--ssl-certificate', '{cert}', '--ssl-keyfile', '{key}')
 # Ours serves h2c by prior knowledge in its default http=auto; the Rust Granian needs --http auto
 # (its rows say --http 1 for the HTTP/1.1 scenarios, and the last --http wins).
 _OURS_TRANSPORTS = (('https', _GRANIAN_TLS), ('h2c', ()))
+# HTTP/3 (issue 13): ours with --http3, hypercorn with --quic-bind on the same port (both on aioquic).
+_OURS_H3 = ('h3', (*_GRANIAN_TLS, '--http3'))
 _RUST_TRANSPORTS = (('https', _GRANIAN_TLS), ('h2c', ('--http', 'auto')))
 # WebSockets run on the stdlib loop only (issue 5). Ours serves them by default; the Rust rows say
 # --no-ws for HTTP, and the last flag wins.
@@ -74,6 +76,7 @@ _HYPERCORN_TRANSPORTS = (
     ('https', ('--certfile', '{cert}', '--keyfile', '{key}')),
     ('h2c', ('--config', '../harness/hypercorn-h2c.toml')),
     ('ws', ()),
+    ('h3', ('--certfile', '{cert}', '--keyfile', '{key}', '--quic-bind', '{host}:{port}')),
 )
 
 SERVERS: tuple[ServerSpec, ...] = (
@@ -82,7 +85,7 @@ SERVERS: tuple[ServerSpec, ...] = (
         'asgi',
         'ours',
         (*_OURS, '--interface', 'asgi', '--loop', 'asyncio', '{app}'),
-        (*_OURS_TRANSPORTS, _OURS_WS),
+        (*_OURS_TRANSPORTS, _OURS_WS, _OURS_H3),
     ),
     ServerSpec(
         'ours-uvloop',

@@ -12,6 +12,7 @@ from granian.errors import ConfigurationError
 from granian.http import HTTP1Settings, HTTP2Settings
 from granian.log import DEFAULT_ACCESSLOG_FMT, LogLevels
 
+# Upstream's keywords and defaults, and this Granian's own HTTP/3 ones where they sit.
 UPSTREAM_DEFAULTS = {
     'address': '127.0.0.1',
     'port': 8000,
@@ -32,6 +33,9 @@ UPSTREAM_DEFAULTS = {
     'backpressure': None,
     'http1_settings': None,
     'http2_settings': None,
+    # This Granian's own (upstream has no HTTP/3), beside the other protocol settings.
+    'http3': False,
+    'http3_settings': None,
     'log_enabled': True,
     'log_level': LogLevels.info,
     'log_dictconfig': None,

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
+from granian_http import HTTP3_LIMITS
 from granian_server.constants import (
     HTTP1Parsers,
     HTTPModes,
@@ -176,6 +177,54 @@ _OPTIONS: tuple[Callable[[Any], Any], ...] = (
         type=click.IntRange(1024),
         default=1024 * 400,
         help='Maximum HTTP/2 write buffer size per stream (bytes)',
+    ),
+    # -- HTTP/3 (this Granian's own: upstream has none) ------------------------------------------
+    option(
+        '--http3/--no-http3',
+        default=False,
+        help='Also serve HTTP/3 over QUIC, on UDP at the same address and port (needs TLS and granian[http3])',
+    ),
+    option(
+        '--http3-idle-timeout',
+        type=click.IntRange(*HTTP3_LIMITS['idle_timeout']),
+        default=30,
+        help='Seconds an HTTP/3 connection may stay silent before it is dropped',
+    ),
+    option(
+        '--http3-initial-connection-window-size',
+        type=click.IntRange(*HTTP3_LIMITS['initial_connection_window_size']),
+        default=1024 * 1024,
+        help='HTTP/3 connection flow-control window (bytes)',
+    ),
+    option(
+        '--http3-initial-stream-window-size',
+        type=click.IntRange(*HTTP3_LIMITS['initial_stream_window_size']),
+        default=1024 * 1024,
+        help='HTTP/3 stream flow-control window (bytes)',
+    ),
+    option(
+        '--http3-max-concurrent-streams',
+        type=click.IntRange(*HTTP3_LIMITS['max_concurrent_streams']),
+        default=100,
+        help='Maximum number of concurrent HTTP/3 request streams per connection',
+    ),
+    option(
+        '--http3-max-datagram-size',
+        type=click.IntRange(*HTTP3_LIMITS['max_datagram_size']),
+        default=1350,
+        help='Largest UDP payload sent for HTTP/3 (bytes)',
+    ),
+    option(
+        '--http3-max-headers-size',
+        type=click.IntRange(*HTTP3_LIMITS['max_headers_size']),
+        default=64 * 1024,
+        help='Maximum size of received HTTP/3 header sections (bytes; larger gets 431)',
+    ),
+    option(
+        '--http3-max-send-buffer-size',
+        type=click.IntRange(*HTTP3_LIMITS['max_send_buffer_size']),
+        default=1024 * 400,
+        help='Maximum HTTP/3 write buffer size per stream (bytes)',
     ),
     # -- logging ---------------------------------------------------------------------------------
     option('--log/--no-log', 'log_enabled', default=True, help='Logging'),

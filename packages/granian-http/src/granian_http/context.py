@@ -51,6 +51,7 @@ class ServeContext:
         ssl_context: ssl.SSLContext | None = None,
         tls: TLSServer | None = None,
         max_connections: int | None = None,
+        alt_svc: bytes | None = None,
     ) -> None:
         self.handler = handler
         self.loop = loop
@@ -64,6 +65,10 @@ class ServeContext:
         self.ssl_context = tls.context if tls is not None else ssl_context
         self.scheme = 'https' if self.ssl_context is not None else 'http'
         self.max_connections = max_connections
+        #: The ``alt-svc`` value every HTTP/1.1 and HTTP/2 response carries (HTTP/3 on), else
+        #: ``None``. HTTP/1.1 gets it as a line after the date line (no cost per response).
+        self.alt_svc = alt_svc
+        self._alt_svc_line = b'alt-svc: %s\r\n' % alt_svc if alt_svc is not None else b''
         #: The ``date`` response header line, refreshed once a second.
         self.date_header = b''
         #: The same date, the value alone (HTTP/2 sends it as a field, not a line).
@@ -86,12 +91,19 @@ class ServeContext:
             return None
         return self.tls.handshake_info(ssl_object)
 
+    def advertise(self, alt_svc: bytes | None) -> None:
+        """Start (or stop) advertising HTTP/3 with ``alt-svc``: a worker knows its port only once
+        its listeners are open, after the context was made."""
+        self.alt_svc = alt_svc
+        self._alt_svc_line = b'alt-svc: %s\r\n' % alt_svc if alt_svc is not None else b''
+        self.date_header = b'date: %s\r\n%s' % (self.date_value, self._alt_svc_line)
+
     def _refresh_date(self) -> None:
         # Computed once a second for every response of the worker (RFC 9110 §6.6.1 asks for a
         # date; its resolution is a second): formatting it per response cost ~2 µs.
         now = time.time()
         self.date_value = email.utils.formatdate(now, usegmt=True).encode('ascii')
-        self.date_header = b'date: %s\r\n' % self.date_value
+        self.date_header = b'date: %s\r\n%s' % (self.date_value, self._alt_svc_line)
         # Fire just after the next second starts, so the header changes when the clock does.
         self._date_timer = self.loop.call_later(1.0 - (now % 1.0) + 0.001, self._refresh_date)
 

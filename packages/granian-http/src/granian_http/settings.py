@@ -1,6 +1,6 @@
 """Protocol settings, as upstream Granian exposes them at ``granian.http``.
 
-Both classes are plain dataclasses so that users can build them the way they always did
+All three are plain dataclasses so that users can build them the way they always did
 (``HTTP1Settings(keep_alive=False)``); the server validates the values when it is constructed.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ['HTTP1Settings', 'HTTP2Settings']
+__all__ = ['HTTP3_LIMITS', 'HTTP1Settings', 'HTTP2Settings', 'HTTP3Settings']
 
 
 @dataclass
@@ -59,3 +59,44 @@ class HTTP2Settings:
     max_headers_size: int = 16 * 1024 * 1024
     #: Bytes a stream may queue for sending before its app's writes wait (``write_paused``).
     max_send_buffer_size: int = 1024 * 400
+
+
+@dataclass
+class HTTP3Settings:
+    """HTTP/3 over QUIC (``--http3``); upstream Granian has no HTTP/3, so these are this server's own.
+
+    The QUIC transport parameters we announce come from here; the ranges the CLI enforces (and the
+    server checks for ``Granian(http3_settings=...)``) are in :data:`HTTP3_LIMITS`.
+    """
+
+    #: Seconds a connection may stay silent before it is dropped (QUIC ``max_idle_timeout``; the
+    #: smaller of ours and the client's applies).
+    idle_timeout: int = 30
+    #: Bytes of request body the client may send on the whole connection beyond what the apps have
+    #: read (QUIC ``initial_max_data``; the window moves only as apps read).
+    initial_connection_window_size: int = 1024 * 1024
+    #: The same per request stream (QUIC ``initial_max_stream_data_bidi_remote``): also how much
+    #: unread body one stream can buffer.
+    initial_stream_window_size: int = 1024 * 1024
+    #: Request streams a client may have open at once (QUIC ``initial_max_streams_bidi``); one more
+    #: is a QUIC ``STREAM_LIMIT_ERROR``.
+    max_concurrent_streams: int = 100
+    #: The largest UDP payload we send (QUIC's minimum is 1200; 1350 fits common paths).
+    max_datagram_size: int = 1350
+    #: Largest decoded request header section (names, values and 32 bytes per field, as RFC 9114
+    #: §4.2.2 counts); larger is answered ``431``.
+    max_headers_size: int = 64 * 1024
+    #: Bytes a stream may queue for sending before its app's writes wait (``write_paused``).
+    max_send_buffer_size: int = 1024 * 400
+
+
+#: field -> (lowest, highest) accepted value, for the CLI's ranges and the server's checks.
+HTTP3_LIMITS: dict[str, tuple[int, int]] = {
+    'idle_timeout': (1, 600),
+    'initial_connection_window_size': (1024, 2**31 - 1),
+    'initial_stream_window_size': (1024, 2**31 - 1),
+    'max_concurrent_streams': (1, 10_000),
+    'max_datagram_size': (1200, 65527),
+    'max_headers_size': (1024, 16 * 1024 * 1024),
+    'max_send_buffer_size': (1024, 2**31 - 1),
+}

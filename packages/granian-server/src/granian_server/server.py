@@ -7,6 +7,7 @@ is silently ignored.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -20,6 +21,7 @@ from granian_http import (
     HTTP1_PARSERS,
     HTTP1Settings,
     HTTP2Settings,
+    HTTP3Settings,
     TLSConfig,
     TLSConfigError,
     check_crl_files,
@@ -30,7 +32,8 @@ from granian_http import (
 from .constants import HTTPModes, Interfaces, Loops, ProxyProtocolModes, RuntimeModes, SSLProtocols, TaskImpl
 from .errors import ConfigurationError
 from .extras import require_module
-from .listeners import MAX_BACKLOG, check_mode, check_port
+from .http3 import HTTP3Config, check_http3, forward_directory, new_key
+from .listeners import MAX_BACKLOG, bind_udp, check_mode, check_port
 from .listening import Bound, ListenOptions, check_listen_options, http_url, open_listeners
 from .log import DEFAULT_ACCESSLOG_FMT, LogLevels, configure_logging, logger
 from .loops import loop_for_tls
@@ -88,6 +91,8 @@ class Server:
         backpressure: int | None = None,
         http1_settings: HTTP1Settings | None = None,
         http2_settings: HTTP2Settings | None = None,
+        http3: bool = False,
+        http3_settings: HTTP3Settings | None = None,
         log_enabled: bool = True,
         log_level: LogLevels = LogLevels.info,
         log_dictconfig: dict[str, Any] | None = None,
@@ -163,6 +168,8 @@ class Server:
         self.blocking_threads_idle_timeout = blocking_threads_idle_timeout
         self.http1_settings = http1_settings or HTTP1Settings()
         self.http2_settings = http2_settings or HTTP2Settings()
+        self.http3 = http3
+        self.http3_settings = http3_settings or HTTP3Settings()
         self.log_enabled = log_enabled
         self.log_level = _enum(LogLevels, log_level, 'log_level')
         self.log_config = log_dictconfig
@@ -215,6 +222,8 @@ class Server:
 
         configure_logging(self.log_level, self.log_config, self.log_enabled)
         self._init_tls()
+        if self.http3:
+            check_http3(self.http3_settings, self.tls_config, self.bind_uds is not None)
         self._init_static()
         self._resolve_runtime()
 
@@ -435,6 +444,7 @@ class Server:
             static_path_precompressed=self.static_path_precompressed,
             proxy_protocol=self.proxy_protocol.value,
             proxy_protocol_trusted_hosts=self.proxy_protocol_trusted_hosts,
+            http3=HTTP3Config(self.http3_settings) if self.http3 else None,
         )
 
     def _worker_spec(self, target_loader: Callable[..., Any] | None) -> WorkerSpec:
@@ -507,6 +517,13 @@ class Server:
 
     def _serve_workers(self, target_loader: Callable[..., Any] | None) -> int:
         bound = self._open_listeners()
+        try:
+            self._check_udp_port(bound)
+        except BaseException:
+            bound.close()
+            raise
+        if self.http3:
+            logger.info(f'HTTP/3 (QUIC) at: udp {self._listen_url().removeprefix("https://")}')
         title = resolve_process_name(
             self.process_name, interface=self.interface.value, bind=bound.title, target=self.target
         )
@@ -523,13 +540,30 @@ class Server:
             for hook in self.hooks_startup:
                 hook()
             spec = replace(self._worker_spec(target_loader), process_name=title)
-            code = Supervisor(spec, bound.listeners, self._supervisor_options(), on_reload=on_reload).run()
+            with contextlib.ExitStack() as stack:
+                if spec.serve.http3 is not None:
+                    spec = self._with_http3_forwarding(spec, stack.enter_context(forward_directory()))
+                code = Supervisor(spec, bound.listeners, self._supervisor_options(), on_reload=on_reload).run()
         finally:
             bound.close()
             for hook in self.hooks_shutdown:
                 hook()
             bound.remove_socket_file()
         return code
+
+    def _check_udp_port(self, bound: Bound) -> None:
+        """Bind the HTTP/3 UDP port once here, so a port taken over UDP fails at start, not in
+        every worker; the workers bind their own sockets, on their TCP listener's address (an
+        inherited socket's too, whose port only the workers see)."""
+        if self.http3 and bound.port is not None:
+            bind_udp(self.bind_addr, bound.port).close()
+
+    @staticmethod
+    def _with_http3_forwarding(spec: WorkerSpec, directory: str) -> WorkerSpec:
+        http3 = spec.serve.http3
+        assert http3 is not None
+        forwarding = replace(http3, forward_dir=directory, forward_key=new_key())
+        return replace(spec, serve=replace(spec.serve, http3=forwarding))
 
     def _run_reload_hooks(self) -> None:
         for hook in self.hooks_reload:

@@ -31,6 +31,7 @@ from granian_proxies import TrustedHosts
 from ._tasks import TaskSet
 from .constants import Interfaces
 from .errors import ConfigurationError, FatalError
+from .http3 import HTTP3Config, start_http3
 from .interfaces import Interface, Runtime
 from .listening import Listeners
 from .log import AccessLogFormatter, logger
@@ -72,6 +73,8 @@ class ServeConfig:
     proxy_protocol: str = 'off'
     #: Who may send that header, as ``granian_proxies.TrustedHosts`` reads it (checked already).
     proxy_protocol_trusted_hosts: str = '127.0.0.1'
+    #: HTTP/3 beside the TCP listener (needs ``tls``); ``None`` when off.
+    http3: HTTP3Config | None = None
 
 
 async def serve_app(
@@ -146,6 +149,7 @@ async def serve_app(
         ssl_context = None
     sockets: list[socket.socket] = []
     servers: list[asyncio.Server] = []
+    http3 = None
     try:
         try:
             sockets = listeners.open()
@@ -154,6 +158,14 @@ async def serve_app(
             raise
         for sock in sockets:
             servers.append(await loop.create_server(factory, sock=sock, backlog=config.backlog, ssl=ssl_context))
+        if config.http3 is not None and config.tls is not None and sockets:
+            # The UDP port is the TCP listener's, whichever way it was opened (bound, inherited,
+            # this worker's own); responses advertise it from now on.
+            ctx.advertise(_alt_svc(config, sockets))
+            try:
+                http3 = await start_http3(ctx, config.http3, config.tls, sockets[0])
+            except (ConfigurationError, TLSConfigError) as exc:
+                raise FatalError(str(exc)) from None
         if metrics is not None:
             metrics.start(ctx, executor, blocking_pool=getattr(interface, 'pool', None), static=static)
         logger.info(f'Started worker-{worker_id}')
@@ -176,7 +188,22 @@ async def serve_app(
             server.close()
         ctx.shutdown()
         await ctx.wait_closed()
+        if http3 is not None:
+            http3.close()  # after the connections: their last packets leave through it
+            logger.info(
+                f'HTTP/3 worker-{worker_id}: {http3.connections} connections, '
+                f'{http3.forwarded} datagrams forwarded to other workers, {http3.adopted} taken from them'
+            )
         await tasks.wait()
         await interface.stop()
         ctx.close()
         executor.shutdown(wait=False)
+
+
+def _alt_svc(config: ServeConfig, sockets: list[socket.socket]) -> bytes | None:
+    """The ``alt-svc`` value HTTP/1.1 and HTTP/2 responses carry while HTTP/3 is on."""
+    if config.http3 is None or config.tls is None or not sockets:
+        return None
+    from granian_http import alt_svc
+
+    return alt_svc(sockets[0].getsockname()[1])

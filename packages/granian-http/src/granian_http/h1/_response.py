@@ -162,12 +162,25 @@ def build_head(
         add(SERVER_HEADER)
         lines += 1
     if not has_date:
+        # ``date`` is the context's date line, followed by the alt-svc line when HTTP/3 is on;
+        # counted as one line here, and the extra one only in the check below (HTTP/3 off, a
+        # response pays nothing for it).
         add(date)
         lines += 1
+    elif date.count(b'\n') > 1:
+        # The app's own date replaces ours; the alt-svc line after it is still ours to send.
+        extra = date[date.index(b'\n') + 1 :]
+        add(extra)
+        lines += extra.count(b'\n')
     add(b'\r\n')
     data = b''.join(parts)
     # One check over the whole head instead of one per value: every line break must be one we
     # wrote, so a value cannot smuggle in a header or end the head early.
     if data.count(b'\n') != lines + 1 or data.count(b'\r') != lines + 1 or b'\x00' in data:
-        raise ValueError('Invalid HTTP header value: line breaks and NUL are not allowed')
+        if has_date or date.count(b'\n') < 2:
+            raise ValueError('Invalid HTTP header value: line breaks and NUL are not allowed')
+        # The context's date came with more lines (alt-svc): the same check, with them counted.
+        lines += date.count(b'\n') - 1
+        if data.count(b'\n') != lines + 1 or data.count(b'\r') != lines + 1 or b'\x00' in data:
+            raise ValueError('Invalid HTTP header value: line breaks and NUL are not allowed')
     return data, framing, length, keep_alive

@@ -211,12 +211,17 @@ def _fields(headers: Iterable[tuple[bytes, bytes]], out: list[tuple[bytes, bytes
 
 
 def response_headers(
-    status: int, headers: Iterable[tuple[bytes, bytes]], date: bytes, body_length: int | None
+    status: int,
+    headers: Iterable[tuple[bytes, bytes]],
+    date: bytes,
+    body_length: int | None,
+    alt_svc: bytes | None = None,
 ) -> tuple[list[tuple[bytes, bytes]], int | None]:
     """The header list of a response, and the content-length the app announced (if any).
 
     ``body_length`` is the size of the whole body when it is known now; it becomes the
-    ``content-length`` unless the app gave one or the status has no body.
+    ``content-length`` unless the app gave one or the status has no body. ``alt_svc`` (HTTP/3 on)
+    is added as the ``alt-svc`` field.
     """
     try:
         code = _STATUS[status]
@@ -230,6 +235,8 @@ def response_headers(
         out.append((_DATE, date))
     if length is None and body_length is not None and status >= 200 and status not in (204, 304):
         out.append((_CONTENT_LENGTH, b'%d' % body_length))
+    if alt_svc is not None:
+        out.append((b'alt-svc', alt_svc))
     return out, length
 
 
@@ -238,23 +245,27 @@ ResponseHead = tuple[list[tuple[bytes, bytes]], bytes, int | None]
 
 # (status, app headers, date, body length) -> what response_head returns. A server sends few
 # distinct heads, so most cost one lookup; heads whose headers cannot be hashed are not kept.
-_HEADS: dict[tuple[int, tuple[tuple[bytes, bytes], ...], bytes, int | None], ResponseHead] = {}
+_HEADS: dict[tuple[int, tuple[tuple[bytes, bytes], ...], bytes, int | None, bytes | None], ResponseHead] = {}
 _HEADS_MAX = 512
 
 
 def response_head(
-    status: int, headers: Iterable[tuple[bytes, bytes]], date: bytes, body_length: int | None
+    status: int,
+    headers: Iterable[tuple[bytes, bytes]],
+    date: bytes,
+    body_length: int | None,
+    alt_svc: bytes | None,
 ) -> ResponseHead:
     """:func:`response_headers`, plus the encoded block, remembered for heads that repeat."""
     fields = tuple(headers)
-    key = (status, fields, date, body_length)
+    key = (status, fields, date, body_length, alt_svc)
     try:
         head = _HEADS.get(key)
     except TypeError:  # an unhashable header (a list pair, a bytearray): built every time
-        header_list, declared = response_headers(status, fields, date, body_length)
+        header_list, declared = response_headers(status, fields, date, body_length, alt_svc)
         return header_list, encode_block(header_list), declared
     if head is None:
-        header_list, declared = response_headers(status, fields, date, body_length)
+        header_list, declared = response_headers(status, fields, date, body_length, alt_svc)
         head = (header_list, encode_block(header_list), declared)
         if len(_HEADS) >= _HEADS_MAX:
             _HEADS.clear()
