@@ -58,11 +58,15 @@ ENVS: dict[str, Env] = {
                 'hypercorn>=0.17',
                 'gunicorn>=23',
                 'aioquic>=1.7,<1.8',
+                # The third loop our server runs on, measured beside uvloop and asyncio
+                # (ours-rloop), though --loop auto leaves it out (granian_server/loops.py says why).
+                'rloop>=0.5',
             ),
             report=(
                 'uvicorn',
                 'httptools',
                 'uvloop',
+                'rloop',
                 'websockets',
                 'hypercorn',
                 'gunicorn',
