@@ -81,6 +81,20 @@ class H2Session:
             self.closed, self.end = True, f'{type(exc).__name__} before the answer'
         return bool(ready)
 
+    def refused(self, stream_id: int) -> bool:
+        """Whether the server's GOAWAY left ``stream_id`` unprocessed (above its last-stream-id)."""
+        goaway = self.client.goaway
+        return goaway is not None and stream_id > (goaway.last_stream_id or 0)
+
+    def describe(self) -> str:
+        """What the server sent, for a failure's message."""
+        goaway = self.client.goaway
+        sent = 'no GOAWAY'
+        if goaway is not None:
+            sent = f'GOAWAY last-stream-id {goaway.last_stream_id} ({goaway.error_code!r})'
+        answers = sum(1 for r in self.client.responses.values() if r.headers)
+        return f'{sent}, {answers} answers begun, {len(self.client.events)} events'
+
     def flush(self, timeout: float = _SILENCE) -> None:
         deadline = time.monotonic() + timeout
         self.out += self.client.take()
@@ -147,10 +161,9 @@ def _settle(
 ) -> None:
     """Record the streams that ended, were refused or were left unanswered by a close."""
     client = session.client
-    last = client.goaway.last_stream_id if client.goaway is not None else None
     for stream_id, request in list(streams.items()):
         response = client.responses[stream_id]
-        refused = (last is not None and stream_id > last) or response.reset == h2.errors.ErrorCodes.REFUSED_STREAM
+        refused = session.refused(stream_id) or response.reset == h2.errors.ErrorCodes.REFUSED_STREAM
         if response.ended:
             try:
                 nbytes = request.verify(response)
@@ -166,7 +179,7 @@ def _settle(
         elif refused or response.reset is not None:
             ctx.fail(kind, f'h2 {request.method} {request.path}: reset {response.reset} (refused twice?)')
         elif session.closed:
-            ctx.fail(kind, f'h2 {request.method} {request.path}: {session.end}')
+            ctx.fail(kind, f'h2 {request.method} {request.path}: {session.end} ({session.describe()})')
         else:
             continue
         del streams[stream_id]

@@ -35,6 +35,10 @@ from testkit.h2 import Client
 __all__ = ['VARIANTS', 'resets']
 
 
+class Refused(Exception):
+    """The server, stopping, refused the HTTP/2 streams (GOAWAY): the round is done again."""
+
+
 def _connect(ctx: LoadContext) -> socket.socket:
     sock = socket.create_connection(ctx.address, timeout=30)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * KiB)
@@ -104,12 +108,10 @@ def h2_stream(ctx: LoadContext, kind: str) -> None:
             if not session.step():
                 raise TimeoutError('no answer on the stream after the reset one')
         ctx.record.provoked(kind, 'h2-stream')
-        goaway = client.goaway
-        if goaway is not None and follow > (goaway.last_stream_id or 0):
-            ctx.record.retried(kind, 'stream refused (above GOAWAY last-stream-id)')
-            h2_stream(ctx, kind)  # the server is stopping: once more, on a new connection
-            return
-        check(response.ended, f'h2-stream: the next stream got {response.reset or session.end}')
+        if session.refused(follow):
+            raise Refused()
+        got = response.reset or session.end
+        check(response.ended, f'h2-stream: the next stream got {got} ({session.describe()})')
         check(response.status == 200 and bytes(response.body) == b'small 1', 'h2-stream: wrong next answer')
         ctx.record.ok(kind, began, len(response.body))
     finally:
@@ -124,7 +126,9 @@ def h2_connection(ctx: LoadContext, kind: str) -> None:
             session.client.request('GET', f'/stream?size={1024 * KiB}&chunk={16 * KiB}')
         deadline = time.monotonic() + 30
         while not any(len(r.body) >= 16 * KiB for r in session.client.responses.values()):
-            check(not session.closed, f'h2-connection: {session.end}')
+            if session.refused(1):
+                raise Refused()
+            check(not session.closed, f'h2-connection: {session.end} ({session.describe()})')
             check(time.monotonic() < deadline, 'h2-connection: no body for 30 s')
             session.step(1.0)
         received = sum(len(r.body) for r in session.client.responses.values())
@@ -171,11 +175,20 @@ VARIANTS: dict[str, Callable[[LoadContext, str], None]] = {
 def resets(ctx: LoadContext, kind: str, _seed: int) -> None:
     round_ = 0
     names = list(VARIANTS)
+    refused = False
     while ctx.running():
         name = names[round_ % len(names)]
-        round_ += 1
         try:
             VARIANTS[name](ctx, kind)
+        except Refused:
+            if refused:
+                ctx.fail(kind, f'{name}: streams refused on two connections in a row')
+            else:
+                ctx.record.retried(kind, 'streams refused (above GOAWAY last-stream-id)')
+                refused = True
+                continue  # the same way again, on a new connection
         except (Wrong, TimeoutError, h2.exceptions.ProtocolError, *TRANSPORT_ERRORS) as exc:
             ctx.fail(kind, f'{name}: {describe(exc)}')
+        refused = False
+        round_ += 1
         ctx.stop.wait(ctx.plan.reset_pause)
