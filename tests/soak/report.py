@@ -2,16 +2,8 @@
 
 - **Failed requests**: none, in any load. Provoked resets are counted apart and do not count;
   retries the protocols allow (see :mod:`soak.record`) are shown with their reasons.
-- **Worker RSS flat over the last half**: judged per worker *generation* (one worker process:
-  SIGHUP replaces them all, so a worker lives about one SIGHUP interval). Of the samples a
-  generation took while serving and while the load ran, those in the second half of its life are
-  split in two by time, and the median of the later part must be less than 5 % above the median
-  of the earlier part. Medians, because a sample can land on a 50 MiB upload in flight; per
-  generation, because a fresh process starts small again (the sum over workers would saw-tooth
-  and hide a leak) and warms up in its first seconds (which is why the first half is left out).
-  A generation with fewer than four such samples is listed, not judged; at least one per slot
-  must be judged.
-- **Main process RSS flat**: the same rule on the main process over the soak's last half.
+- **RSS flat**: of every worker over the soak's last half, within worker generations, and of the
+  main process; :mod:`soak.memory` says how, so that the respawns neither hide nor fake growth.
 - **No leaked fd**: once the load has stopped and every client has gone, the main process has
   exactly the fds it had at the start, and every live worker holds no client connection and
   exactly as many other fds as the fewest it had while serving. (Its count differs from the
@@ -29,15 +21,15 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass
 
-from soak.monitor import Generation, ProcessSample
+from soak.memory import GROWTH_LIMIT, Growth, generation_growth, last_half, slot_growth
+from soak.monitor import Generation
 from soak.runner import CLIENT, Outcome
 
 __all__ = ['Verdict', 'judge', 'render']
 
-GROWTH_LIMIT = 0.05
-_MIN_SAMPLES = 4
 _MIB = 1024.0
 _ERRORS = ('[ERROR]', '[CRITICAL]')
+_LIMIT = f'limit {GROWTH_LIMIT:.0%}'
 
 
 @dataclass(frozen=True)
@@ -46,93 +38,71 @@ class Verdict:
     text: str
 
 
-@dataclass(frozen=True)
-class Growth:
-    before_kib: float
-    after_kib: float
-    samples: int
-
-    @property
-    def ratio(self) -> float:
-        return self.after_kib / self.before_kib - 1
-
-
-def last_half_growth(samples: list[ProcessSample]) -> Growth | None:
-    """The growth of RSS over the last half of ``samples`` (by time), or None with too few samples."""
-    if len(samples) < 2:
-        return None
-    middle = (samples[0].at + samples[-1].at) / 2
-    late = [s for s in samples if s.at >= middle]
-    if len(late) < _MIN_SAMPLES:
-        return None
-    split = (late[0].at + late[-1].at) / 2
-    before = [s.rss_kib for s in late if s.at < split]
-    after = [s.rss_kib for s in late if s.at >= split]
-    if not before or not after:
-        return None
-    return Growth(statistics.median(before), statistics.median(after), len(late))
-
-
-def _judged(outcome: Outcome) -> dict[int, Growth | None]:
-    end = outcome.options.duration
-    return {pid: last_half_growth(g.serving(until=end)) for pid, g in outcome.monitor.generations.items()}
+def _generation_growths(outcome: Outcome) -> dict[int, Growth | None]:
+    until = outcome.options.duration
+    return {pid: generation_growth(g, until) for pid, g in outcome.monitor.generations.items()}
 
 
 def judge(outcome: Outcome) -> list[Verdict]:
     record = outcome.record
-    verdicts = []
-
     failed = sum(stats.failed for stats in record.kinds.values())
     provoked = sum(stats.provoked for stats in record.kinds.values())
     retried = sum(stats.retried for stats in record.kinds.values())
-    verdicts.append(
-        Verdict(failed == 0, f'{failed} failed requests ({provoked} provoked resets and {retried} retries not counted)')
-    )
-
-    growths = _judged(outcome)
-    generations = outcome.monitor.generations
-    judged = {pid: growth for pid, growth in growths.items() if growth is not None}
-    slots = {generations[pid].slot for pid in judged}
-    worst = max(judged.items(), key=lambda item: item[1].ratio, default=None)
-    if worst is None:
-        verdicts.append(Verdict(False, 'worker RSS: no generation lived long enough to be judged'))
-    else:
-        pid, growth = worst
-        gen = generations[pid]
-        verdicts.append(
-            Verdict(
-                growth.ratio < GROWTH_LIMIT and slots == {1, 2},
-                f'worker RSS flat over the last half of each generation: {len(judged)} of {len(growths)} '
-                f'judged, largest growth {growth.ratio:+.1%} (worker-{gen.slot} generation {gen.index}), '
-                f'limit {GROWTH_LIMIT:.0%}',
-            )
-        )
-
-    main_growth = last_half_growth([s for s in outcome.monitor.main if s.at <= outcome.options.duration])
-    if main_growth is None:
-        verdicts.append(Verdict(False, 'main process RSS: too few samples in the last half'))
-    else:
-        verdicts.append(
-            Verdict(
-                main_growth.ratio < GROWTH_LIMIT,
-                f'main process RSS flat over the last half of the soak: {main_growth.ratio:+.1%}, '
-                f'limit {GROWTH_LIMIT:.0%}',
-            )
-        )
-
-    verdicts.append(_fd_verdict(outcome))
-
+    not_counted = f'{provoked} provoked resets and {retried} retries not counted'
+    verdicts = [
+        Verdict(failed == 0, f'{failed} failed requests ({not_counted})'),
+        *_rss_verdicts(outcome),
+        _fd_verdict(outcome),
+    ]
     expected = 2 * (outcome.sighups + 1)
     verdicts.append(
         Verdict(
             outcome.rolled and outcome.exit_code == 0,
-            f'{outcome.sighups} SIGHUPs, {len(generations)} worker generations (expected {expected}); '
+            f'{outcome.sighups} SIGHUPs, {len(outcome.monitor.generations)} worker generations (expected {expected}); '
             f'exit code {outcome.exit_code} after SIGTERM',
         )
     )
-
     errors = [line for line in outcome.log_problems if line.startswith(_ERRORS) or 'Traceback' in line]
     verdicts.append(Verdict(not errors, f'server log: {len(errors)} errors or tracebacks'))
+    return verdicts
+
+
+def _rss_verdicts(outcome: Outcome) -> list[Verdict]:
+    options = outcome.options
+    generations = list(outcome.monitor.generations.values())
+    warm_up = options.sighup_every / 2
+    verdicts = []
+
+    slots = {}
+    for slot in (1, 2):
+        slots[slot] = slot_growth([g for g in generations if g.slot == slot], options.duration, warm_up)
+    told = '; '.join(f'worker-{slot} {growth or "too few samples"}' for slot, growth in slots.items())
+    passed = all(growth is not None and growth.ratio < GROWTH_LIMIT for growth in slots.values())
+    what = f'worker RSS flat over the last half (generations past their first {warm_up:.0f} s)'
+    verdicts.append(Verdict(passed, f'{what}: {told}; {_LIMIT}'))
+
+    growths = {pid: growth for pid, growth in _generation_growths(outcome).items() if growth is not None}
+    if len(growths) < 2:
+        verdicts.append(Verdict(False, 'worker RSS within generations: fewer than 2 lived long enough to be judged'))
+    else:
+        median = statistics.median(growth.ratio for growth in growths.values())
+        pid, worst = max(growths.items(), key=lambda item: item[1].ratio)
+        largest = f'worker-{outcome.monitor.generations[pid].slot} generation {outcome.monitor.generations[pid].index}'
+        verdicts.append(
+            Verdict(
+                median < GROWTH_LIMIT,
+                f'worker RSS flat within generations: median growth over their last half {median:+.1%} '
+                f'({len(growths)} generations; largest {worst.ratio:+.1%}, {largest}); {_LIMIT}',
+            )
+        )
+
+    main = last_half([s for s in outcome.monitor.main if s.at <= options.duration])
+    verdicts.append(
+        Verdict(
+            main is not None and main.ratio < GROWTH_LIMIT,
+            f'main process RSS flat over the last half: {main or "too few samples"}; {_LIMIT}',
+        )
+    )
     return verdicts
 
 
@@ -215,9 +185,9 @@ def _generation_row(generation: Generation, growth: Growth | None, until: float)
     born = generation.samples[0].at
     life = f'{born:.0f}-{generation.gone_at:.0f}' if generation.gone_at is not None else f'{born:.0f}-'
     own = [s.own_fds for s in serving] or [0]
-    last_half = 'not judged'
+    judgement = 'not judged'
     if growth is not None:
-        last_half = f'{growth.before_kib / _MIB:.1f} -> {growth.after_kib / _MIB:.1f} {growth.ratio:+6.1%}'
+        judgement = f'{growth.before_kib / _MIB:.1f} -> {growth.after_kib / _MIB:.1f} {growth.ratio:+6.1%}'
     values = (
         f'worker-{generation.slot}',
         generation.index,
@@ -226,7 +196,7 @@ def _generation_row(generation: Generation, growth: Growth | None, until: float)
         len(judged),
         f'{judged[0].rss_kib / _MIB:.1f}' if judged else '-',
         f'{judged[-1].rss_kib / _MIB:.1f}' if judged else '-',
-        last_half,
+        judgement,
         f'{min(own)}-{max(own)}',
         max((s.connections for s in serving), default=0),
     )
@@ -234,7 +204,7 @@ def _generation_row(generation: Generation, growth: Growth | None, until: float)
 
 
 def _generations_table(outcome: Outcome) -> list[str]:
-    growths = _judged(outcome)
+    growths = _generation_growths(outcome)
     lines = [
         'worker generations (RSS in MiB while serving under load; last half: median before -> after)',
         _row(('slot', 'gen', 'pid', 'alive s', 'n', 'start', 'end', 'last half', 'fds', 'conns'), _GENERATION_WIDTHS),
@@ -264,7 +234,7 @@ def render(outcome: Outcome, verdicts: list[Verdict]) -> str:
     head = (
         f'Granian soak: {options.duration:.0f} s, 2 workers, --interface {options.interface} --http auto '
         f'--loop {options.loop}; SIGHUP every {options.sighup_every:.0f} s ({outcome.sighups} sent); '
-        f'samples every {options.sample_every:g} s'
+        f'samples every {options.sample_every:.2g} s'
     )
     lines = [head, '', *_loads_table(outcome), '']
     failures = outcome.record.failures
