@@ -44,6 +44,8 @@ LOADS: dict[str, tuple[Load, int]] = {
 }
 #: A client thread that broke (a bug of the soak itself) is reported under this kind.
 CLIENT = 'client'
+#: The server process ending before its time is reported under this kind.
+SERVER = 'server'
 PROCESS_NAME = 'granian-soak'
 TARGETS = {'asgi': 'soak.app:app', 'rsgi': 'soak.app:rsgi_app'}
 
@@ -93,7 +95,6 @@ class Outcome:
     rolled: bool
     exit_code: int | None
     log_problems: list[str]
-    log: str
 
 
 def _start_server(options: Options, pid_file: Path) -> ServerProcess:
@@ -178,7 +179,10 @@ def _soak(options: Options, server: ServerProcess, pid_file: Path, progress: Cal
         record.declare(kind)
         for idx in range(count):
             thread = threading.Thread(
-                target=_guarded, args=(load, ctx, kind, options.seed * 100 + idx), name=f'soak-{kind}-{idx}'
+                target=_guarded,
+                args=(load, ctx, kind, options.seed * 100 + idx),
+                name=f'soak-{kind}-{idx}',
+                daemon=True,  # an interrupted soak must not wait for its clients
             )
             thread.start()
             threads.append(thread)
@@ -188,6 +192,9 @@ def _soak(options: Options, server: ServerProcess, pid_file: Path, progress: Cal
     next_sighup = started + options.sighup_every
     last_sighup = started + options.duration - options.sighup_every
     while (now := time.monotonic()) < ctx.deadline:
+        if server.proc.poll() is not None:
+            record.failed(SERVER, f'the server exited with {server.proc.returncode} during the soak')
+            break
         if now >= next_sample:
             monitor.sample()
             next_sample += options.sample_every
@@ -207,18 +214,16 @@ def _soak(options: Options, server: ServerProcess, pid_file: Path, progress: Cal
             record.failed(CLIENT, f'{thread.name} still running after the deadline')
 
     # Every SIGHUP replaces both workers, one at a time: wait for the last replacement to finish.
+    # Then, the clients being gone, for the connections to close and the fds to come back.
     generations = 2 * (1 + sighups)
-    rolled = _wait(
+    alive = server.proc.poll() is None
+    rolled = alive and _wait(
         lambda: len(monitor.generations) >= generations and len(monitor.live()) == 2,
         options.settle_timeout,
         monitor.sample,
     )
-    # The clients are gone: the connections must close, and the fds come back to where they were.
-    _wait(
-        lambda: _settled(monitor, main_start),
-        min(30.0, options.settle_timeout),
-        lambda: None,
-    )
+    if alive:
+        _wait(lambda: _settled(monitor, main_start), min(30.0, options.settle_timeout), lambda: None)
     monitor.sample()
     main_end = monitor.latest(main_pid)
     workers_end = {g.slot: g.samples[-1] for g in monitor.live() if g.samples}
@@ -238,7 +243,6 @@ def _soak(options: Options, server: ServerProcess, pid_file: Path, progress: Cal
         rolled=rolled,
         exit_code=exit_code,
         log_problems=_log_problems(server.output),
-        log=server.output,
     )
 
 
