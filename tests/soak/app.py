@@ -120,17 +120,19 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 async def _rsgi_ws_echo(protocol: Any) -> None:
     transport = await protocol.accept()
-    while True:
-        message = await transport.receive()
-        if message.kind == WebsocketMessageType.close:
-            return
-        try:
+    try:
+        while True:
+            message = await transport.receive()
+            if message.kind == WebsocketMessageType.close:
+                return
             if message.kind == WebsocketMessageType.string:
                 await transport.send_str(message.data)
             else:
                 await transport.send_bytes(message.data)
-        except ProtocolClosed:
-            return  # as in the ASGI echo: the session ended before the echo
+    except ProtocolClosed:
+        # The socket broke (a client that reset) or the session ended before the echo: RSGI
+        # raises on receive and send alike, upstream too.
+        return
 
 
 async def _rsgi_upload(protocol: Any) -> bytes | None:
@@ -146,7 +148,7 @@ async def _rsgi_upload(protocol: Any) -> bytes | None:
 
 
 async def rsgi_app(scope: Any, protocol: Any) -> None:
-    if scope.proto == 'websocket':
+    if scope.proto == 'ws':
         await _rsgi_ws_echo(protocol)
         return
     query = _query(scope.query_string)
