@@ -1,26 +1,23 @@
 """Whether RSS stayed flat, judged so that the SIGHUP every minute neither hides nor fakes growth.
 
 A SIGHUP replaces every worker, so a worker process (a *generation* of its slot) lives about one
-SIGHUP interval: it starts small (forked from the main process), grows for its first seconds while
-its caches and the allocator's arenas fill, then holds. A plain curve of a slot's RSS is a saw
-tooth: it would hide a leak (each respawn starts over) and could fake growth (a late sample on a
-fresh process's warm-up, or on the overlap of two generations during a hand-over). So, with the
-samples taken while the load ran:
+SIGHUP interval: it starts as a fork of the main process, grows for its first seconds while its
+caches and the allocator's arenas fill, then holds. A plain curve of a slot's RSS is a saw tooth:
+it would hide a leak (each respawn starts over) and could fake growth (a late sample on a fresh
+process's warm-up, or on the overlap of two generations during a hand-over). So, with the samples
+taken while the load ran:
 
-- **Per worker, over the soak's last half**: a slot's samples from generations at least half a
-  SIGHUP interval old (past their warm-up), in the soak's last quarter against its third quarter;
-  the median of the later ones must be less than 5 % above the median of the earlier ones. This
-  is what grows when a leak outlives respawns (in the main process, which every worker is forked
-  from, or in anything a worker inherits).
-- **Within generations**: each generation's second half of life, its later half against its
-  earlier half (medians again); the median of these over every generation must be under 5 %. A
-  leak per request or per connection grows every generation alike; the allocator's high-water
-  mark moves in steps (a 50 MiB upload meeting 16 HTTP/2 streams and a WebSocket burst) that
-  reach a few generations only, and a long-lived process would settle them. Each generation's
-  value is in the table.
-- **Main process**: over the soak's last half, later half against earlier half.
-
-Medians throughout, because a sample can land on an upload in flight.
+- **Every worker, over the last half of its life**: each generation's samples from the middle of
+  its life on, the later half against the earlier half (medians, as a sample can land on an
+  upload in flight). A leak per request or per connection grows every generation alike, so the
+  median of these growths must stay under 5 %. The allocator's high-water mark moves in steps of
+  1-2 MiB (a 50 MiB upload meeting 16 HTTP/2 streams and a burst of resets) that reach some
+  generations only, up to 5 % of a young worker in the runs so far; a single generation may
+  therefore go up to 10 %, and beyond that it fails alone (a leak only some event sets off).
+- **Main process, over the soak's last half**: later half against earlier half, under 5 %. Every
+  generation is forked from it, so a leak that outlives respawns can only live here; that is why
+  a slot's level across generations is shown (:func:`slot_growth`) but not judged: with a
+  generation or two per quarter, it compares one warm-up's high-water mark with another's.
 """
 
 from __future__ import annotations
@@ -30,9 +27,11 @@ from dataclasses import dataclass
 
 from soak.monitor import Generation, ProcessSample
 
-__all__ = ['GROWTH_LIMIT', 'Growth', 'generation_growth', 'halves', 'slot_growth']
+__all__ = ['GROWTH_LIMIT', 'SINGLE_LIMIT', 'Growth', 'generation_growth', 'halves', 'last_half', 'slot_growth']
 
 GROWTH_LIMIT = 0.05
+#: What one generation may show alone (see the module docstring).
+SINGLE_LIMIT = 0.10
 #: Fewer samples than this on either side of a comparison, and it is not judged.
 _MIN_SIDE = 2
 

@@ -2,8 +2,9 @@
 
 - **Failed requests**: none, in any load. Provoked resets are counted apart and do not count;
   retries the protocols allow (see :mod:`soak.record`) are shown with their reasons.
-- **RSS flat**: of every worker over the soak's last half, within worker generations, and of the
-  main process; :mod:`soak.memory` says how, so that the respawns neither hide nor fake growth.
+- **RSS flat**: of every worker generation over the last half of its life, and of the main
+  process over the soak's; :mod:`soak.memory` says how, so that respawns neither hide nor fake
+  growth.
 - **No leaked fd**: once the load has stopped and every client has gone, the main process has
   exactly the fds it had at the start, and every live worker holds no client connection and
   exactly as many other fds as the fewest it had while serving. (Its count differs from the
@@ -21,7 +22,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass
 
-from soak.memory import GROWTH_LIMIT, Growth, generation_growth, last_half, slot_growth
+from soak.memory import GROWTH_LIMIT, SINGLE_LIMIT, Growth, generation_growth, last_half, slot_growth
 from soak.monitor import Generation
 from soak.runner import CLIENT, Outcome
 
@@ -69,41 +70,27 @@ def judge(outcome: Outcome) -> list[Verdict]:
 
 def _rss_verdicts(outcome: Outcome) -> list[Verdict]:
     options = outcome.options
-    generations = list(outcome.monitor.generations.values())
-    warm_up = options.sighup_every / 2
-    verdicts = []
-
-    slots = {}
-    for slot in (1, 2):
-        slots[slot] = slot_growth([g for g in generations if g.slot == slot], options.duration, warm_up)
-    told = '; '.join(f'worker-{slot} {growth or "too few samples"}' for slot, growth in slots.items())
-    passed = all(growth is not None and growth.ratio < GROWTH_LIMIT for growth in slots.values())
-    what = f'worker RSS flat over the last half (generations past their first {warm_up:.0f} s)'
-    verdicts.append(Verdict(passed, f'{what}: {told}; {_LIMIT}'))
-
     growths = {pid: growth for pid, growth in _generation_growths(outcome).items() if growth is not None}
     if len(growths) < 2:
-        verdicts.append(Verdict(False, 'worker RSS within generations: fewer than 2 lived long enough to be judged'))
+        workers = Verdict(False, 'worker RSS: fewer than 2 generations lived long enough to be judged')
     else:
         median = statistics.median(growth.ratio for growth in growths.values())
         pid, worst = max(growths.items(), key=lambda item: item[1].ratio)
-        largest = f'worker-{outcome.monitor.generations[pid].slot} generation {outcome.monitor.generations[pid].index}'
-        verdicts.append(
-            Verdict(
-                median < GROWTH_LIMIT,
-                f'worker RSS flat within generations: median growth over their last half {median:+.1%} '
-                f'({len(growths)} generations; largest {worst.ratio:+.1%}, {largest}); {_LIMIT}',
-            )
+        generation = outcome.monitor.generations[pid]
+        workers = Verdict(
+            median < GROWTH_LIMIT and worst.ratio < SINGLE_LIMIT,
+            f'worker RSS flat over the last half of each generation: median {median:+.1%} over '
+            f'{len(growths)} generations ({_LIMIT}), largest {worst.ratio:+.1%} '
+            f'(worker-{generation.slot} generation {generation.index}; limit {SINGLE_LIMIT:.0%})',
         )
-
     main = last_half([s for s in outcome.monitor.main if s.at <= options.duration])
-    verdicts.append(
+    return [
+        workers,
         Verdict(
             main is not None and main.ratio < GROWTH_LIMIT,
             f'main process RSS flat over the last half: {main or "too few samples"}; {_LIMIT}',
-        )
-    )
-    return verdicts
+        ),
+    ]
 
 
 def _fd_verdict(outcome: Outcome) -> Verdict:
@@ -112,12 +99,11 @@ def _fd_verdict(outcome: Outcome) -> Verdict:
     if end is None or end.fds != outcome.main_start.fds:
         problems.append(f'main {outcome.main_start.fds} -> {end.fds if end else "gone"}')
     for generation in outcome.monitor.live():
-        serving = generation.serving()
+        base = generation.base_fds()
         last = outcome.workers_end.get(generation.slot)
-        if not serving or last is None:
+        if base is None or last is None:
             problems.append(f'worker-{generation.slot}: no sample while serving')
             continue
-        base = min(s.own_fds for s in serving)
         if last.connections or last.own_fds != base:
             problems.append(
                 f'worker-{generation.slot}: {last.connections} client connections and {last.own_fds} other fds '
@@ -211,10 +197,18 @@ def _generations_table(outcome: Outcome) -> list[str]:
     ]
     for pid, generation in sorted(outcome.monitor.generations.items(), key=lambda i: (i[1].slot, i[1].index)):
         lines.append(_generation_row(generation, growths[pid], outcome.options.duration))
+    options = outcome.options
+    warm_up = options.sighup_every / 2
+    generations = list(outcome.monitor.generations.values())
+    for slot in (1, 2):
+        growth = slot_growth([g for g in generations if g.slot == slot], options.duration, warm_up)
+        lines.append(
+            f'worker-{slot} over the last half, generations past their first {warm_up:.0f} s, '
+            f'third quarter -> fourth: {growth or "too few samples"} (shown, not judged)'
+        )
     main = outcome.monitor.main
-    lines.append(
-        f'main process: RSS {main[0].rss_kib / _MIB:.1f} MiB at the start, {main[-1].rss_kib / _MIB:.1f} MiB at the end'
-    )
+    first, last = main[0].rss_kib / _MIB, main[-1].rss_kib / _MIB
+    lines.append(f'main process: RSS {first:.1f} MiB at the start, {last:.1f} MiB at the end')
     lines.append('fds (idle: before the load, and after it once every client had gone)')
     end = outcome.main_end
     lines.append(f'  main      {outcome.main_start.fds:>4} -> {end.fds if end else "-":>4}')
