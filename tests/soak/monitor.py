@@ -54,6 +54,12 @@ class Generation:
     #: Seconds since the soak began when it was first seen gone (None while it lives).
     gone_at: float | None = None
 
+    def base_fds(self) -> int | None:
+        """The fewest fds other than client connections it had while serving: what it holds for
+        itself. A sample can only count too many of them: a connection accepted between the look
+        at the TCP table and the look at the fds counts as one."""
+        return min((s.own_fds for s in self.serving()), default=None)
+
     def serving(self, until: float | None = None) -> list[ProcessSample]:
         """The samples taken while it served (up to ``until`` seconds, when given)."""
         return [s for s in self.samples if s.serving and (until is None or s.at <= until)]

@@ -11,6 +11,7 @@ has gone, the server gets SIGTERM and must exit with 0. :mod:`soak.report` judge
 
 from __future__ import annotations
 
+import math
 import signal
 import tempfile
 import threading
@@ -190,7 +191,9 @@ def _soak(options: Options, server: ServerProcess, pid_file: Path, progress: Cal
     sighups = 0
     next_sample = started + options.sample_every
     next_sighup = started + options.sighup_every
-    last_sighup = started + options.duration - options.sighup_every
+    # The last SIGHUP goes at least one interval before the end, so its rolling restart happens
+    # under load too.
+    last_sighup = started + options.duration - options.sighup_every + 0.5
     while (now := time.monotonic()) < ctx.deadline:
         if server.proc.poll() is not None:
             record.failed(SERVER, f'the server exited with {server.proc.returncode} during the soak')
@@ -198,13 +201,15 @@ def _soak(options: Options, server: ServerProcess, pid_file: Path, progress: Cal
         if now >= next_sample:
             monitor.sample()
             next_sample += options.sample_every
-        if now >= next_sighup and next_sighup <= last_sighup + 0.5:
+        if now >= next_sighup:
             server.send_signal(signal.SIGHUP)
             sighups += 1
             progress(
                 f'{monitor.elapsed():6.0f} s  SIGHUP #{sighups}; ok {record.total_ok}, failed {record.total_failed}'
             )
             next_sighup += options.sighup_every
+            if next_sighup > last_sighup:
+                next_sighup = math.inf
         stop.wait(max(0.0, min(next_sample, next_sighup, ctx.deadline) - time.monotonic()))
     stop.set()
     progress(f'{monitor.elapsed():6.0f} s  load stopped; ok {record.total_ok}, failed {record.total_failed}')
@@ -247,13 +252,15 @@ def _soak(options: Options, server: ServerProcess, pid_file: Path, progress: Cal
 
 
 def _settled(monitor: Monitor, main_start: ProcessSample) -> bool:
+    """Whether the fds are back where :func:`soak.report` wants them (it says why)."""
     main = monitor.latest(monitor.main_pid)
-    workers = [monitor.latest(g.pid) for g in monitor.live()]
-    return (
-        main is not None
-        and main.fds == main_start.fds
-        and all(sample is not None and sample.connections == 0 for sample in workers)
-    )
+    if main is None or main.fds != main_start.fds:
+        return False
+    for generation in monitor.live():
+        now = monitor.latest(generation.pid)
+        if now is None or now.connections or now.own_fds != generation.base_fds():
+            return False
+    return True
 
 
 def _guarded(load: Load, ctx: LoadContext, kind: str, seed: int) -> None:
