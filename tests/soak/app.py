@@ -41,13 +41,10 @@ def _stream_args(query: dict[str, str]) -> tuple[int, int]:
 
 
 async def _lifespan(receive: Any, send: Any) -> None:
-    while True:
-        message = await receive()
-        if message['type'] == 'lifespan.startup':
-            await send({'type': 'lifespan.startup.complete'})
-        elif message['type'] == 'lifespan.shutdown':
-            await send({'type': 'lifespan.shutdown.complete'})
-            return
+    # Startup, then shutdown: the server sends nothing else on this channel.
+    while (await receive())['type'] != 'lifespan.shutdown':
+        await send({'type': 'lifespan.startup.complete'})
+    await send({'type': 'lifespan.shutdown.complete'})
 
 
 async def _asgi_ws_echo(receive: Any, send: Any) -> None:

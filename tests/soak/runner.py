@@ -75,7 +75,7 @@ class Options:
         values: dict[str, object] = {
             'duration': duration,
             'sighup_every': sighup,
-            'sample_every': min(5.0, sighup / 15),
+            'sample_every': min(5.0, sighup / 12),  # 5 s from 3 minutes on; more often when shorter
             'plan': plan,
         }
         values.update(overrides)

@@ -1,6 +1,6 @@
 """The soak, one minute long: what CI runs of ``scripts/soak`` (select it with ``-m soak``).
 
-Two SIGHUPs (every 20 s), slow requests of 5 s, a sample every 1.3 s; the criteria are the long
+Two SIGHUPs (every 20 s), slow requests of 5 s, a sample every 1.7 s; the criteria are the long
 run's (:mod:`soak.report`). On failure the whole summary table is the message.
 """
 
