@@ -130,19 +130,7 @@ def test_every_closed_connection_gives_its_socket_back(loop: str) -> None:
         assert server.stop() == 0
 
 
-@pytest.mark.parametrize(
-    'loop',
-    [
-        'uvloop',
-        pytest.param(
-            'asyncio',
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason='granian-http writes to a transport asyncio has already force-closed (found by scripts/soak)',
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize('loop', ['uvloop', 'asyncio'])
 def test_a_client_reset_mid_stream_is_written_to_no_more(loop: str) -> None:
     # The app sends its pieces back to back; the reset makes one of those writes fail. asyncio
     # then closes the transport at once but tells the protocol a loop turn later, and every write

@@ -392,8 +392,12 @@ class HTTP1Connection(asyncio.Protocol):
     # -- H1Link: what the exchange uses --------------------------------------------------------
 
     def write(self, data: bytes) -> None:
-        if not self._closed:
-            self._transport.write(data)  # type: ignore[union-attr]
+        transport = self._transport
+        # A write that fails (the peer reset) makes asyncio close the transport at once but call
+        # connection_lost a loop turn later; until then the app's next pieces would each be
+        # dropped with a logged 'socket.send() raised exception.'. is_closing() is already true.
+        if not self._closed and not transport.is_closing():  # type: ignore[union-attr]
+            transport.write(data)  # type: ignore[union-attr]
 
     def close(self) -> None:
         if not self._closed:
