@@ -27,7 +27,7 @@ from .context import ServeContext
 from .exchange import ClientDisconnected, Exchange, Headers, ResponseStateError
 from .h1 import HTTP1Connection
 from .proxy_header import ProxyHeader, ProxyHeaderError, ProxyHeaderParser
-from .settings import HTTP1Settings, HTTP2Settings
+from .settings import HTTP1Settings, HTTP2Settings, WebSocketSettings
 from .tls import TLSConfig, TLSConfigError, TLSInfo, alpn_protocols, check_crl_files, load_tls
 from .ws import WebSocket, WebSocketClose, WebSocketClosed, WebSocketOffer
 
@@ -51,6 +51,7 @@ __all__ = [
     'WebSocketClose',
     'WebSocketClosed',
     'WebSocketOffer',
+    'WebSocketSettings',
     'alpn_protocols',
     'check_crl_files',
     'load_tls',
