@@ -1,5 +1,5 @@
 """Keep-alive pings and the message size limit, end to end: a server started by the ``granian``
-command with ``--ws-max-size 1000 --ws-ping-interval 0.4 --ws-ping-timeout 0.4``, for ASGI and
+command with ``--ws-max-size 1000 --ws-ping-interval 0.3 --ws-ping-timeout 1.5``, for ASGI and
 RSGI, over HTTP/1.1 (the ``websockets`` client, and a raw socket that never answers) and HTTP/2
 (RFC 8441, :mod:`testkit.h2ws`, answering or not).
 
@@ -30,13 +30,14 @@ from testkit.process import ServerProcess, cli_server
 from testkit.raw import open_websocket
 
 APPS = Path(__file__).parent / 'apps'
-INTERVAL = 0.4
-TIMEOUT = 0.4
+INTERVAL = 0.3
+#: Long enough for a client on a loaded machine to answer in time; short enough for a quick test.
+TIMEOUT = 1.5
 MAX_SIZE = 1000
 #: How late the close may come on a loaded machine, beyond interval + timeout.
 SLACK = 2.0
-#: Pings a live client must have answered: at one per interval, well past interval + timeout.
-ANSWERED = 4
+#: Pings a live client must have answered: at one per interval, past interval + timeout.
+ANSWERED = 8
 
 
 @dataclass
@@ -115,9 +116,9 @@ def test_h1_a_client_that_answers_stays_connected(served: Served) -> None:
     url = f'ws://127.0.0.1:{served.port}/ws/h1-alive'
     with connect(url, ping_interval=None, compression=None, logger=logger) as ws:
         started = time.monotonic()
-        eventually(lambda: log.count('< PING'), lambda pings: pings >= ANSWERED, what='pings')
+        # The client's own log: each '> PONG' answers a '< PING' from the server.
+        eventually(lambda: log.count('> PONG'), lambda pongs: pongs >= ANSWERED, what='pings answered')
         assert time.monotonic() - started > INTERVAL + TIMEOUT
-        assert log.count('> PONG') >= ANSWERED
         ws.send('still here')
         assert ws.recv(timeout=5) == 'still here'
     assert log.count('< CLOSE') == 1  # the close handshake we started, nothing before it
