@@ -101,7 +101,13 @@ class WebSocketConnection(asyncio.Protocol):
         # itself; an EOF first (after what is buffered) makes the end reach the client on every
         # loop, as the PROXY protocol reader found too. TLS transports cannot, and need not.
         transport = self._transport
-        if not transport.is_closing() and transport.can_write_eof():
+        if transport.is_closing():
+            return
+        try:
+            writes_eof = transport.can_write_eof()
+        except NotImplementedError:  # asyncio's base class: a transport that does not say cannot
+            return
+        if writes_eof:
             transport.write_eof()
 
     def pause_reading(self) -> None:
