@@ -36,6 +36,10 @@ UPSTREAM_OPTIONS = {
     '--interface': 'INTERFACE',
     '--http': 'HTTP',
     '--ws': 'WEBSOCKETS',
+    # Not upstream's (its issue #613 asks for them): Uvicorn's names, upstream's conventions.
+    '--ws-max-size': 'WS_MAX_SIZE',
+    '--ws-ping-interval': 'WS_PING_INTERVAL',
+    '--ws-ping-timeout': 'WS_PING_TIMEOUT',
     '--workers': 'WORKERS',
     '--blocking-threads': 'BLOCKING_THREADS',
     '--blocking-threads-idle-timeout': 'BLOCKING_THREADS_IDLE_TIMEOUT',

@@ -86,6 +86,10 @@ UPSTREAM_DEFAULTS = {
     # Not upstream's (its issue #174 asks for the PROXY protocol); after upstream's keywords.
     'proxy_protocol': 'off',
     'proxy_protocol_trusted_hosts': None,
+    # Not upstream's (its issue #613 asks for them, as Uvicorn names them); after upstream's keywords.
+    'ws_max_size': 16 * 1024 * 1024,
+    'ws_ping_interval': None,
+    'ws_ping_timeout': 20.0,
 }
 
 

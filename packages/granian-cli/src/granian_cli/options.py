@@ -74,6 +74,25 @@ _OPTIONS: tuple[Callable[[Any], Any], ...] = (
     option('--interface', type=EnumType(Interfaces), default=Interfaces.RSGI.value, help='Application interface'),
     option('--http', type=EnumType(HTTPModes), default=HTTPModes.auto.value, help='HTTP version'),
     option('--ws/--no-ws', 'websockets', default=True, help='Websocket support'),
+    # Not upstream's (its issue #613): Uvicorn's names and units, but no pings unless asked for.
+    option(
+        '--ws-max-size',
+        type=click.IntRange(1),
+        default=16 * 1024 * 1024,
+        help='Largest WebSocket message accepted (bytes); a larger one closes the connection with 1009',
+    ),
+    option(
+        '--ws-ping-interval',
+        type=click.FloatRange(0),
+        show_default='off',
+        help='Ping a WebSocket client after this many seconds without a byte from it (0 or not set: no pings)',
+    ),
+    option(
+        '--ws-ping-timeout',
+        type=click.FloatRange(0, min_open=True),
+        default=20.0,
+        help='Seconds a pinged WebSocket client has to send anything before it is closed with 1011',
+    ),
     # -- workers and runtime ---------------------------------------------------------------------
     option('--workers', type=click.IntRange(1), default=1, help='Number of worker processes'),
     option(

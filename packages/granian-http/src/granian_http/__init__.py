@@ -30,7 +30,7 @@ from .h1 import PARSERS as HTTP1_PARSERS
 from .h1 import HTTP1Connection
 from .h1 import parser_available as http1_parser_available
 from .proxy_header import ProxyHeader, ProxyHeaderError, ProxyHeaderParser
-from .settings import HTTP3_LIMITS, HTTP1Settings, HTTP2Settings, HTTP3Settings
+from .settings import HTTP3_LIMITS, HTTP1Settings, HTTP2Settings, HTTP3Settings, WebSocketSettings
 from .tls import TLSConfig, TLSConfigError, TLSInfo, alpn_protocols, check_crl_files, load_tls
 from .ws import WebSocket, WebSocketClose, WebSocketClosed, WebSocketOffer
 
@@ -58,6 +58,7 @@ __all__ = [
     'WebSocketClose',
     'WebSocketClosed',
     'WebSocketOffer',
+    'WebSocketSettings',
     'alpn_protocols',
     'alt_svc',
     'check_crl_files',

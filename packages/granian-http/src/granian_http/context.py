@@ -13,7 +13,7 @@ from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Protocol
 
 from .exchange import Exchange
-from .settings import HTTP1Settings, HTTP2Settings
+from .settings import HTTP1Settings, HTTP2Settings, WebSocketSettings
 
 if TYPE_CHECKING:
     import ssl
@@ -48,6 +48,7 @@ class ServeContext:
         http2: HTTP2Settings | None = None,
         http_mode: str = 'auto',
         websockets: bool = True,
+        websocket: WebSocketSettings | None = None,
         ssl_context: ssl.SSLContext | None = None,
         tls: TLSServer | None = None,
         max_connections: int | None = None,
@@ -60,6 +61,8 @@ class ServeContext:
         self.h2 = http2 or HTTP2Settings()
         self.http_mode = http_mode
         self.websockets = websockets
+        #: Every WebSocket session's message limit and keep-alive, over HTTP/1.1 and HTTP/2.
+        self.ws = websocket or WebSocketSettings()
         #: The TLS server (context and handshake facts); ``None`` on cleartext listeners.
         self.tls = tls
         self.ssl_context = tls.context if tls is not None else ssl_context

@@ -1,14 +1,16 @@
 """Protocol settings, as upstream Granian exposes them at ``granian.http``.
 
-All three are plain dataclasses so that users can build them the way they always did
+The HTTP classes are plain dataclasses so that users can build them the way they always did
 (``HTTP1Settings(keep_alive=False)``); the server validates the values when it is constructed.
+:class:`WebSocketSettings` is ours (upstream has no WebSocket options yet): the server builds it
+from its ``ws_*`` keywords, after checking them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ['HTTP3_LIMITS', 'HTTP1Settings', 'HTTP2Settings', 'HTTP3Settings']
+__all__ = ['HTTP3_LIMITS', 'HTTP1Settings', 'HTTP2Settings', 'HTTP3Settings', 'WebSocketSettings']
 
 
 @dataclass
@@ -100,3 +102,22 @@ HTTP3_LIMITS: dict[str, tuple[int, int]] = {
     'max_headers_size': (1024, 16 * 1024 * 1024),
     'max_send_buffer_size': (1024, 2**31 - 1),
 }
+
+
+@dataclass(frozen=True)
+class WebSocketSettings:
+    """What every WebSocket session of a worker is held to, over HTTP/1.1 and HTTP/2 alike.
+
+    The names and units are Uvicorn's (``--ws-max-size``, ``--ws-ping-interval``,
+    ``--ws-ping-timeout``), but pings are off unless asked for: before these options existed the
+    server sent none, and an app that never pinged must not start losing clients on upgrade.
+    """
+
+    #: The largest message accepted, in bytes, after reassembly and after inflation
+    #: (permessage-deflate); a larger one fails the connection with 1009.
+    max_message_size: int = 16 * 1024 * 1024
+    #: Seconds of silence from the client after which we ping it; ``None``: never.
+    ping_interval: float | None = None
+    #: Seconds the client has, after our ping, to send anything at all before the connection is
+    #: failed with 1011; ``None``: pings only keep intermediaries awake, nobody is closed.
+    ping_timeout: float | None = 20.0

@@ -19,6 +19,7 @@ from .listening import Listeners
 from .log import LogLevels, logger
 from .server import Server as _MainServer
 from .serving import serve_app
+from .websocket_options import DEFAULT_WS_MAX_SIZE, DEFAULT_WS_PING_TIMEOUT
 
 __all__ = ['Server']
 
@@ -63,6 +64,9 @@ class Server(_MainServer):
         static_path_precompressed: bool = False,
         proxy_protocol: ProxyProtocolModes = ProxyProtocolModes.off,
         proxy_protocol_trusted_hosts: str | list[str] | None = None,
+        ws_max_size: int = DEFAULT_WS_MAX_SIZE,
+        ws_ping_interval: float | None = None,
+        ws_ping_timeout: float | None = DEFAULT_WS_PING_TIMEOUT,
     ) -> None:
         super().__init__(
             target,
@@ -103,6 +107,9 @@ class Server(_MainServer):
             static_path_precompressed=static_path_precompressed,
             proxy_protocol=proxy_protocol,
             proxy_protocol_trusted_hosts=proxy_protocol_trusted_hosts,
+            ws_max_size=ws_max_size,
+            ws_ping_interval=ws_ping_interval,
+            ws_ping_timeout=ws_ping_timeout,
         )
         self._stop: asyncio.Future[None] | None = None
         self._reload = False

@@ -45,6 +45,7 @@ from .serving import ServeConfig
 from .static import pair_mounts
 from .supervisor import Supervisor, SupervisorOptions
 from .target import env_loader
+from .websocket_options import DEFAULT_WS_MAX_SIZE, DEFAULT_WS_PING_TIMEOUT, websocket_settings
 from .worker import WorkerSpec
 
 __all__ = ['Server']
@@ -139,6 +140,9 @@ class Server:
         reuse_port: bool | None = None,
         proxy_protocol: ProxyProtocolModes = ProxyProtocolModes.off,
         proxy_protocol_trusted_hosts: str | Sequence[str] | None = None,
+        ws_max_size: int = DEFAULT_WS_MAX_SIZE,
+        ws_ping_interval: float | None = None,
+        ws_ping_timeout: float | None = DEFAULT_WS_PING_TIMEOUT,
     ) -> None:
         self.target = target
         self.bind_addr = address
@@ -226,6 +230,13 @@ class Server:
             check_http3(self.http3_settings, self.tls_config, self.bind_uds is not None)
         self._init_static()
         self._resolve_runtime()
+        # After _resolve_runtime, which turns websockets off for WSGI.
+        self.ws_max_size = ws_max_size
+        self.ws_ping_interval = ws_ping_interval
+        self.ws_ping_timeout = ws_ping_timeout
+        self.websocket_settings = websocket_settings(
+            ws_max_size, ws_ping_interval, ws_ping_timeout, websockets=self.websockets
+        )
 
     # -- checks --------------------------------------------------------------------------------
 
@@ -427,6 +438,7 @@ class Server:
             interface=self.interface,
             http=self.http.value,
             websockets=self.websockets,
+            websocket=self.websocket_settings,
             http1=self.http1_settings,
             http2=self.http2_settings,
             backlog=self.backlog,

@@ -22,6 +22,7 @@ from granian_http import (
     ServeContext,
     TLSConfig,
     TLSConfigError,
+    WebSocketSettings,
     load_tls,
     protocol_factory,
     proxy_protocol_factory,
@@ -52,6 +53,8 @@ class ServeConfig:
     interface: Interfaces = Interfaces.RSGI
     http: str = 'auto'
     websockets: bool = True
+    #: The ``ws_*`` options (message limit, keep-alive pings), checked already.
+    websocket: WebSocketSettings = field(default_factory=WebSocketSettings)
     http1: HTTP1Settings = field(default_factory=HTTP1Settings)
     http2: HTTP2Settings = field(default_factory=HTTP2Settings)
     backlog: int = 1024
@@ -137,6 +140,7 @@ async def serve_app(
         http2=config.http2,
         http_mode=config.http,
         websockets=config.websockets,
+        websocket=config.websocket,
         tls=tls,
         max_connections=config.backpressure,
     )

@@ -460,7 +460,7 @@ class HTTP1Connection(asyncio.Protocol):
         # The carrier keeps our write flow: a pause of the transport that began before the 101
         # still holds the session's writes.
         carrier = WebSocketConnection(self.ctx, transport, self.flow)
-        session = carrier.session = WebSocket(carrier, self._loop, extensions)
+        session = carrier.session = WebSocket(carrier, self._loop, extensions, settings=self.ctx.ws)
         pending = self._parser.pending()
         self.detach()
         hand_over(transport, self, carrier)

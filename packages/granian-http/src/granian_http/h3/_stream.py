@@ -33,7 +33,7 @@ from .._core import ConnectionFacts, ExchangeCore, wake
 from .._state import HELD
 from ..exchange import Headers
 from ..h2 import StreamCarrier, accept_fields, informational_headers, response_head, trailer_headers
-from ..ws import MAX_MESSAGE_SIZE, WebSocket, WebSocketOffer, negotiate_extensions
+from ..ws import WebSocket, WebSocketOffer, negotiate_extensions
 
 if TYPE_CHECKING:
     from ..context import ServeContext
@@ -247,13 +247,14 @@ class H3Stream(ExchangeCore):
         return self.over and self._request_over
 
     def _emit_accept(self, offer: WebSocketOffer, subprotocol: str | None, headers: Headers) -> WebSocket:
-        extensions, extensions_header = negotiate_extensions(offer.extensions, MAX_MESSAGE_SIZE)
+        settings = self._link.ctx.ws
+        extensions, extensions_header = negotiate_extensions(offer.extensions, settings.max_message_size)
         # RFC 9220 §3, as RFC 8441 §5: a 2xx without FIN accepts; DATA carries the frames after it.
         self._status = 200
         self._resp_headers = accept_fields(subprotocol, extensions_header, headers)
         self._send_head(None, False)
         carrier = self._carrier = StreamCarrier(self)
-        session = carrier.session = WebSocket(carrier, self._loop, extensions)
+        session = carrier.session = WebSocket(carrier, self._loop, extensions, settings=settings)
         self._response_complete()
         if self.disconnected:
             session.connection_lost()
