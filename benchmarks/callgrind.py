@@ -213,6 +213,7 @@ SCENARIOS: dict[str, tuple[str, str, Callable[[Client, int], Awaitable[None]]]] 
 async def _serve_and_drive(scenario: str, count: int) -> None:
     from granian_server.constants import Interfaces
     from granian_server.interfaces import make_interface
+    from granian_server.listening import Listeners
     from granian_server.serving import ServeConfig, serve_app
 
     interface_name, http, drive = SCENARIOS[scenario]
@@ -226,7 +227,7 @@ async def _serve_and_drive(scenario: str, count: int) -> None:
     listener.setblocking(False)
     stop: asyncio.Future[Any] = loop.create_future()
     config = ServeConfig(interface=Interfaces(interface_name), http=http)
-    server = asyncio.ensure_future(serve_app(interface, config, [listener], stop))
+    server = asyncio.ensure_future(serve_app(interface, config, Listeners(shared=[listener]), stop))
     sock = socket.socket()
     sock.setblocking(False)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
