@@ -136,7 +136,11 @@ _OPTIONS: tuple[Callable[[Any], Any], ...] = (
         help='Time a client has to send a request head, also the keep-alive idle timeout (milliseconds)',
     ),
     option('--http1-keep-alive/--no-http1-keep-alive', default=True, help='HTTP/1 keep-alive'),
-    option('--http1-pipeline-flush/--no-http1-pipeline-flush', default=False, help='Flush pipelined HTTP/1 responses'),
+    option(
+        '--http1-pipeline-flush/--no-http1-pipeline-flush',
+        default=False,
+        help='Send the responses to pipelined HTTP/1 requests in one write once the pipeline drains',
+    ),
     # -- HTTP/2 ----------------------------------------------------------------------------------
     option('--http2-adaptive-window/--no-http2-adaptive-window', default=False, help='HTTP/2 adaptive flow control'),
     option(
