@@ -16,11 +16,12 @@ worker is one asyncio loop in one thread that does both the I/O and the app. So:
 * ``runtime_mode`` chooses upstream's single- or multi-threaded Tokio runtime; one loop thread is
   what ``st`` means, so ``st`` and ``auto`` are what happens, and an explicit ``mt`` is a warning.
   ``auto`` still resolves on the server object as upstream's does, for code that reads it.
-* ``task_impl``: upstream's ``rust`` is a task written in Rust, started without waiting for a loop
-  turn (faster for apps that answer in a step or two; upstream drops it on Python 3.12+, where
-  asyncio starts tasks eagerly itself). This server always starts each request's task eagerly
-  (:mod:`._tasks`), with asyncio's own task class, so ``asyncio`` is what happens and there is no
-  Rust to switch to: ``rust`` is a warning.
+* ``task_impl``: upstream's ``rust`` is a task written in Rust, faster than asyncio's on Python
+  3.10 and 3.11 for apps that answer in a step or two (upstream drops it on 3.12+). This server
+  starts each request's task eagerly (:mod:`._tasks`) with asyncio's own task classes, which saves
+  the scheduling a simple app does not need; ``asyncio`` is what happens, and there is no Rust to
+  switch to: ``rust`` is a warning. (Giving ``asyncio`` the meaning "tasks start on the next loop
+  turn" would have left ``rust`` something to choose, at the default's expense.)
 
 Each warning is one line naming the option, why it has no effect and what to do instead.
 """
@@ -63,8 +64,8 @@ def explain_runtime(
     if task_impl == TaskImpl.rust:
         logger.warning(
             "task_impl: 'rust' has no effect, this server has no Rust task: every request already runs "
-            'as an asyncio task started eagerly (its first step runs as the request arrives, the '
-            "scheduling upstream's Rust task saves); remove the option"
+            'as an asyncio task started eagerly (its first step runs as the request arrives); '
+            'remove the option'
         )
     logger.info(
         'Runtime: one event-loop thread per worker, request tasks started eagerly, '
