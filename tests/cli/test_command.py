@@ -187,6 +187,15 @@ def test_help_shows_usage_and_defaults(invoke: Callable[..., Any]) -> None:
     )
 
 
+def test_help_says_what_the_runtime_options_do_here(invoke: Callable[..., Any]) -> None:
+    lines = help_lines(invoke)
+    assert 'this server runs one' in lines['--runtime-threads']
+    assert 'a larger value is a start-up warning: use --workers' in lines['--runtime-threads']
+    assert 'always st here, so mt is a start-up warning' in lines['--runtime-mode']
+    assert 'asyncio tasks, started eagerly; rust (no Rust here) is a start-up warning' in lines['--task-impl']
+    assert 'in one write once the pipeline drains' in lines['--http1-pipeline-flush']
+
+
 @pytest.mark.parametrize(('flag', 'shown'), FLAG_DEFAULTS.items())
 def test_help_shows_flag_defaults_as_enabled_or_disabled(invoke: Callable[..., Any], flag: str, shown: str) -> None:
     assert f'default: ({shown})]' in help_lines(invoke)[flag]

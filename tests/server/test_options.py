@@ -141,14 +141,6 @@ def test_blocking_threads_idle_timeout_range(value: int) -> None:
         server._check_serve()
 
 
-def test_rust_runtime_options_are_accepted_and_explained(capsys: pytest.CaptureFixture[str]) -> None:
-    server = Granian('app:app', interface='asgi', runtime_threads=2, runtime_mode='st', task_impl='rust')
-    server._describe_runtime()  # the _granian logger writes to stdout and does not propagate
-    out = capsys.readouterr().out
-    assert 'Runtime: 1 event-loop thread per worker (2 requested, GIL build), mode st' in out
-    assert 'falling back to asyncio' in out
-
-
 def test_hooks_are_decorators() -> None:
     server = Granian('app:app', interface='asgi')
 

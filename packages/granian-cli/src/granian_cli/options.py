@@ -106,19 +106,30 @@ _OPTIONS: tuple[Callable[[Any], Any], ...] = (
         default=30,
         help='Time after which an idle blocking thread is stopped (seconds, or e.g. 1m30s)',
     ),
-    option('--runtime-threads', type=click.IntRange(1), default=1, help='Number of event-loop threads per worker'),
+    option(
+        '--runtime-threads',
+        type=click.IntRange(1),
+        default=1,
+        help='Event-loop threads per worker; this server runs one (more only slow it down with the GIL), '
+        'so a larger value is a start-up warning: use --workers for more cores',
+    ),
     option(
         '--runtime-blocking-threads',
         type=click.IntRange(1),
         help='Number of threads per worker for blocking file I/O (default 512)',
     ),
-    option('--runtime-mode', type=EnumType(RuntimeModes), default=RuntimeModes.auto.value, help='Runtime mode'),
+    option(
+        '--runtime-mode',
+        type=EnumType(RuntimeModes),
+        default=RuntimeModes.auto.value,
+        help='Runtime mode; one event-loop thread per worker is always st here, so mt is a start-up warning',
+    ),
     option('--loop', type=EnumType(Loops), default=Loops.auto.value, help='Event loop implementation'),
     option(
         '--task-impl',
         type=EnumType(TaskImpl),
         default=TaskImpl.asyncio.value,
-        help='Async task implementation (rust falls back to asyncio)',
+        help='Request task implementation: asyncio tasks, started eagerly; rust (no Rust here) is a start-up warning',
     ),
     option(
         '--backlog',
@@ -146,7 +157,11 @@ _OPTIONS: tuple[Callable[[Any], Any], ...] = (
         help='Time a client has to send a request head, also the keep-alive idle timeout (milliseconds)',
     ),
     option('--http1-keep-alive/--no-http1-keep-alive', default=True, help='HTTP/1 keep-alive'),
-    option('--http1-pipeline-flush/--no-http1-pipeline-flush', default=False, help='Flush pipelined HTTP/1 responses'),
+    option(
+        '--http1-pipeline-flush/--no-http1-pipeline-flush',
+        default=False,
+        help='Send the responses to pipelined HTTP/1 requests in one write once the pipeline drains',
+    ),
     option(
         '--http1-parser',
         type=EnumType(HTTP1Parsers),

@@ -23,8 +23,8 @@ class HTTP1Settings:
     #: Largest request head we parse, and the amount of unread request body we buffer per
     #: connection before we stop reading from the socket.
     max_buffer_size: int = 8192 + 4096 * 100
-    #: Upstream flushes pipelined responses in one write when set; we always coalesce writes
-    #: that are ready in the same loop turn, so this only exists for compatibility.
+    #: Send the responses to pipelined requests in one write once the pipeline drains, instead of
+    #: one write per response (a response the app has not finished at once goes out as it comes).
     pipeline_flush: bool = False
     #: The request parser: ``'h11'`` (pure Python, the reference), ``'httptools'`` (llhttp, from
     #: ``granian[speedups]``), or ``'auto'``: httptools when installed, else h11. (Not upstream's:

@@ -122,6 +122,7 @@ class Server(_MainServer):
         if self.interface == Interfaces.WSGI:
             raise ConfigurationError('interface: the embedded server cannot run WSGI apps; use granian.Granian')
         self._check_serve()
+        self._describe_runtime()
         target: Any = self.target
         app = target() if self.factory else target
         loop = asyncio.get_running_loop()

@@ -41,6 +41,7 @@ from .pidfile import PidFile
 from .process_title import resolve_process_name, set_process_title
 from .proxy_protocol import check_trusted_hosts
 from .reloader import ReloadOptions
+from .runtime_options import explain_runtime
 from .serving import ServeConfig
 from .static import pair_mounts
 from .supervisor import Supervisor, SupervisorOptions
@@ -298,6 +299,9 @@ class Server:
                 logger.warning(f'{name} has no effect without static_path_mount')
 
     def _resolve_runtime(self) -> None:
+        # Resolved as upstream does, for code that reads it; what it does here is another matter
+        # (see .runtime_options), told at start-up from the value as given.
+        self._runtime_mode_given = self.runtime_mode
         if self.runtime_mode == RuntimeModes.auto:
             single = self.interface == Interfaces.RSGI and self.runtime_threads == 1 and self.http != HTTPModes.http2
             self.runtime_mode = RuntimeModes.st if single else RuntimeModes.mt
@@ -332,11 +336,6 @@ class Server:
             logger.warning(
                 f'Configured number of workers ({self.workers}) is greater than the number of CPUs ({cpus}); '
                 'this might hurt performance'
-            )
-        if self.runtime_threads > cpus:
-            logger.warning(
-                f'Configured number of runtime threads ({self.runtime_threads}) is greater than '
-                f'the number of CPUs ({cpus}); this might hurt performance'
             )
         self._check_process_options()
 
@@ -378,16 +377,13 @@ class Server:
                 ) from None
 
     def _describe_runtime(self) -> None:
-        """Say once what upstream's Rust runtime options mean in a pure-Python worker."""
-        gil = getattr(sys, '_is_gil_enabled', lambda: True)()
-        threads = self.runtime_threads if not gil else 1
-        note = '' if threads == self.runtime_threads else f' ({self.runtime_threads} requested, GIL build)'
-        logger.info(
-            f'Runtime: {threads} event-loop thread per worker{note}, mode {self.runtime_mode.value}, '
-            f'{self.runtime_blocking_threads} blocking I/O threads for files'
+        """Say once what upstream's Rust runtime options do in a pure-Python worker."""
+        explain_runtime(
+            runtime_threads=self.runtime_threads,
+            runtime_mode=self._runtime_mode_given,
+            task_impl=self.task_impl,
+            runtime_blocking_threads=self.runtime_blocking_threads,
         )
-        if self.task_impl == TaskImpl.rust:
-            logger.warning('Rust task implementation is not available in this build, falling back to asyncio')
 
     # -- hooks ---------------------------------------------------------------------------------
 
