@@ -231,7 +231,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     pairs, selected_servers, selected_scenarios = _pairs(args)
     # Only what some pair uses: no empty tables, no unused venvs or tools.
     scenarios = [sc for sc in SCENARIOS if any(sc is p_sc for p_sc, _ in pairs)]
-    servers = [sv for sv in _all_servers(args) if any(sv is p_sv for _, p_sv in pairs)]
+    # The pairs' own specs, in the table's order: --before rows are built anew on each call.
+    paired = {sv.name: sv for _, sv in pairs}
+    servers = [paired[sv.name] for sv in _all_servers(args) if sv.name in paired]
     cpus = os.sched_getaffinity(0)
     if len(cpus) < 2:
         print(f'!! only {len(cpus)} CPU available: server and load generator will share it', file=sys.stderr)
