@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Protocol
 
+from .deadlines import Deadlines, resolution_for
 from .exchange import Exchange
 from .settings import HTTP1Settings, HTTP2Settings, WebSocketSettings
 
@@ -59,6 +60,8 @@ class ServeContext:
         self.executor = executor
         self.h1 = http1 or HTTP1Settings()
         self.h2 = http2 or HTTP2Settings()
+        #: http1_settings.header_read_timeout in seconds, one float every connection refers to.
+        self.head_timeout = self.h1.header_read_timeout / 1000
         self.http_mode = http_mode
         self.websockets = websockets
         #: Every WebSocket session's message limit and keep-alive, over HTTP/1.1 and HTTP/2.
@@ -84,6 +87,8 @@ class ServeContext:
         self.requests_handled = 0
         self._waiting: deque[ManagedConnection] = deque()
         self._date_timer: asyncio.TimerHandle | None = None
+        #: The connections' head-read and keep-alive deadlines, on one timer (see deadlines).
+        self.deadlines = Deadlines(loop, resolution_for(self.h1.header_read_timeout / 1000))
         self._all_closed: asyncio.Future[None] | None = None
         self._refresh_date()
 
@@ -149,6 +154,7 @@ class ServeContext:
             await self._all_closed
 
     def close(self) -> None:
+        self.deadlines.close()
         if self._date_timer is not None:
             self._date_timer.cancel()
             self._date_timer = None

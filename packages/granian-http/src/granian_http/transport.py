@@ -21,6 +21,8 @@ __all__ = ['Forwarding', 'WriteFlow', 'forget_addresses', 'hand_over', 'tell_add
 
 
 def _address(value: Any) -> tuple[str, int] | None:
+    if type(value) is tuple and len(value) == 2 and type(value[0]) is str and type(value[1]) is int:
+        return value  # an IPv4 sockaddr as it is: no copy of it held per connection
     if isinstance(value, tuple) and len(value) >= 2:
         return (str(value[0]), int(value[1]))
     return None
@@ -104,7 +106,8 @@ class WriteFlow:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._waiters: list[asyncio.Future[None]] = []
+        # Made by the first wait: most connections never wait, and every one holds a WriteFlow.
+        self._waiters: list[asyncio.Future[None]] | None = None
         #: True while the transport's buffer is above its high-water mark.
         self.paused = False
         #: True once the transport is gone: nobody waits for it any more.
@@ -122,14 +125,16 @@ class WriteFlow:
         self._release()
 
     def _release(self) -> None:
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
             if not waiter.done():
                 waiter.set_result(None)
 
     async def drain(self) -> None:
         if self.paused and not self.closed:
             waiter = self._loop.create_future()
+            if self._waiters is None:
+                self._waiters = []
             self._waiters.append(waiter)
             await waiter
 

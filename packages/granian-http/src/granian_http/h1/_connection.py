@@ -98,14 +98,12 @@ class HTTP1Connection(asyncio.Protocol):
         '_held',
         '_in_head',
         '_keep_alive',
-        '_loop',
         '_parser',
-        '_pipeline_flush',
         '_pipelined',
         '_read_paused',
         '_successor',
+        '_tick',
         '_timeout',
-        '_timer',
         '_transport',
         'buffer_limit',
         'ctx',
@@ -114,7 +112,6 @@ class HTTP1Connection(asyncio.Protocol):
 
     def __init__(self, ctx: ServeContext) -> None:
         self.ctx = ctx
-        self._loop = ctx.loop
         self._transport: asyncio.Transport | None = None
         # Replaced once the transport is known (connection_made); the placeholder has no addresses.
         self._facts = ConnectionFacts(ctx.loop, ctx.executor, ctx.scheme, None, None, None)
@@ -124,20 +121,23 @@ class HTTP1Connection(asyncio.Protocol):
         self._head_buf = b''
         self._in_head = True
         self._exchange: H1Exchange | None = None
-        self._timeout = ctx.h1.header_read_timeout / 1000
-        self._timer: asyncio.TimerHandle | None = None
+        self._timeout = ctx.head_timeout  # the worker's float, not one per connection
+        #: The tick under which our head deadline is armed in ctx.deadlines (None: not armed).
+        self._tick: int | None = None
         self._head_started = 0.0
         self._keep_alive = ctx.h1.keep_alive
         self._read_paused = False
         self.flow = WriteFlow(ctx.loop)
         self._closed = False
-        # Finished exchanges whose apps still wait to hear that the connection closed.
-        self._disconnect_watchers: set[H1Exchange] = set()
+        # Finished exchanges whose apps still wait to hear that the connection closed; made on
+        # first use: an empty set is 216 bytes on every idle keep-alive connection.
+        self._disconnect_watchers: set[H1Exchange] | None = None
         self._admitted = True
         # True while data must not be parsed here: not admitted yet, or handed to a successor.
         self._divert = False
         self._successor: asyncio.Protocol | None = None
-        self._held = bytearray()
+        # Bytes read while over the connection limit; rare, so immutable bytes and no buffer.
+        self._held = b''
         #: The ``HTTP2-Settings`` of an ``Upgrade: h2c`` request being read (RFC 7540 §3.2).
         self._h2c_settings: bytes | None = None
         #: The response went out (keep-alive) before the request body was in: its end starts the
@@ -145,8 +145,6 @@ class HTTP1Connection(asyncio.Protocol):
         self._body_after_response = False
         #: Body bytes read after the response, only to reach the next request.
         self._discarded = 0
-        #: http1_settings.pipeline_flush: collect the responses of a pipeline, one write for all.
-        self._pipeline_flush = ctx.h1.pipeline_flush
         #: The responses collected so far while a pipeline is served (None: writes go straight out).
         self._batch: list[bytes] | None = None
         self._batched = 0
@@ -171,14 +169,15 @@ class HTTP1Connection(asyncio.Protocol):
             return
         self._closed = True
         self._batch = None  # collected responses have nowhere to go
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        if self._tick is not None:
+            self.ctx.deadlines.disarm(self, self._tick)
+            self._tick = None
         if self._exchange is not None:
             self._exchange.lost()
             self._exchange = None  # the app's task may keep its exchange; the connection does not
-        for exchange in list(self._disconnect_watchers):
-            exchange.lost()
+        if self._disconnect_watchers:
+            for exchange in list(self._disconnect_watchers):
+                exchange.lost()
         self.flow.close()
         self.ctx.connections_err += exc is not None
         self.ctx.connection_lost(self)
@@ -293,11 +292,13 @@ class HTTP1Connection(asyncio.Protocol):
                 self.pause_reading()
         # An h2c upgrade is dispatched by HTTP/2 instead, once it owns the connection.
         if dispatch is not None and self._h2c_settings is None:
-            self.ctx.requests_handled += 1
-            # Off by default: then this is one test of a flag per request.
-            collecting = self._pipeline_flush and self._start_batch()
+            ctx = self.ctx
+            ctx.requests_handled += 1
+            # http1_settings.pipeline_flush: collect the responses of a pipeline, one write for
+            # all. Off by default: then this is one test of a flag per request.
+            collecting = ctx.h1.pipeline_flush and self._start_batch()
             try:
-                self.ctx.handler(dispatch)
+                ctx.handler(dispatch)
             except Exception:
                 # The handler (not the app: apps run in tasks) failed: a 500, and the worker goes on.
                 dispatch.fail(500)
@@ -350,9 +351,9 @@ class HTTP1Connection(asyncio.Protocol):
         if self._batch is not None:
             self._flush()  # the successor writes next (a 101, frames): our responses go first
         self._closed = True  # for this object: it must not touch the transport any more
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        if self._tick is not None:
+            self.ctx.deadlines.disarm(self, self._tick)
+            self._tick = None
         self._exchange = None
         # The successor registers itself with the context: this object is no longer a connection
         # the worker must wait for or shut down.
@@ -369,10 +370,10 @@ class HTTP1Connection(asyncio.Protocol):
         self._in_head = True
         self._body_after_response = False
         self._discarded = 0
-        # _start_head_timer, written out: the timer is already armed on a busy connection.
-        self._head_started = self._loop.time()
-        if self._timer is None:
-            self._timer = self._loop.call_at(self._head_started + self._timeout, self._on_head_timer)
+        # _start_head_timer, written out: the deadline is already armed on a busy connection.
+        self._head_started = self.ctx.loop.time()
+        if self._tick is None:
+            self._tick = self.ctx.deadlines.arm(self, self._head_started + self._timeout)
         if self._read_paused and self._admitted:
             # Reading stopped for a pipelining flood or an unread body; this cycle starts afresh.
             self._read_paused = False
@@ -381,7 +382,7 @@ class HTTP1Connection(asyncio.Protocol):
             # Not inline: with eager tasks a long pipeline would otherwise recurse once per request.
             # The pipelined bytes go through data_received, so through the guard, like any head.
             self._pipelined = True
-            self._loop.call_soon(self._resume_pipeline, pending)
+            self.ctx.loop.call_soon(self._resume_pipeline, pending)
 
     def _resume_pipeline(self, pending: bytes) -> None:
         self._pipelined = False
@@ -430,25 +431,26 @@ class HTTP1Connection(asyncio.Protocol):
     # -- timers --------------------------------------------------------------------------------
 
     def _start_head_timer(self) -> None:
-        self._head_started = self._loop.time()
-        if self._timer is None:
-            self._timer = self._loop.call_at(self._head_started + self._timeout, self._on_head_timer)
+        self._head_started = self.ctx.loop.time()
+        if self._tick is None:
+            self._tick = self.ctx.deadlines.arm(self, self._head_started + self._timeout)
 
-    def _on_head_timer(self) -> None:
-        # One timer per connection, re-armed lazily when it fires: starting a request only notes
-        # the time, so a request does not cost a timer of its own (a call_at and a cancel).
-        self._timer = None
+    def on_deadline(self) -> None:
+        # One deadline per connection, re-armed lazily when it passes: starting a request only
+        # notes the time, so a request costs no timer of its own. The worker's Deadlines keeps
+        # them all on one loop timer (an asyncio timer each was ~270 bytes per idle connection).
+        self._tick = None
         if not self._in_head or self._closed:
             # In a request, the app and the flow control own the pace; the timer is re-armed by
             # the next cycle.
             return
         deadline = self._head_started + self._timeout
-        if self._loop.time() >= deadline:
+        if self.ctx.loop.time() >= deadline:
             # A head that has not arrived in time (slowloris), or an idle keep-alive connection:
             # closed without an answer, as there is no request to answer (RFC 9112 §9.5).
             self.close()
         else:
-            self._timer = self._loop.call_at(deadline, self._on_head_timer)
+            self._tick = self.ctx.deadlines.arm(self, deadline)
 
     # -- H1Link: what the exchange uses --------------------------------------------------------
 
@@ -529,8 +531,10 @@ class HTTP1Connection(asyncio.Protocol):
         # The carrier keeps our write flow: a pause of the transport that began before the 101
         # still holds the session's writes.
         carrier = WebSocketConnection(self.ctx, transport, self.flow)
-        session = carrier.session = WebSocket(carrier, self._loop, extensions, settings=self.ctx.ws)
-        pending = self._parser.pending()
+        session = carrier.session = WebSocket(carrier, self.ctx.loop, extensions, settings=self.ctx.ws)
+        # restart, not pending: the parser lets go of its buffer too, which the session would
+        # otherwise keep alive (through the exchange) for as long as it lasts.
+        pending = self._parser.restart()
         self.detach()
         hand_over(transport, self, carrier)
         # A WebSocket is a connection the worker shuts down too (close 1001 on stop).
@@ -544,6 +548,8 @@ class HTTP1Connection(asyncio.Protocol):
         # The connection can outlive the exchange (keep-alive): tell the exchange when it closes,
         # for as long as someone waits.
         watchers = self._disconnect_watchers
+        if watchers is None:
+            watchers = self._disconnect_watchers = set()
         watchers.add(exchange)
         waiter.add_done_callback(lambda _: watchers.discard(exchange))
 
@@ -557,7 +563,7 @@ class HTTP1Connection(asyncio.Protocol):
         self.pause_reading()
         # Before 3.11, a selector transport starts reading right after connection_made even when
         # paused in it; pause it again once it has (a read that slips through is held above).
-        self._loop.call_soon(self._repause)
+        self.ctx.loop.call_soon(self._repause)
 
     def _repause(self) -> None:
         if not self._admitted and not self._closed:
@@ -568,7 +574,7 @@ class HTTP1Connection(asyncio.Protocol):
         self._admitted = True
         self._divert = self._successor is not None
         self.resume_reading()
-        held, self._held = bytes(self._held), bytearray()
+        held, self._held = self._held, b''
         if held and not self._closed:
             self.data_received(held)
 
@@ -579,7 +585,7 @@ class HTTP1Connection(asyncio.Protocol):
         if self._exchange is None and not self._closed:
             # Not at once: a request may be on its way (a connection just accepted, or a keep-alive
             # client sending its next one); it gets served, with ``connection: close``.
-            self._loop.call_later(_SHUTDOWN_GRACE, self._close_if_idle)
+            self.ctx.loop.call_later(_SHUTDOWN_GRACE, self._close_if_idle)
         elif self._exchange is not None:
             self._exchange.keep_alive = False
 

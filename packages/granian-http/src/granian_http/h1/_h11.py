@@ -55,19 +55,27 @@ def _done(_: ReceiveBuffer) -> None:
     return None
 
 
+#: The buffer of a parser between requests, shared and never written to: an idle keep-alive
+#: connection holds no buffer of its own (~150 bytes each). feed() replaces it before any write.
+_EMPTY = ReceiveBuffer()
+
+
 class H11Parser:
     """A :class:`~._events.RequestParser` on h11's readers."""
 
     __slots__ = ('_buffer', '_limit', '_reader')
 
     def __init__(self, limit: int) -> None:
-        self._buffer = ReceiveBuffer()
+        self._buffer = _EMPTY
         #: None while expecting a head; then the body reader; then :func:`_done`.
         self._reader: Callable[[ReceiveBuffer], Any] | None = None
         self._limit = limit
 
     def feed(self, data: bytes) -> None:
-        self._buffer += data
+        buffer = self._buffer
+        if buffer is _EMPTY:
+            buffer = self._buffer = ReceiveBuffer()
+        buffer += data
 
     @property
     def done(self) -> bool:
@@ -80,6 +88,8 @@ class H11Parser:
     def next_event(self) -> Event:
         reader = self._reader
         if reader is None:
+            if self._buffer is _EMPTY:
+                return NEED_DATA  # nothing fed since the last request (and _EMPTY stays untouched)
             try:
                 request = maybe_read_from_IDLE_client(self._buffer)
                 if request is None:
@@ -132,6 +142,6 @@ class H11Parser:
 
     def restart(self) -> bytes:
         pending = bytes(self._buffer)
-        self._buffer = ReceiveBuffer()
+        self._buffer = _EMPTY
         self._reader = None
         return pending
