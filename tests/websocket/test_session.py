@@ -8,7 +8,7 @@ import zlib
 import pytest
 from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
 
-from granian_http.ws import INBOX_LIMIT, WebSocketClose, WebSocketClosed, negotiate_extensions
+from granian_http.ws import INBOX_LIMIT, MESSAGE_OVERHEAD, WebSocketClose, WebSocketClosed, negotiate_extensions
 from testkit.wssession import Pair
 
 pytestmark = pytest.mark.anyio
@@ -133,11 +133,46 @@ async def test_protocol_errors_fail_the_connection() -> None:
 async def test_slow_reader_pauses_the_carrier() -> None:
     pair = Pair()
     chunk = b'x' * 65536
+    sent = 0
     while pair.carrier.reading:
         pair.send(BytesMessage(data=chunk))
-    assert pair.session._inbox_size <= INBOX_LIMIT + len(chunk)
+        sent += 1
+    assert (sent - 1) * (len(chunk) + MESSAGE_OVERHEAD) <= INBOX_LIMIT  # paused once over the limit
     while not pair.carrier.reading:
         assert await pair.session.receive() == chunk
+
+
+async def test_a_flood_of_empty_messages_pauses_the_carrier_too() -> None:
+    # Empty frames carry no payload, but each is an object in the inbox: they count as well.
+    pair = Pair()
+    sent = 0
+    while pair.carrier.reading and sent <= INBOX_LIMIT:
+        pair.send(BytesMessage(data=b''))
+        sent += 1
+    assert not pair.carrier.reading
+    assert sent == INBOX_LIMIT // MESSAGE_OVERHEAD + 1
+    for _ in range(sent):
+        assert await pair.session.receive() == b''
+    assert pair.carrier.reading
+
+
+async def test_messages_keep_their_order_while_the_reader_lags() -> None:
+    # The reader takes fewer than arrive between its reads: the inbox's read part is dropped as
+    # it goes, and nothing is lost or reordered.
+    pair = Pair()
+    sent = received = 0
+    for _ in range(50):
+        for _ in range(7):
+            pair.send(TextMessage(data=str(sent)))
+            sent += 1
+        for _ in range(5):
+            assert await pair.session.receive() == str(received)
+            received += 1
+    while received < sent:
+        assert await pair.session.receive() == str(received)
+        received += 1
+    pair.send(CloseConnection(code=1000))
+    assert await pair.session.receive() == WebSocketClose(1000, '')
 
 
 def test_unacceptable_deflate_offers_are_declined_for_the_next() -> None:

@@ -16,6 +16,7 @@ from ._handshake import HandshakeError, WebSocketOffer, accept_token, check_hand
 from ._session import (
     CLOSE_TIMEOUT,
     INBOX_LIMIT,
+    MESSAGE_OVERHEAD,
     PING_TIMEOUT_REASON,
     Received,
     WebSocket,
@@ -27,6 +28,7 @@ from ._session import (
 __all__ = [
     'CLOSE_TIMEOUT',
     'INBOX_LIMIT',
+    'MESSAGE_OVERHEAD',
     'PING_TIMEOUT_REASON',
     'HandshakeError',
     'Received',

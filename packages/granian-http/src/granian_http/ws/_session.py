@@ -17,7 +17,9 @@ Duties the session takes off the app's hands:
   first, RFC 6455 §7.1.1); our close waits for the client's answer at most ``close_timeout``
   seconds, then drops the carrier;
 * a slow reader: above :data:`INBOX_LIMIT` bytes of unread messages the carrier stops reading, so
-  the client's writes back up instead of our memory;
+  the client's writes back up instead of our memory; each message counts
+  :data:`MESSAGE_OVERHEAD` bytes more than its payload, so a flood of empty messages is bounded
+  too;
 * keep-alive, when the settings give a ``ping_interval``: a client silent for a whole interval is
   pinged, and one still silent ``ping_timeout`` seconds later is failed with 1011 (see
   :meth:`WebSocket._on_ping_timer`).
@@ -32,7 +34,6 @@ framework tearing down its receive task) never cancels the wait of another.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -49,6 +50,7 @@ from ._wsproto import Codec
 __all__ = [
     'CLOSE_TIMEOUT',
     'INBOX_LIMIT',
+    'MESSAGE_OVERHEAD',
     'PING_TIMEOUT_REASON',
     'Received',
     'WebSocket',
@@ -58,6 +60,8 @@ __all__ = [
 ]
 
 INBOX_LIMIT = 1024 * 1024
+#: What a message costs in the inbox beyond its payload (its object and the list slot, roughly).
+MESSAGE_OVERHEAD = 64
 CLOSE_TIMEOUT = 5.0
 
 _OPEN = ConnectionState.OPEN
@@ -108,6 +112,34 @@ Received = str | bytes | WebSocketClose
 class WebSocket:
     """One open WebSocket: ``receive``, ``send`` and ``close`` for the interface adapters."""
 
+    # Slots and a wsproto codec made only when needed keep an idle session small: a worker may
+    # hold tens of thousands (benchmarks/memory.py), and a __dict__ alone is ~500 bytes each.
+    __slots__ = (
+        '_carrier',
+        '_carrier_closed',
+        '_close_timeout',
+        '_close_timer',
+        '_codec',
+        '_extensions',
+        '_fragments',
+        '_fragments_size',
+        '_heard',
+        '_inbox',
+        '_inbox_head',
+        '_inbox_size',
+        '_loop',
+        '_max_message_size',
+        '_ping_interval',
+        '_ping_payload',
+        '_ping_timeout',
+        '_ping_timer',
+        '_pings_sent',
+        '_plain',
+        '_reading_paused',
+        '_waiters',
+        'close_event',
+    )
+
     def __init__(
         self,
         carrier: WebSocketCarrier,
@@ -119,19 +151,26 @@ class WebSocket:
     ) -> None:
         self._carrier = carrier
         self._loop = loop
-        self._codec = Codec(extensions)
         # With no extension, the common frames skip wsproto (see _frames): a frame that needs more
         # than the fast reader gives goes to wsproto, and stays there until wsproto holds no part
-        # of a frame again.
+        # of a frame again. wsproto's connection (~1.5 KiB) is then made on the first frame that
+        # needs it, or the first control frame we send; with extensions it decodes every frame.
         self._plain = not extensions
+        self._extensions = extensions or None  # no empty list kept per session
+        self._codec: Codec | None = None if self._plain else Codec(extensions)
         self._max_message_size = settings.max_message_size
         self._close_timeout = close_timeout
-        self._inbox: deque[Received] = deque()
+        # Unread messages from _inbox_head on: a list and an index rather than a deque, whose
+        # first block alone is ~700 bytes on every idle session; the list is emptied when read
+        # to its end and cut when its read half grows (see receive).
+        self._inbox: list[Received] = []
+        self._inbox_head = 0
         self._inbox_size = 0
         # One future per task waiting in receive(): a future shared by several would be cancelled
         # for all of them when one of their tasks is cancelled.
         self._waiters: list[asyncio.Future[None]] = []
-        self._fragments: list[Any] = []
+        # The parts of a fragmented message being read; None (no list held) between messages.
+        self._fragments: list[Any] | None = None
         self._fragments_size = 0
         self._reading_paused = False
         self._close_timer: asyncio.TimerHandle | None = None
@@ -160,13 +199,14 @@ class WebSocket:
             return
         self._heard = True  # the client is alive: no keep-alive ping is due this interval
         codec = self._codec
-        if self._plain and not self._fragments and codec.between_frames:
+        if self._plain and not self._fragments and (codec is None or codec.between_frames):
             messages, used = read_simple_frames(data, self._max_message_size)
             for message in messages:
                 self._deliver(message, len(message))
             if used == len(data):
                 return
             data = data[used:]
+        codec = self._wsproto()
         try:
             codec.receive_data(data)
         except LocalProtocolError:
@@ -199,15 +239,25 @@ class WebSocket:
             # close is under way the frame is not ours to judge: the close decides the end.
             self._fail(CloseReason.MESSAGE_TOO_BIG, 'Message too big')
 
+    def _wsproto(self) -> Codec:
+        """wsproto's connection, made now if the session had no need of it yet."""
+        codec = self._codec
+        if codec is None:
+            # Fresh, it is OPEN and between frames: exactly where the fast reader left the stream.
+            codec = self._codec = Codec(self._extensions)
+        return codec
+
     def _on_message_part(self, event: TextMessage | BytesMessage) -> None:
         self._fragments_size += len(event.data)
         if self._fragments_size > self._max_message_size:
             self._fail(CloseReason.MESSAGE_TOO_BIG, 'Message too big')
             return
+        if self._fragments is None:
+            self._fragments = []
         self._fragments.append(event.data)
         if not event.message_finished:
             return
-        parts, self._fragments = self._fragments, []
+        parts, self._fragments = self._fragments, None
         size, self._fragments_size = self._fragments_size, 0
         if len(parts) == 1:
             message: str | bytes = parts[0]
@@ -218,10 +268,11 @@ class WebSocket:
         self._deliver(message, size)
 
     def _on_close(self, event: CloseConnection) -> None:
-        state = self._codec.state
+        codec = self._wsproto()
+        state = codec.state
         if state is ConnectionState.REMOTE_CLOSING:
             # The client closes: answer, then end the connection (the server closes TCP first).
-            self._carrier.write(self._codec.send(event.response()))
+            self._carrier.write(codec.send(event.response()))
             self._end(WebSocketClose(event.code, event.reason or ''))
         elif state is ConnectionState.CLOSED:
             # The answer to our own close.
@@ -236,9 +287,10 @@ class WebSocket:
         The app sees 1006 (the connection ended without the client's close frame, §7.1.5) with
         ``reason``, whatever ``code`` the client was sent.
         """
-        if self._codec.state in (ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING):
+        codec = self._wsproto()
+        if codec.state in (ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING):
             try:
-                self._carrier.write(self._codec.send(CloseConnection(code=code, reason=reason)))
+                self._carrier.write(codec.send(CloseConnection(code=code, reason=reason)))
             except LocalProtocolError:
                 pass
         self._end(WebSocketClose(1006, reason), abort)
@@ -277,7 +329,7 @@ class WebSocket:
             self.close_event = WebSocketClose(1006)
         # After our own close the event is already set, but the app may still be waiting for
         # the client's answer in receive(): the end must reach it either way.
-        if not (self._inbox and isinstance(self._inbox[-1], WebSocketClose)):
+        if not (len(self._inbox) > self._inbox_head and isinstance(self._inbox[-1], WebSocketClose)):
             self._deliver(self.close_event, 0)
 
     def _on_ping_timer(self) -> None:
@@ -318,7 +370,7 @@ class WebSocket:
         # A payload of its own for every ping, so that a late pong to an earlier one (or an
         # unsolicited pong) is not taken for the answer to this one.
         payload = self._pings_sent.to_bytes(4, 'big')
-        self._carrier.write(self._codec.send(Ping(payload=payload)))
+        self._carrier.write(self._wsproto().send(Ping(payload=payload)))
         if self._carrier_closed:
             return  # the write found the connection reset: the session has ended
         interval = self._ping_interval
@@ -353,7 +405,7 @@ class WebSocket:
 
     def _deliver(self, message: Received, size: int) -> None:
         self._inbox.append(message)
-        self._inbox_size += size
+        self._inbox_size += size + MESSAGE_OVERHEAD
         if self._inbox_size > INBOX_LIMIT and not self._reading_paused:
             self._reading_paused = True
             self._carrier.pause_reading()
@@ -370,16 +422,20 @@ class WebSocket:
     @property
     def closed(self) -> bool:
         """True once nothing more can be sent: either side started closing, or the carrier is gone."""
-        return self.close_event is not None or self._codec.state is not _OPEN
+        # No codec yet: nothing was sent or received that could have moved it from OPEN.
+        codec = self._codec
+        return self.close_event is not None or (codec is not None and codec.state is not _OPEN)
 
     @property
     def peer_closed(self) -> bool:
         """True once the client sent its close frame (it expects the carrier to end after ours)."""
-        return self._codec.state in (ConnectionState.CLOSED, ConnectionState.REMOTE_CLOSING)
+        codec = self._codec
+        return codec is not None and codec.state in (ConnectionState.CLOSED, ConnectionState.REMOTE_CLOSING)
 
     async def receive(self) -> Received:
         """The next message (``str`` or ``bytes``), or the :class:`WebSocketClose` that ended it."""
-        while not self._inbox:
+        inbox = self._inbox
+        while len(inbox) == self._inbox_head:
             if self.close_event is not None:
                 return self.close_event
             waiter = self._loop.create_future()
@@ -392,12 +448,21 @@ class WebSocket:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
                 raise
-        message = self._inbox.popleft()
+        head = self._inbox_head
+        message = inbox[head]
         if isinstance(message, WebSocketClose):
-            # Keep reporting the end to later calls.
-            self._inbox.appendleft(message)
-            return message
-        self._inbox_size -= len(message)
+            return message  # left in place: later calls keep reporting the end
+        head += 1
+        if head == len(inbox):
+            inbox.clear()  # read to the end: back to an empty list, no slots held
+            head = 0
+        elif head >= 32 and 2 * head >= len(inbox):
+            # A reader that never quite catches up: drop the read half, so the list holds no more
+            # than twice what is unread, at an amortized constant cost per message.
+            del inbox[:head]
+            head = 0
+        self._inbox_head = head
+        self._inbox_size -= len(message) + MESSAGE_OVERHEAD
         if self._reading_paused and self._inbox_size <= INBOX_LIMIT // 2:
             self._reading_paused = False
             # Keep-alive: what the client sent while we were not reading arrives now; it gets a
@@ -415,7 +480,7 @@ class WebSocket:
             message: TextMessage | BytesMessage = (
                 TextMessage(data=data) if isinstance(data, str) else BytesMessage(data=data)
             )
-            self._carrier.write(self._codec.send(message))
+            self._carrier.write(self._wsproto().send(message))
         if self._carrier.write_paused:
             await self._carrier.drain()
 
@@ -427,7 +492,7 @@ class WebSocket:
         """
         if self._carrier_closed:
             return
-        codec = self._codec
+        codec = self._wsproto()
         if codec.state is not _OPEN:
             if codec.state is ConnectionState.REMOTE_CLOSING:
                 self._carrier.write(codec.send(CloseConnection(code=code, reason=reason)))

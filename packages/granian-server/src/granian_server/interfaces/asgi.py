@@ -26,7 +26,7 @@ from ..log import AccessLogFormatter, logger
 from . import INTERFACES, Interface, Runtime
 from .asgi_spec import ASGI_EXTENSIONS, ASGI_VERSION, ASGIApp, Message, http_extensions, log_app_exception, with_host
 from .asgi_ws import run_websocket
-from .common import RequestLog, decode_path
+from .common import RequestLog, decode_path, scope_server
 from .lifespan import Lifespan
 
 __all__ = ['ASGIInterface', 'HTTPCycle', 'make_asgi_handler']
@@ -264,7 +264,7 @@ def make_asgi_handler(
             'asgi': ASGI_VERSION,
             'extensions': extensions,
             'http_version': exchange.http_version,
-            'server': (server[0], str(server[1])) if server else None,
+            'server': scope_server(server),
             'client': (client[0], str(client[1])) if client else None,
             'scheme': exchange.scheme,
             'method': exchange.method,

@@ -36,7 +36,7 @@ from granian_http import Exchange, WebSocket, WebSocketClosed
 
 from ..log import logger
 from .asgi_spec import ASGI_VERSION, ASGIApp, Message, log_app_exception, websocket_extensions, with_host
-from .common import RequestLog, decode_path
+from .common import RequestLog, decode_path, scope_server
 
 __all__ = ['WebSocketCycle', 'run_websocket']
 
@@ -214,7 +214,7 @@ async def run_websocket(
         'asgi': ASGI_VERSION,
         'extensions': websocket_extensions(exchange),
         'http_version': exchange.http_version,
-        'server': (server[0], str(server[1])) if server else None,
+        'server': scope_server(server),
         'client': (client[0], str(client[1])) if client else None,
         'scheme': 'wss' if exchange.scheme == 'https' else 'ws',
         'root_path': root_path,
