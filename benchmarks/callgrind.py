@@ -15,7 +15,9 @@ The client's own work is inside the figure too; it is small and the same for eve
 version, so differences between two commits are the server's. What else would move the count is
 held still: ``PYTHONHASHSEED`` is fixed; the ``date`` header is computed once and not refreshed
 every second (under valgrind a run takes tens of seconds, and how many refreshes fall into it
-would depend on the machine's load); and the code under test is copied to one fixed place with a
+would depend on the machine's load), but a far timer stays pending in its place, as the date timer
+always is in a real worker (a loop with a timer pending pays more per turn than one with none, and
+a count without one would flatter a tree that happens to leave no timer behind); and the code under test is copied to one fixed place with a
 minimal environment (the same code run from two folders differed by up to 2,000 instructions per
 request, through the allocator: path strings of other lengths move the heap). Two runs of the same
 code then agree to the instruction, wherever the checkout lives.
@@ -272,6 +274,7 @@ def _freeze_date() -> None:
     def refresh_once(ctx: Any) -> None:
         refresh(ctx)
         ctx._date_timer.cancel()
+        ctx._date_timer = ctx.loop.call_later(86400, lambda: None)  # pending, never due in a run
 
     ServeContext._refresh_date = refresh_once  # type: ignore[method-assign]
 
