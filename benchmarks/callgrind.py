@@ -226,16 +226,31 @@ async def _serve_and_drive(scenario: str, count: int) -> None:
     listener.setblocking(False)
     stop: asyncio.Future[Any] = loop.create_future()
     config = ServeConfig(interface=Interfaces(interface_name), http=http)
-    server = asyncio.ensure_future(serve_app(interface, config, [listener], stop))
+    try:
+        from granian_server.listening import Listeners
+    except ImportError:  # a tree from before the listener models took a list of sockets
+        listeners: Any = [listener]
+    else:
+        listeners = Listeners(shared=[listener])
+    server = asyncio.ensure_future(serve_app(interface, config, listeners, stop))
     sock = socket.socket()
     sock.setblocking(False)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     await loop.sock_connect(sock, listener.getsockname())
+    driver = asyncio.ensure_future(drive(Client(loop, sock), count))
     try:
-        await drive(Client(loop, sock), count)
+        # A server that fails (a harness that no longer fits serve_app, say) ends the run with its
+        # error, instead of leaving the client waiting for an answer that never comes.
+        await asyncio.wait((driver, server), return_when=asyncio.FIRST_COMPLETED)
+        if server.done():
+            driver.cancel()
+            server.result()
+            raise RuntimeError('the server stopped before the client was done')
+        driver.result()
     finally:
         sock.close()
-        stop.set_result(None)
+        if not stop.done():
+            stop.set_result(None)
         await server
         interface.teardown(loop)
 
