@@ -92,13 +92,16 @@ class Server:
         settings: HTTP1Settings | None = None,
         max_connections: int | None = None,
         peer: Any = ('127.0.0.1', 50000),
+        **context: Any,
     ) -> None:
+        """``context``: more ServeContext keywords (the response defaults, say)."""
         self.exchanges: list[Exchange] = []
         self.ctx = ServeContext(
             handler or self.exchanges.append,
             loop=asyncio.get_running_loop(),
             http1=settings,
             max_connections=max_connections,
+            **context,
         )
         self.conn, self.transport = self.connect(peer)
 

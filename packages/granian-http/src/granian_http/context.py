@@ -1,5 +1,6 @@
-"""What all connections of one worker share: settings, the request handler, the cached ``date``
-header, the set of open connections, the connection limit and graceful shutdown.
+"""What all connections of one worker share: settings, the request handler, the header fields
+added to every response (with the cached ``date``), the set of open connections, the connection
+limit and graceful shutdown.
 """
 
 from __future__ import annotations
@@ -8,11 +9,12 @@ import asyncio
 import email.utils
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Protocol
 
 from .exchange import Exchange
+from .fields import lower_name
 from .settings import HTTP1Settings, HTTP2Settings
 
 if TYPE_CHECKING:
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
 
     from .tls import TLSInfo, TLSServer
 
-__all__ = ['ManagedConnection', 'RequestHandler', 'ServeContext']
+__all__ = ['ManagedConnection', 'RequestHandler', 'ResponseDefaults', 'ServeContext']
 
 RequestHandler = Callable[[Exchange], None]
 
@@ -33,6 +35,71 @@ class ManagedConnection(Protocol):
     def resume_admission(self) -> None: ...
 
     def shutdown(self) -> None: ...
+
+
+#: Fields a default header may not name: the framing and the connection are decided per response by
+#: the protocol (a fixed ``content-length`` would break every body), and the ``date`` is the clock's.
+_NOT_DEFAULTS = frozenset(
+    (
+        b'content-length',
+        b'transfer-encoding',
+        b'connection',
+        b'keep-alive',
+        b'proxy-connection',
+        b'upgrade',
+        b'te',
+        b'trailer',
+        b'date',
+    )
+)
+_SERVER = b'server'
+_DATE = b'date'
+_GRANIAN = b'granian'
+
+
+class ResponseDefaults:
+    """The fields the server adds to a response whose app did not set that name: ``server``,
+    ``date`` and the configured default headers, ready in both wire forms.
+
+    One immutable snapshot per second (the date changes): a protocol takes the current one per
+    response, and HTTP/2 keys its cache of encoded heads on it, so a head built with last second's
+    date is never reused.
+    """
+
+    __slots__ = ('extra_names', 'fields', 'head', 'head_lines', 'lines')
+
+    def __init__(self, fields: tuple[tuple[bytes, bytes], ...], extra_names: frozenset[bytes]) -> None:
+        #: ``(name, value)`` pairs in the order they are sent (HTTP/2's form).
+        self.fields = fields
+        #: ``(name, b'name: value\r\n')`` pairs (HTTP/1.1's form, to leave out the app's names).
+        self.lines = tuple((name, b'%s: %s\r\n' % (name, value)) for name, value in fields)
+        #: Every line at once, for the usual response that sets none of these names itself.
+        self.head = b''.join(line for _, line in self.lines)
+        self.head_lines = len(self.lines)
+        #: The configured names other than ``server`` and ``date``, which protocols check anyway:
+        #: empty unless default headers are configured, so that the usual case costs one truth test.
+        self.extra_names = extra_names
+
+
+def _check_defaults(headers: Iterable[tuple[bytes, bytes]]) -> tuple[tuple[bytes, bytes], ...]:
+    """Check configured default headers once per worker: lower-case token names, values without
+    CR, LF or NUL (stripped of surrounding whitespace), none of the names the protocol owns, and
+    one ``server`` at most.
+
+    The server has checked them already, with messages naming its option; this is the protocol
+    layer's own guard, as these bytes go into every response head without another look.
+    """
+    checked = []
+    for name, value in headers:
+        lname = lower_name(name)
+        if lname in _NOT_DEFAULTS:
+            raise ValueError(f'{name!r} cannot be a default response header')
+        if b'\r' in value or b'\n' in value or b'\0' in value:
+            raise ValueError(f'Invalid default header value {value!r}: line breaks and NUL are not allowed')
+        checked.append((lname, value.strip(b' \t')))
+    if sum(1 for name, _ in checked if name == _SERVER) > 1:
+        raise ValueError('A response has one server header: give one default server header at most')
+    return tuple(checked)
 
 
 class ServeContext:
@@ -51,6 +118,9 @@ class ServeContext:
         ssl_context: ssl.SSLContext | None = None,
         tls: TLSServer | None = None,
         max_connections: int | None = None,
+        server_header: bool = True,
+        date_header: bool = True,
+        default_headers: Iterable[tuple[bytes, bytes]] = (),
     ) -> None:
         self.handler = handler
         self.loop = loop
@@ -64,10 +134,18 @@ class ServeContext:
         self.ssl_context = tls.context if tls is not None else ssl_context
         self.scheme = 'https' if self.ssl_context is not None else 'http'
         self.max_connections = max_connections
-        #: The ``date`` response header line, refreshed once a second.
-        self.date_header = b''
-        #: The same date, the value alone (HTTP/2 sends it as a field, not a line).
-        self.date_value = b''
+        extra = _check_defaults(default_headers)
+        # A configured server header replaces ours whether ours is on or not: it is a value the
+        # operator chose, where server_header=False only turns off the one we would choose.
+        server = tuple(field for field in extra if field[0] == _SERVER)
+        if not server and server_header:
+            server = ((_SERVER, _GRANIAN),)
+        self._first_fields = server
+        self._last_fields = tuple(field for field in extra if field[0] != _SERVER)
+        self._extra_names = frozenset(name for name, _ in self._last_fields)
+        self._date_header = date_header
+        #: The fields added to every response that does not set them itself, with the current date.
+        self.response_defaults = ResponseDefaults((), frozenset())
         self.closing = False
         self.connections: set[ManagedConnection] = set()
         #: Plain counters for the metrics exporter, bumped by the connections (nothing else to pay).
@@ -88,12 +166,18 @@ class ServeContext:
 
     def _refresh_date(self) -> None:
         # Computed once a second for every response of the worker (RFC 9110 §6.6.1 asks for a
-        # date; its resolution is a second): formatting it per response cost ~2 µs.
+        # date; its resolution is a second): formatting it per response cost ~2 µs, and so would
+        # joining the default fields.
         now = time.time()
-        self.date_value = email.utils.formatdate(now, usegmt=True).encode('ascii')
-        self.date_header = b'date: %s\r\n' % self.date_value
-        # Fire just after the next second starts, so the header changes when the clock does.
-        self._date_timer = self.loop.call_later(1.0 - (now % 1.0) + 0.001, self._refresh_date)
+        date: tuple[tuple[bytes, bytes], ...] = ()
+        if self._date_header:
+            # Off when a proxy in front sends its own, or on a host without a reliable clock (the
+            # one case where RFC 9110 §6.6.1 says not to send it); nothing to refresh then.
+            date = ((_DATE, email.utils.formatdate(now, usegmt=True).encode('ascii')),)
+        self.response_defaults = ResponseDefaults(self._first_fields + date + self._last_fields, self._extra_names)
+        if date:
+            # Fire just after the next second starts, so the header changes when the clock does.
+            self._date_timer = self.loop.call_later(1.0 - (now % 1.0) + 0.001, self._refresh_date)
 
     # -- connection bookkeeping -----------------------------------------------------------------
 
