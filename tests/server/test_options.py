@@ -82,6 +82,10 @@ UPSTREAM_DEFAULTS = {
     # Not upstream's (its issue #174 asks for the PROXY protocol); after upstream's keywords.
     'proxy_protocol': 'off',
     'proxy_protocol_trusted_hosts': None,
+    # Uvicorn's response header options (upstream's issues #315 and #594); after upstream's keywords.
+    'server_header': True,
+    'date_header': True,
+    'headers': None,
 }
 
 

@@ -17,6 +17,7 @@ from .errors import ConfigurationError, FatalError
 from .interfaces import make_interface
 from .listening import Listeners
 from .log import LogLevels, logger
+from .response_headers import HeaderOption
 from .server import Server as _MainServer
 from .serving import serve_app
 
@@ -63,6 +64,9 @@ class Server(_MainServer):
         static_path_precompressed: bool = False,
         proxy_protocol: ProxyProtocolModes = ProxyProtocolModes.off,
         proxy_protocol_trusted_hosts: str | list[str] | None = None,
+        server_header: bool = True,
+        date_header: bool = True,
+        headers: HeaderOption | None = None,
     ) -> None:
         super().__init__(
             target,
@@ -103,6 +107,9 @@ class Server(_MainServer):
             static_path_precompressed=static_path_precompressed,
             proxy_protocol=proxy_protocol,
             proxy_protocol_trusted_hosts=proxy_protocol_trusted_hosts,
+            server_header=server_header,
+            date_header=date_header,
+            headers=headers,
         )
         self._stop: asyncio.Future[None] | None = None
         self._reload = False

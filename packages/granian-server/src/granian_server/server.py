@@ -29,6 +29,7 @@ from .pidfile import PidFile
 from .process_title import resolve_process_name, set_process_title
 from .proxy_protocol import check_trusted_hosts
 from .reloader import ReloadOptions
+from .response_headers import HeaderOption, check_header_flag, parse_headers
 from .serving import ServeConfig
 from .static import pair_mounts
 from .supervisor import Supervisor, SupervisorOptions
@@ -125,6 +126,9 @@ class Server:
         reuse_port: bool | None = None,
         proxy_protocol: ProxyProtocolModes = ProxyProtocolModes.off,
         proxy_protocol_trusted_hosts: str | Sequence[str] | None = None,
+        server_header: bool = True,
+        date_header: bool = True,
+        headers: HeaderOption | None = None,
     ) -> None:
         self.target = target
         self.bind_addr = address
@@ -199,6 +203,10 @@ class Server:
         self.proxy_protocol = _enum(ProxyProtocolModes, proxy_protocol, 'proxy_protocol')
         enabled = self.proxy_protocol != ProxyProtocolModes.off
         self.proxy_protocol_trusted_hosts = check_trusted_hosts(proxy_protocol_trusted_hosts, enabled)
+        #: The response header options (Uvicorn's names; upstream's issues #315 and #594).
+        self.server_header = check_header_flag('server_header', server_header)
+        self.date_header = check_header_flag('date_header', date_header)
+        self.headers = parse_headers(headers)
 
         self.hooks_startup: list[Callable[[], Any]] = []
         self.hooks_reload: list[Callable[[], Any]] = []
@@ -419,6 +427,9 @@ class Server:
             static_path_precompressed=self.static_path_precompressed,
             proxy_protocol=self.proxy_protocol.value,
             proxy_protocol_trusted_hosts=self.proxy_protocol_trusted_hosts,
+            server_header=self.server_header,
+            date_header=self.date_header,
+            headers=self.headers,
         )
 
     def _worker_spec(self, target_loader: Callable[..., Any] | None) -> WorkerSpec:

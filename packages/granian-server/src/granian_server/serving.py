@@ -72,6 +72,11 @@ class ServeConfig:
     proxy_protocol: str = 'off'
     #: Who may send that header, as ``granian_proxies.TrustedHosts`` reads it (checked already).
     proxy_protocol_trusted_hosts: str = '127.0.0.1'
+    #: Add ``server: granian`` and ``date`` to responses that do not set them.
+    server_header: bool = True
+    date_header: bool = True
+    #: Default response fields, ``(lower-case name, value)``, checked by :mod:`.response_headers`.
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 async def serve_app(
@@ -136,6 +141,10 @@ async def serve_app(
         websockets=config.websockets,
         tls=tls,
         max_connections=config.backpressure,
+        server_header=config.server_header,
+        date_header=config.date_header,
+        # latin-1: the option's check made sure every character has its byte.
+        default_headers=[(name.encode('latin-1'), value.encode('latin-1')) for name, value in config.headers],
     )
     factory: Callable[[], asyncio.BaseProtocol] = protocol_factory(ctx)
     ssl_context = ctx.ssl_context
