@@ -4,9 +4,7 @@ and variables pass to the server: tests/cli/test_command.py)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -16,7 +14,7 @@ from granian import Granian
 from granian.errors import ConfigurationError
 from granian.server.embed import Server as EmbeddedServer
 from granian_cli import cli
-from testkit.process import ROOT
+from testkit.process import run_command
 
 
 def test_defaults_send_server_and_date_and_nothing_else() -> None:
@@ -85,14 +83,7 @@ def test_help_lists_the_options_with_their_variables() -> None:
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, '-m', 'granian', '--interface', 'asgi', '--port', '0', *args, 'examples.hello:app'],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,  # a server that starts anyway fails here
-        env={**os.environ, **(env or {})},
-    )
+    return run_command('--interface', 'asgi', '--port', '0', *args, 'examples.hello:app', env=env)
 
 
 @pytest.mark.parametrize(

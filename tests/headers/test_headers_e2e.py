@@ -202,22 +202,20 @@ def test_every_interface(interface: str) -> None:
         assert server.stop() == 0
 
 
-def test_the_command_and_its_variables() -> None:
-    server = cli_server(
-        '--interface',
-        'asginl',
-        '--port',
-        '0',
-        '--loop',
-        'asyncio',
-        '--working-dir',
-        str(APPS),
-        '--no-date-header',
-        '--header',
-        'x-frame-options: DENY',
+def start_command(*args: str, env: dict[str, str]) -> ServerProcess:
+    return cli_server(
+        *('--interface', 'asginl', '--port', '0', '--loop', 'asyncio', '--working-dir', str(APPS)),
+        *args,
         'headers_asgi:app',
-        env={'GRANIAN_HEADER': 'x-one: 1\nx-two: two words', 'GRANIAN_SERVER_HEADER': 'false'},
+        env=env,
     ).ready()
+
+
+def test_the_command_and_its_variables() -> None:
+    variables = {'GRANIAN_HEADER': 'x-one: 1\nx-two: two words'}
+    server = start_command(
+        '--no-date-header', '--header', 'x-frame-options: DENY', env={**variables, 'GRANIAN_SERVER_HEADER': 'false'}
+    )
     try:
         for http2 in (False, True):
             _, found = curl_get(server, '/', http2)
@@ -227,18 +225,7 @@ def test_the_command_and_its_variables() -> None:
             assert 'server' not in found and 'date' not in found
     finally:
         assert server.stop() == 0
-    server = cli_server(
-        '--interface',
-        'asginl',
-        '--port',
-        '0',
-        '--loop',
-        'asyncio',
-        '--working-dir',
-        str(APPS),
-        'headers_asgi:app',
-        env={'GRANIAN_HEADER': 'x-one: 1\nx-two: two words', 'GRANIAN_DATE_HEADER': 'false'},
-    ).ready()
+    server = start_command(env={**variables, 'GRANIAN_DATE_HEADER': 'false'})
     try:
         for http2 in (False, True):
             _, found = curl_get(server, '/', http2)
