@@ -2,11 +2,13 @@
 upstream's issues #315 and #594 ask for them).
 
 ``headers`` are default fields for every response the server writes: the app's, static files, the
-server's own errors and WebSocket handshakes. Each is added unless the app set that name itself,
-so a default never becomes a second value of a field the app chose (Uvicorn appends them to
-whatever the app sends; two ``cache-control`` or ``strict-transport-security`` fields would leave a
-client to pick one). A ``server`` default replaces ``server: granian``; ``date`` cannot be a
-default (it is the time of the response: ``date_header=False`` turns it off).
+server's own errors and WebSocket handshakes (interim responses, 100 Continue, the 101 before h2c
+and 103 Early Hints, carry only their own fields, as before: the final response that follows has
+the defaults). Each is added unless the app set that name itself, so a default never becomes a
+second value of a field the app chose (Uvicorn appends them to whatever the app sends; two
+``cache-control`` or ``strict-transport-security`` fields would leave a client to pick one). A
+``server`` default replaces ``server: granian``; ``date`` cannot be a default (it is the time of the
+response: ``date_header=False`` turns it off).
 
 They are checked here, once, with messages naming the option; the protocol layer checks them again
 as its own guard (``granian_http.ServeContext``).
