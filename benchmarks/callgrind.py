@@ -196,7 +196,8 @@ async def ws_echo(client: Client, count: int) -> None:
 
 
 SCENARIOS: dict[str, tuple[str, str, Callable[[Client, int], Awaitable[None]]]] = {
-    # name: (interface, http mode, client)
+    # name: (interface, http mode, client). HTTP/1.1 is parsed by h11 unless the name says
+    # otherwise, so that counts stay comparable with trees that had no other parser.
     'h1-get': ('asgi', '1', h1_scenario(_h1(b'GET', b'/b'))),
     'h1-post-echo': ('asgi', '1', h1_scenario(_h1(b'POST', b'/echo', _ECHO))),
     'h2c-get': ('asgi', '2', h2c_get),
@@ -205,7 +206,30 @@ SCENARIOS: dict[str, tuple[str, str, Callable[[Client, int], Awaitable[None]]]] 
     'wsgi-get': ('wsgi', '1', h1_scenario(_h1(b'GET', b'/b'))),
     'wsgi-post-echo': ('wsgi', '1', h1_scenario(_h1(b'POST', b'/echo', _ECHO))),
     'auto-get': ('asgi', 'auto', h1_scenario(_h1(b'GET', b'/b'))),
+    'h1-get-httptools': ('asgi', '1', h1_scenario(_h1(b'GET', b'/b'))),
+    'h1-post-echo-httptools': ('asgi', '1', h1_scenario(_h1(b'POST', b'/echo', _ECHO))),
+    'rsgi-get-httptools': ('rsgi', '1', h1_scenario(_h1(b'GET', b'/b'))),
 }
+
+
+def _config(scenario: str, interface_name: str, http: str) -> Any:
+    """The worker's options for ``scenario``, for this tree and older ones alike."""
+    from granian_http import HTTP1Settings
+    from granian_server.constants import Interfaces
+    from granian_server.serving import ServeConfig
+
+    http1 = HTTP1Settings()
+    if hasattr(http1, 'parser'):  # trees before the parser seam had h11 only
+        http1.parser = 'httptools' if scenario.endswith('-httptools') else 'h11'
+    return ServeConfig(interface=Interfaces(interface_name), http=http, http1=http1)
+
+
+def _listeners(sock: socket.socket) -> Any:
+    try:
+        from granian_server.listening import Listeners
+    except ImportError:  # trees before socket activation took a list of sockets
+        return [sock]
+    return Listeners(shared=[sock])
 
 
 # -- the server side, in-process -------------------------------------------------------------------
@@ -223,9 +247,8 @@ def _metrics_pusher() -> Any:
 
 
 async def _serve_and_drive(scenario: str, count: int, metrics: bool) -> None:
-    from granian_server.constants import Interfaces
     from granian_server.interfaces import make_interface
-    from granian_server.serving import ServeConfig, serve_app
+    from granian_server.serving import serve_app
 
     interface_name, http, drive = SCENARIOS[scenario]
     module = __import__(f'{interface_name}_app')
@@ -237,15 +260,9 @@ async def _serve_and_drive(scenario: str, count: int, metrics: bool) -> None:
     listener.listen(16)
     listener.setblocking(False)
     stop: asyncio.Future[Any] = loop.create_future()
-    config = ServeConfig(interface=Interfaces(interface_name), http=http)
-    try:
-        from granian_server.listening import Listeners
-    except ImportError:  # a tree from before the listener models took a list of sockets
-        listeners: Any = [listener]
-    else:
-        listeners = Listeners(shared=[listener])
+    config = _config(scenario, interface_name, http)
     pusher = _metrics_pusher() if metrics else None
-    server = asyncio.ensure_future(serve_app(interface, config, listeners, stop, metrics=pusher))
+    server = asyncio.ensure_future(serve_app(interface, config, _listeners(listener), stop, metrics=pusher))
     sock = socket.socket()
     sock.setblocking(False)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

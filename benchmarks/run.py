@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from harness import certs, envs, h2load, session, websocket, wrk
+from harness import certs, envs, h2load, h3load, session, websocket, wrk
 from harness.process import ServerError, free_port
 from harness.report import Outcome, check_targets, render_scenario, render_targets
 from harness.results import LoadSettings, Measurement
@@ -35,10 +35,11 @@ TOOLS: dict[str, Callable[[Scenario, str, LoadSettings], Measurement]] = {
     'wrk': wrk.measure,
     'h2load': h2load.measure,
     'ws': websocket.measure,
+    'h3': h3load.measure,
 }
 # The command-line tools (keys of envs.TOOLS) each load generator needs, beyond openssl and taskset.
-TOOL_COMMANDS: dict[str, tuple[str, ...]] = {'wrk': ('wrk',), 'h2load': ('h2load',), 'ws': ('node', 'npm')}
-_SCHEMES = {'h1': 'http', 'https': 'https', 'h2c': 'http', 'ws': 'ws'}
+TOOL_COMMANDS: dict[str, tuple[str, ...]] = {'wrk': ('wrk',), 'h2load': ('h2load',), 'ws': ('node', 'npm'), 'h3': ()}
+_SCHEMES = {'h1': 'http', 'https': 'https', 'h2c': 'http', 'ws': 'ws', 'h3': 'https'}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -85,12 +86,13 @@ def run_one(
 ) -> Outcome:
     port = free_port(HOST)
     extra = server.transport_args(scenario.transport) or ()
-    files = {'cert': str(tls_files[0]), 'key': str(tls_files[1])}
+    # A transport's arguments may name the address too (hypercorn's --quic-bind {host}:{port}).
+    files = {'cert': str(tls_files[0]), 'key': str(tls_files[1]), 'host': HOST, 'port': str(port)}
     argv = expand_argv([*argv, *expand_argv(extra, files)], {'port': str(port)})
     log_path = logs / f'{server.name}-{scenario.name}.log'
     proc = session.start_server(argv, cpu=args.server_cpu, log_path=log_path, port=port, pythonpath=server.pythonpath)
     measure = TOOLS[scenario.tool]
-    tls = scenario.transport == 'https'
+    tls = scenario.transport in ('https', 'h3')  # an HTTP/3 server serves TLS over TCP too
     url = f'{_SCHEMES[scenario.transport]}://{HOST}:{port}{scenario.path}'
     try:
         proc.wait_ready()
@@ -105,7 +107,14 @@ def run_one(
         measurement = replace(measurement, server_cpu_s=proc.cpu_seconds() - cpu_before)
         proc.check_healthy()
         return Outcome(measurement=measurement)
-    except (ServerError, wrk.WrkError, h2load.H2loadError, websocket.WebSocketError, subprocess.TimeoutExpired) as exc:
+    except (
+        ServerError,
+        wrk.WrkError,
+        h2load.H2loadError,
+        h3load.H3LoadError,
+        websocket.WebSocketError,
+        subprocess.TimeoutExpired,
+    ) as exc:
         return Outcome(failure=str(exc))
     finally:
         try:

@@ -51,8 +51,29 @@ ENVS: dict[str, Env] = {
         # websockets (wsproto comes with our granian-http).
         Env(
             'ours',
-            (*_editable(_OUR_PACKAGES), 'uvicorn[standard]>=0.30', 'hypercorn>=0.17', 'gunicorn>=23'),
-            report=('uvicorn', 'httptools', 'uvloop', 'websockets', 'hypercorn', 'gunicorn', 'h11', 'wsproto'),
+            # aioquic: our HTTP/3, hypercorn's (--quic-bind) and the HTTP/3 load client (h3load).
+            (
+                *_editable(_OUR_PACKAGES),
+                'uvicorn[standard]>=0.30',
+                'hypercorn>=0.17',
+                'gunicorn>=23',
+                'aioquic>=1.7,<1.8',
+                # The third loop our server runs on, measured beside uvloop and asyncio
+                # (ours-rloop), though --loop auto leaves it out (granian_server/loops.py says why).
+                'rloop>=0.5',
+            ),
+            report=(
+                'uvicorn',
+                'httptools',
+                'uvloop',
+                'rloop',
+                'websockets',
+                'hypercorn',
+                'gunicorn',
+                'h11',
+                'wsproto',
+                'aioquic',
+            ),
         ),
         # Upstream's Rust Granian: its distribution name is ours too, so it lives alone.
         Env('granian-rust', ('granian[uvloop]>=2,<3',), report=('granian', 'uvloop')),

@@ -75,6 +75,10 @@ def render_scenario(
 
 
 def _ratio(outcomes: Mapping[tuple[str, str], Outcome], target: Target, scenario: str) -> float | None:
+    if target.by_cpu:
+        # Requests per server CPU-second, ours over the peer's: the peer's cost over ours.
+        ours, peer = _cost(outcomes.get((target.ours, scenario))), _cost(outcomes.get((target.peer, scenario)))
+        return peer / ours if ours and peer else None
     ours, peer = _rps(outcomes.get((target.ours, scenario))), _rps(outcomes.get((target.peer, scenario)))
     return ours / peer if ours and peer else None
 
@@ -154,7 +158,7 @@ def render_targets(checks: Sequence[TargetCheck], outcomes: Mapping[tuple[str, s
         target = check.target
         ratio = '-' if check.ratio is None else f'{check.ratio:.2f}x'
         cost = _cost_ratio(outcomes, target, check.scenario)
-        pair = f'{target.ours} / {target.peer}'
+        pair = f'{target.ours} / {target.peer}' + (' (req per server CPU-s)' if target.by_cpu else '')
         rows.append([check.scenario, pair, ratio, f'>= {target.min_ratio}x', check.status, cost])
     if not rows:
         return ''

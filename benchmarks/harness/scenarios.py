@@ -32,11 +32,14 @@ class Scenario:
     wrk_script: str | None = None
     wrk_args: tuple[str, ...] = ()
     # 'h1' (HTTP/1.1, cleartext), 'https' (HTTP/1.1 over TLS), 'h2c' (HTTP/2 with prior knowledge)
-    # or 'ws' (WebSocket over cleartext HTTP/1.1; body is the message, echoed back as expect).
+    # 'h3' (HTTP/3 over QUIC, TLS on the TCP side too) or 'ws' (WebSocket over cleartext HTTP/1.1;
+    # body is the message, echoed back as expect).
     # Only servers listing the transport in ServerSpec.transports run it.
     transport: str = 'h1'
     # h2load's load shape: connections and concurrent streams per connection.
     h2load_args: tuple[str, ...] = ('-c', '16', '-m', '16')
+    # The HTTP/3 client's (h3load.py): connections, and requests in flight on each.
+    h3load_args: tuple[int, int] = (4, 16)
 
     @property
     def unit(self) -> str:
@@ -51,7 +54,9 @@ class Scenario:
                 'one in flight per connection'
             )
         sent = f', {len(self.body)} B sent' if self.body else ''
-        over = {'h1': '', 'https': ', HTTP/1.1 over TLS', 'h2c': ', HTTP/2 cleartext'}[self.transport]
+        over = {'h1': '', 'https': ', HTTP/1.1 over TLS', 'h2c': ', HTTP/2 cleartext', 'h3': ', HTTP/3 over QUIC'}[
+            self.transport
+        ]
         return f'{self.name}: {self.method} {self.path} ({len(self.expect)} B response{sent}{over})'
 
 
@@ -62,6 +67,16 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario('post-echo-1k', 'POST', '/echo', expect=_ECHO_BODY, body=_ECHO_BODY),
     Scenario('h2c-get-short', 'GET', '/b', expect=b'Hello, world!', tool='h2load', transport='h2c'),
     Scenario('https-get-short', 'GET', '/b', expect=b'Hello, world!', transport='https'),
+    # HTTP/3 (issue 13): ASGI only, the interface hypercorn serves it on; a Python client (h3load).
+    Scenario(
+        'h3-get-short',
+        'GET',
+        '/b',
+        expect=b'Hello, world!',
+        interfaces=frozenset({'asgi'}),
+        tool='h3',
+        transport='h3',
+    ),
     Scenario(
         'ws-echo',
         'GET',

@@ -55,25 +55,26 @@ _GRANIAN_TLS = ('--ssl-certificate', '{cert}', '--ssl-keyfile', '{key}')
 # Ours serves h2c by prior knowledge in its default http=auto; the Rust Granian needs --http auto
 # (its rows say --http 1 for the HTTP/1.1 scenarios, and the last --http wins).
 _OURS_TRANSPORTS = (('https', _GRANIAN_TLS), ('h2c', ()))
+# HTTP/3 (issue 13): ours with --http3, hypercorn with --quic-bind on the same port (both on aioquic).
+_OURS_H3 = ('h3', (*_GRANIAN_TLS, '--http3'))
 _RUST_TRANSPORTS = (('https', _GRANIAN_TLS), ('h2c', ('--http', 'auto')))
 # WebSockets run on the stdlib loop only (issue 5). Ours serves them by default; the Rust rows say
 # --no-ws for HTTP, and the last flag wins.
 _OURS_WS = ('ws', ())
 _RUST_WS = ('ws', ('--ws',))
-# What `granian[speedups]` (issue 12) switches on: uvloop, and the httptools HTTP/1.1 parser.
-# >>> THE PARSER CHOICE GOES HERE. Our server has no httptools parser yet, so these rows run
-# ours on uvloop with the h11 parser. Once the parser exists and is picked automatically when
-# httptools is installed, nothing needs adding here to *use* it; but the `ours` venv installs
-# httptools (uvicorn[standard] brings it), so the pure-Python rows (ours-asyncio, ours-uvloop,
-# ours-rsgi-asyncio, ours-wsgi) will then need the option that forces h11, or a venv of their own
-# without httptools. If the parser is chosen by an option instead, put it in this tuple. <<<
-_SPEEDUPS = ('--loop', 'uvloop')
+# The `ours` venv has httptools (uvicorn[standard] brings it), which our server picks by itself:
+# the pure-Python rows ask for the h11 parser, the reference that issue 12's first target is about.
+_PURE = ('--http1-parser', 'h11')
+# What `granian[speedups]` (issue 12) switches on, with no option needed: --loop auto picks uvloop
+# and the HTTP/1.1 parser is httptools when installed. These rows pass nothing else.
+_SPEEDUPS = ('--loop', 'auto')
 _UVICORN_TRANSPORTS = (('https', ('--ssl-certfile', '{cert}', '--ssl-keyfile', '{key}')),)
 # The path is relative to benchmarks/apps, where servers run (see hypercorn-h2c.toml for why).
 _HYPERCORN_TRANSPORTS = (
     ('https', ('--certfile', '{cert}', '--keyfile', '{key}')),
     ('h2c', ('--config', '../harness/hypercorn-h2c.toml')),
     ('ws', ()),
+    ('h3', ('--certfile', '{cert}', '--keyfile', '{key}', '--quic-bind', '{host}:{port}')),
 )
 
 SERVERS: tuple[ServerSpec, ...] = (
@@ -81,15 +82,34 @@ SERVERS: tuple[ServerSpec, ...] = (
         'ours-asyncio',
         'asgi',
         'ours',
-        (*_OURS, '--interface', 'asgi', '--loop', 'asyncio', '{app}'),
-        (*_OURS_TRANSPORTS, _OURS_WS),
+        (*_OURS, '--interface', 'asgi', '--loop', 'asyncio', *_PURE, '{app}'),
+        (*_OURS_TRANSPORTS, _OURS_WS, _OURS_H3),
     ),
     ServerSpec(
         'ours-uvloop',
         'asgi',
         'ours',
-        (*_OURS, '--interface', 'asgi', '--loop', 'uvloop', '{app}'),
+        (*_OURS, '--interface', 'asgi', '--loop', 'uvloop', *_PURE, '{app}'),
         _OURS_TRANSPORTS,
+    ),
+    # The loops side by side with the same parser, and the parsers on the same loop (issue 12).
+    ServerSpec(
+        'ours-rloop',
+        'asgi',
+        'ours',
+        (*_OURS, '--interface', 'asgi', '--loop', 'rloop', '--http1-parser', 'httptools', '{app}'),
+    ),
+    ServerSpec(
+        'ours-uvloop-httptools',
+        'asgi',
+        'ours',
+        (*_OURS, '--interface', 'asgi', '--loop', 'uvloop', '--http1-parser', 'httptools', '{app}'),
+    ),
+    ServerSpec(
+        'ours-asyncio-httptools',
+        'asgi',
+        'ours',
+        (*_OURS, '--interface', 'asgi', '--loop', 'asyncio', '--http1-parser', 'httptools', '{app}'),
     ),
     # Issue 12's accelerated row: ours with everything granian[speedups] brings (see _SPEEDUPS).
     ServerSpec('ours-speedups', 'asgi', 'ours', (*_OURS, '--interface', 'asgi', *_SPEEDUPS, '{app}')),
@@ -130,7 +150,11 @@ SERVERS: tuple[ServerSpec, ...] = (
     ),
     # RSGI (issue 3): HTTP/1.1 and WebSockets on the stdlib loop, like the ASGI rows it is compared with.
     ServerSpec(
-        'ours-rsgi-asyncio', 'rsgi', 'ours', (*_OURS, '--interface', 'rsgi', '--loop', 'asyncio', '{app}'), (_OURS_WS,)
+        'ours-rsgi-asyncio',
+        'rsgi',
+        'ours',
+        (*_OURS, '--interface', 'rsgi', '--loop', 'asyncio', *_PURE, '{app}'),
+        (_OURS_WS,),
     ),
     ServerSpec(
         'granian-rust-rsgi-asyncio',
@@ -145,7 +169,8 @@ SERVERS: tuple[ServerSpec, ...] = (
         'granian-rust-rsgi-uvloop', 'rsgi', 'granian-rust', (*_RUST, '--interface', 'rsgi', '--loop', 'uvloop', '{app}')
     ),
     # WSGI (issue 4): one worker each; ours and the Rust Granian with their default blocking threads.
-    ServerSpec('ours-wsgi', 'wsgi', 'ours', (*_OURS, '--interface', 'wsgi', '--loop', 'asyncio', '{app}')),
+    # WSGI as a user with granian[speedups] installed runs it (the targets name no parser).
+    ServerSpec('ours-wsgi', 'wsgi', 'ours', (*_OURS, '--interface', 'wsgi', *_SPEEDUPS, '{app}')),
     ServerSpec('gunicorn-sync', 'wsgi', 'ours', (*_GUNICORN, '--worker-class', 'sync', '{app}')),
     ServerSpec(
         'gunicorn-gthread', 'wsgi', 'ours', (*_GUNICORN, '--worker-class', 'gthread', '--threads', '4', '{app}')
@@ -195,11 +220,36 @@ def before_rows(tree: Path) -> tuple[ServerSpec, ...]:
         'ours-rsgi-asyncio': 'before-rsgi-asyncio',
         'ours-wsgi': 'before-wsgi',
     }
+    # A checkout from before the httptools parser has no --http1-parser; it parses with h11 anyway,
+    # which is what the option asks for, so the rows drop it rather than fail to start.
+    options = tree / 'packages/granian-cli/src/granian_cli/options.py'
+    knows_parser = options.is_file() and '--http1-parser' in options.read_text()
     return tuple(
-        ServerSpec(mirrored[spec.name], spec.interface, spec.env, spec.argv, spec.transports, spec.http1, sources)
+        ServerSpec(
+            mirrored[spec.name],
+            spec.interface,
+            spec.env,
+            spec.argv if knows_parser else _without(spec.argv, _PURE),
+            spec.transports,
+            spec.http1,
+            sources,
+        )
         for spec in SERVERS
         if spec.name in mirrored
     )
+
+
+def _without(argv: tuple[str, ...], option: tuple[str, ...]) -> tuple[str, ...]:
+    """``argv`` with the consecutive tokens ``option`` taken out where they occur."""
+    out: list[str] = []
+    index = 0
+    while index < len(argv):
+        if argv[index : index + len(option)] == option:
+            index += len(option)
+            continue
+        out.append(argv[index])
+        index += 1
+    return tuple(out)
 
 
 def ours_launcher(python: Path) -> list[str]:

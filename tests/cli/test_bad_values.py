@@ -39,7 +39,7 @@ class Case:
         return f'{self.flag}={self.value}'
 
 
-def _range_values(kind: click.IntRange, in_words: str) -> list[str]:
+def _range_values(kind: click.IntRange | click.FloatRange, in_words: str) -> list[str]:
     values = [in_words]
     if kind.min is not None:
         values.append(str(int(kind.min) - 1))
@@ -59,7 +59,7 @@ def bad_values(param: click.Option) -> list[tuple[str, str]] | None:
         return [('no-such-choice', 'parse')]
     if isinstance(kind, OctalIntType):
         return [('rw-r--r--', 'parse'), ('0o9', 'parse')]
-    if isinstance(kind, click.IntRange):
+    if isinstance(kind, click.IntRange | click.FloatRange):
         return [(value, 'parse') for value in _range_values(kind, 'many')]
     if isinstance(kind, click.types.IntParamType | click.types.FloatParamType):
         return [('many', 'parse')]

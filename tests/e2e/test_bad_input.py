@@ -17,13 +17,14 @@ from testkit.process import ServerProcess, api_server
 APPS = Path(__file__).parent / 'apps'
 
 
-@pytest.fixture(scope='module')
-def server() -> Iterator[ServerProcess]:
+# Each request parser behind the seam gets the same bad clients and must answer them alike.
+@pytest.fixture(scope='module', params=['h11', 'httptools'])
+def server(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
     proc = api_server(
         'asgi_inspector:app',
         interface='asgi',
         working_dir=str(APPS),
-        http1_settings=HTTP1Settings(header_read_timeout=500, max_buffer_size=16384),
+        http1_settings=HTTP1Settings(header_read_timeout=500, max_buffer_size=16384, parser=request.param),
     ).ready()
     yield proc
     assert proc.stop() == 0

@@ -3,14 +3,20 @@
 The rest of the suite runs on the stdlib loop (the reference). Here each loop serves HTTP/1.1
 with a streamed body, a WebSocket, HTTP/2 by prior knowledge and through ``Upgrade: h2c`` (the
 protocol hand-overs that rloop's transports cannot do with ``set_protocol``), and TLS where the
-loop can serve it. ``'auto'`` picks rloop first, as upstream does, and skips it under TLS.
+loop can serve it. ``'auto'`` picks uvloop first and never rloop: rloop 0.5 never closes the
+sockets its servers accept, so every connection would leak a file descriptor (upstream picks rloop
+first, but its connections never go through the Python loop's transports).
 """
 
 from __future__ import annotations
 
 import asyncio
+import http.client
+import os
 import shutil
+import socket
 import ssl
+import struct
 import subprocess
 from pathlib import Path
 
@@ -21,11 +27,12 @@ import websockets
 from granian import Granian
 from granian.errors import ConfigurationError
 from testkit.certs import Certs
+from testkit.poll import eventually
 from testkit.process import api_server
 
 APPS = Path(__file__).parent / 'apps'
 
-LOOP_MODULES = {'asyncio': 'asyncio.unix_events', 'uvloop': 'uvloop', 'rloop': 'rloop.loop', 'auto': 'rloop.loop'}
+LOOP_MODULES = {'asyncio': 'asyncio.unix_events', 'uvloop': 'uvloop', 'rloop': 'rloop.loop', 'auto': 'uvloop'}
 
 
 async def websocket_echo(url: str, **options: object) -> str:
@@ -81,6 +88,64 @@ def test_tls_on_every_loop_that_serves_it(loop: str, module: str, certs: Certs) 
         url = server.url.replace('https://', 'wss://') + '/ws'
         context = ssl.create_default_context(cafile=str(certs.ca))
         assert asyncio.run(websocket_echo(url, ssl=context)) == 'ping on the loop'
+    finally:
+        assert server.stop() == 0
+
+
+def _open_fds(pid: int) -> int:
+    return len(os.listdir(f'/proc/{pid}/fd'))
+
+
+def _one_exchange(port: int, headers: dict[str, str]) -> None:
+    connection = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
+    connection.request('GET', '/loop', headers=headers)
+    assert connection.getresponse().status == 200
+    connection.close()
+
+
+@pytest.mark.parametrize(
+    'loop',
+    [
+        'asyncio',
+        'uvloop',
+        'auto',
+        pytest.param(
+            'rloop',
+            marks=pytest.mark.xfail(
+                strict=True, reason='rloop 0.5 never closes the sockets its servers accept (found by scripts/soak)'
+            ),
+        ),
+    ],
+)
+def test_every_closed_connection_gives_its_socket_back(loop: str) -> None:
+    server = api_server('loops_app:app', interface='asginl', working_dir=str(APPS), loop=loop).ready()
+    try:
+        worker = server.worker_pids()[-1]
+        before = _open_fds(worker)
+        for _ in range(10):
+            _one_exchange(server.port, {})  # the client closes first
+            _one_exchange(server.port, {'connection': 'close'})  # the server closes first
+        eventually(lambda: _open_fds(worker), lambda fds: fds <= before, timeout=5, what=f'back to {before} fds')
+    finally:
+        assert server.stop() == 0
+
+
+@pytest.mark.parametrize('loop', ['uvloop', 'asyncio'])
+def test_a_client_reset_mid_stream_is_written_to_no_more(loop: str) -> None:
+    # The app sends its pieces back to back; the reset makes one of those writes fail. asyncio
+    # then closes the transport at once but tells the protocol a loop turn later, and every write
+    # in between is dropped with a "socket.send() raised exception." warning in the log.
+    server = api_server('loops_app:app', interface='asginl', working_dir=str(APPS), loop=loop).ready()
+    try:
+        for _ in range(10):
+            sock = socket.create_connection(('127.0.0.1', server.port), timeout=10)
+            sock.sendall(b'GET /stream?chunks=1024 HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n')
+            assert sock.recv(65536).startswith(b'HTTP/1.1 200 ')
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+            sock.close()
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            assert client.get('/loop').status_code == 200  # served after every reset one
+        assert 'socket.send() raised exception.' not in server.output
     finally:
         assert server.stop() == 0
 

@@ -152,6 +152,7 @@ async def exercise(data: bytes) -> None:
     settings = HTTP1Settings(
         max_buffer_size=_SMALL_BUFFER if config & 1 else HTTP1Settings.max_buffer_size,
         keep_alive=not config & 2,
+        pipeline_flush=bool(config & 16),
     )
     app = App(accept_websockets=bool(config & 4))
     loop = asyncio.get_running_loop()

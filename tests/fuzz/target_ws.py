@@ -29,6 +29,7 @@ from wsproto.events import BytesMessage, Message, TextMessage
 from wsproto.extensions import PerMessageDeflate
 from wsproto.frame_protocol import FrameProtocol, Opcode, ParseFailed
 
+from granian_http import WebSocketSettings
 from granian_http.ws import WebSocket, WebSocketClose, negotiate_extensions
 from granian_http.ws._frames import read_simple_frames
 
@@ -127,7 +128,8 @@ async def exercise(config: int, offer: list[str], pieces: list[bytes]) -> None:
     extensions, header = negotiate_extensions(offer, limit)
     expect((header is None) == (not extensions), 'an extension without a header, or the reverse')
     carrier = Carrier()
-    session = WebSocket(carrier, asyncio.get_running_loop(), extensions, max_message_size=limit)
+    settings = WebSocketSettings(max_message_size=limit)
+    session = WebSocket(carrier, asyncio.get_running_loop(), extensions, settings=settings)
     received: list[object] = []
     task = asyncio.ensure_future(_app(session, received))
     for piece in pieces:

@@ -425,7 +425,7 @@ async def test_a_cancelled_wait_for_completion_does_not_spoil_the_next() -> None
     server = Server()
     server.send(b'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
     (exchange,) = server.exchanges
-    with pytest.raises(TimeoutError):
+    with pytest.raises(asyncio.TimeoutError):  # not the builtin TimeoutError before 3.11
         await asyncio.wait_for(exchange.wait_complete(), 0.01)
     waiting = asyncio.ensure_future(exchange.wait_complete())
     await settle()

@@ -23,7 +23,7 @@ VALID = [
     (v1('TCP6', '2001:db8::1', '::1', 1, 2), ProxyHeader(1, ('2001:db8::1', 1), ('::1', 2), 32)),
     (v1('TCP6', 'FE80:0000:0000:0000:0000:0000:0000:0001', '::', 0, 0), None),
     (v1('TCP6', IPV6_MAX, IPV6_MAX, 65535, 65535), None),
-    (v1('TCP6', '::ffff:127.0.0.1', '::1', 5, 6), ProxyHeader(1, ('::ffff:7f00:1', 5), ('::1', 6), 37)),
+    (v1('TCP6', '::ffff:127.0.0.1', '::1', 5, 6), ProxyHeader(1, ('::ffff:127.0.0.1', 5), ('::1', 6), 37)),
     (b'PROXY UNKNOWN\r\n', ProxyHeader(1, None, None, 15)),
     (f'PROXY UNKNOWN {IPV6_MAX} {IPV6_MAX} 65535 65535\r\n'.encode(), ProxyHeader(1, None, None, MAX_V1_LENGTH)),
     (b'PROXY UNKNOWN anything at all, even \x00\xff\r\n', None),

@@ -12,6 +12,7 @@ from granian.errors import ConfigurationError
 from granian.http import HTTP1Settings, HTTP2Settings
 from granian.log import DEFAULT_ACCESSLOG_FMT, LogLevels
 
+# Upstream's keywords and defaults, and this Granian's own HTTP/3 ones where they sit.
 UPSTREAM_DEFAULTS = {
     'address': '127.0.0.1',
     'port': 8000,
@@ -32,6 +33,9 @@ UPSTREAM_DEFAULTS = {
     'backpressure': None,
     'http1_settings': None,
     'http2_settings': None,
+    # This Granian's own (upstream has no HTTP/3), beside the other protocol settings.
+    'http3': False,
+    'http3_settings': None,
     'log_enabled': True,
     'log_level': LogLevels.info,
     'log_dictconfig': None,
@@ -82,6 +86,10 @@ UPSTREAM_DEFAULTS = {
     # Not upstream's (its issue #174 asks for the PROXY protocol); after upstream's keywords.
     'proxy_protocol': 'off',
     'proxy_protocol_trusted_hosts': None,
+    # Not upstream's (its issue #613 asks for them, as Uvicorn names them); after upstream's keywords.
+    'ws_max_size': 16 * 1024 * 1024,
+    'ws_ping_interval': None,
+    'ws_ping_timeout': 20.0,
     # Uvicorn's response header options (upstream's issues #315 and #594); after upstream's keywords.
     'server_header': True,
     'date_header': True,
@@ -135,14 +143,6 @@ def test_blocking_threads_idle_timeout_range(value: int) -> None:
     server = Granian('app:app', interface='asgi', blocking_threads_idle_timeout=value)
     with pytest.raises(ConfigurationError, match=r'^blocking_threads_idle_timeout: '):
         server._check_serve()
-
-
-def test_rust_runtime_options_are_accepted_and_explained(capsys: pytest.CaptureFixture[str]) -> None:
-    server = Granian('app:app', interface='asgi', runtime_threads=2, runtime_mode='st', task_impl='rust')
-    server._describe_runtime()  # the _granian logger writes to stdout and does not propagate
-    out = capsys.readouterr().out
-    assert 'Runtime: 1 event-loop thread per worker (2 requested, GIL build), mode st' in out
-    assert 'falling back to asyncio' in out
 
 
 def test_hooks_are_decorators() -> None:

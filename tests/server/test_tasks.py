@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import sys
 
 import pytest
@@ -94,11 +95,21 @@ async def test_context_variables_stay_inside_the_task() -> None:
 
 
 async def test_an_exception_in_the_first_step_stays_in_the_task() -> None:
-    async def app() -> None:
-        raise ValueError('boom')
+    # As with create_task: spawn does not raise, and the loop reports the unretrieved exception.
+    loop = asyncio.get_running_loop()
+    reports: list[dict[str, object]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: reports.append(context))
+    try:
 
-    tasks = TaskSet(asyncio.get_running_loop())
-    tasks.spawn(app())  # does not raise here, as create_task would not
+        async def app() -> None:
+            raise ValueError('boom')
+
+        TaskSet(loop).spawn(app())
+        gc.collect()
+    finally:
+        loop.set_exception_handler(previous)
+    assert [type(report.get('exception')) for report in reports] == [ValueError]
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason='3.12+ starts tasks eagerly in asyncio itself')

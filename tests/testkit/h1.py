@@ -7,6 +7,7 @@ closes and pauses, and exposes the flow-control callbacks so tests can exercise 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -83,6 +84,11 @@ class MemoryTransport(asyncio.Transport):
         return data
 
 
+#: The parser a Server uses when its settings leave the choice to 'auto': tests/http/conftest.py
+#: sets it to each parser in turn, so every HTTP/1.1 protocol test runs against each.
+DEFAULT_PARSER = 'auto'
+
+
 class Server:
     """One HTTP/1.1 connection on a memory transport, with a handler the test supplies."""
 
@@ -96,6 +102,9 @@ class Server:
     ) -> None:
         """``context``: more ServeContext keywords (the response defaults, say)."""
         self.exchanges: list[Exchange] = []
+        settings = settings or HTTP1Settings()
+        if settings.parser == 'auto':
+            settings = dataclasses.replace(settings, parser=DEFAULT_PARSER)
         self.ctx = ServeContext(
             handler or self.exchanges.append,
             loop=asyncio.get_running_loop(),

@@ -49,6 +49,10 @@ class WebSocketStream:
         #: Whole messages, then the server's close frame, in the order they came.
         self.messages: deque[Message] = deque()
         self.pongs: list[bytes] = []
+        #: The payloads of the server's pings; each is answered unless ``answers_pings`` is off
+        #: (a client that went deaf, for the server's keep-alive).
+        self.pings: list[bytes] = []
+        self.answers_pings = True
         #: The server's close frame, once it came.
         self.close_frame: CloseConnection | None = None
         self._fragments: list[str | bytes] = []
@@ -99,7 +103,9 @@ class WebSocketStream:
                 else:
                     self.messages.append(b''.join(bytes(part) for part in parts))
         elif isinstance(event, Ping):
-            self._send(event.response())
+            self.pings.append(bytes(event.payload))
+            if self.answers_pings:
+                self._send(event.response())
         elif isinstance(event, Pong):
             self.pongs.append(bytes(event.payload))
         elif isinstance(event, CloseConnection):

@@ -152,7 +152,7 @@ def api_command(target: str, *, server_class: str | None = None, **options: Any)
     code = (
         'from pathlib import PosixPath\n'
         f'{server_import}'
-        'from granian.http import HTTP1Settings, HTTP2Settings\n'
+        'from granian.http import HTTP1Settings, HTTP2Settings, HTTP3Settings\n'
         f'Granian({target!r}, {args}).serve()\n'
     )
     return [sys.executable, '-c', code]

@@ -42,7 +42,7 @@ def test_lists_every_missing_command_with_its_packages(tmp_path: Path) -> None:
     assert lines[0] == 'system-deps: the test suite needs these, missing here:'
     rows = {line.split()[0]: line.split() for line in lines[1:-1]}
     # The running Python has ensurepip, so only the commands are missing, each with its packages.
-    assert set(rows) == {'curl', 'openssl', 'h2load', 'nghttp', 'ps', 'haproxy', 'systemd-socket-activate'}
+    assert set(rows) == {'curl', 'openssl', 'h2load', 'nghttp', 'ps', 'haproxy', 'systemd-socket-activate', 'chromium'}
     assert rows['h2load'][-3:] == ['nghttp2-client', 'elsewhere:', 'nghttp2']
     assert rows['curl'][-3:] == ['curl', 'elsewhere:', 'curl']
     # No apt-get on this PATH: the last line says how to go on, and names nothing twice.
@@ -51,7 +51,8 @@ def test_lists_every_missing_command_with_its_packages(tmp_path: Path) -> None:
 
 def test_check_only_names_what_is_missing_and_gives_no_advice(tmp_path: Path) -> None:
     real = {
-        name: shutil.which(name) for name in ('curl', 'openssl', 'h2load', 'ps', 'haproxy', 'systemd-socket-activate')
+        name: shutil.which(name)
+        for name in ('curl', 'openssl', 'h2load', 'ps', 'haproxy', 'systemd-socket-activate', 'chromium')
     }
     assert all(real.values()), f'scripts/test installs these first: {real}'
     links = {name: target for name, target in real.items() if target}

@@ -6,69 +6,12 @@ import asyncio
 import zlib
 
 import pytest
-from wsproto.connection import Connection, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
-from wsproto.extensions import PerMessageDeflate
 
-from granian_http.ws import INBOX_LIMIT, WebSocket, WebSocketClose, WebSocketClosed, negotiate_extensions
+from granian_http.ws import INBOX_LIMIT, WebSocketClose, WebSocketClosed, negotiate_extensions
+from testkit.wssession import Pair
 
 pytestmark = pytest.mark.anyio
-
-
-class Carrier:
-    def __init__(self) -> None:
-        self.out = bytearray()
-        self.closed = False
-        self.aborted = False
-        self.reading = True
-        self.write_paused = False
-
-    def write(self, data: bytes) -> None:
-        assert not self.closed
-        self.out += data
-
-    def close(self) -> None:
-        self.closed = True
-
-    def abort(self) -> None:
-        self.closed = self.aborted = True
-
-    def pause_reading(self) -> None:
-        self.reading = False
-
-    def resume_reading(self) -> None:
-        self.reading = True
-
-    async def drain(self) -> None:
-        pass
-
-
-class Pair:
-    """A session and a wsproto client joined through the carrier."""
-
-    def __init__(self, extensions: list[str] | None = None, **options: object) -> None:
-        self.carrier = Carrier()
-        server_extensions, header = negotiate_extensions(extensions or [], 16 * 1024 * 1024)
-        client_extensions = []
-        if header:
-            client_deflate = PerMessageDeflate()
-            client_deflate.finalize(header.decode())
-            client_extensions.append(client_deflate)
-        self.session = WebSocket(
-            self.carrier,  # type: ignore[arg-type]
-            asyncio.get_running_loop(),
-            server_extensions,
-            **options,  # type: ignore[arg-type]
-        )
-        self.client = Connection(ConnectionType.CLIENT, client_extensions)
-
-    def send(self, event: object) -> None:
-        self.session.feed(self.client.send(event))  # type: ignore[arg-type]
-
-    def events(self) -> list[object]:
-        self.client.receive_data(bytes(self.carrier.out))
-        self.carrier.out.clear()
-        return list(self.client.events())
 
 
 async def test_text_and_bytes_both_ways() -> None:

@@ -1,7 +1,7 @@
 """The ``granian`` command: turn the options into a :class:`granian_server.server.Server` and serve.
 
 Options reach the server under their own names except for the few upstream renamed; the
-``--http1-*`` and ``--http2-*`` options become the protocol settings objects. Any
+``--http1-*``, ``--http2-*`` and ``--http3-*`` options become the protocol settings objects. Any
 :class:`~granian_server.errors.FatalError` (a configuration mistake included) ends the command with
 exit code 1 and its message, never a traceback.
 """
@@ -35,6 +35,7 @@ _HTTP1_FIELDS = {
     'http1_header_read_timeout': 'header_read_timeout',
     'http1_keep_alive': 'keep_alive',
     'http1_pipeline_flush': 'pipeline_flush',
+    'http1_parser': 'parser',
 }
 
 _LOG_CONFIG_ERROR = 'Unable to parse provided logging config.'
@@ -90,14 +91,16 @@ def _cli_message(message: str, command: click.Command) -> str:
 
 def server_kwargs(options: dict[str, Any]) -> dict[str, Any]:
     """Map the parsed options to ``Server`` keywords (without the target)."""
-    from granian_http import HTTP1Settings, HTTP2Settings
+    from granian_http import HTTP1Settings, HTTP2Settings, HTTP3Settings
 
     options = dict(options)
     http1 = {field: options.pop(name) for name, field in _HTTP1_FIELDS.items()}
     http2 = {name.removeprefix('http2_'): options.pop(name) for name in list(options) if name.startswith('http2_')}
+    http3 = {name.removeprefix('http3_'): options.pop(name) for name in list(options) if name.startswith('http3_')}
     kwargs: dict[str, Any] = {
         'http1_settings': HTTP1Settings(**http1),
         'http2_settings': HTTP2Settings(**http2),
+        'http3_settings': HTTP3Settings(**http3),
         'log_dictconfig': _read_log_config(options.pop('log_config')),
     }
     for name, value in options.items():

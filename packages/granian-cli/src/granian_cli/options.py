@@ -14,7 +14,9 @@ from typing import Any, TypeVar
 
 import click
 
+from granian_http import HTTP3_LIMITS
 from granian_server.constants import (
+    HTTP1Parsers,
     HTTPModes,
     Interfaces,
     Loops,
@@ -72,6 +74,25 @@ _OPTIONS: tuple[Callable[[Any], Any], ...] = (
     option('--interface', type=EnumType(Interfaces), default=Interfaces.RSGI.value, help='Application interface'),
     option('--http', type=EnumType(HTTPModes), default=HTTPModes.auto.value, help='HTTP version'),
     option('--ws/--no-ws', 'websockets', default=True, help='Websocket support'),
+    # Not upstream's (its issue #613): Uvicorn's names and units, but no pings unless asked for.
+    option(
+        '--ws-max-size',
+        type=click.IntRange(1),
+        default=16 * 1024 * 1024,
+        help='Largest WebSocket message accepted (bytes); a larger one closes the connection with 1009',
+    ),
+    option(
+        '--ws-ping-interval',
+        type=click.FloatRange(0),
+        show_default='off',
+        help='Ping a WebSocket client after this many seconds without a byte from it (0 or not set: no pings)',
+    ),
+    option(
+        '--ws-ping-timeout',
+        type=click.FloatRange(0, min_open=True),
+        default=20.0,
+        help='Seconds a pinged WebSocket client has to send anything before it is closed with 1011',
+    ),
     # -- workers and runtime ---------------------------------------------------------------------
     option('--workers', type=click.IntRange(1), default=1, help='Number of worker processes'),
     option(
@@ -85,19 +106,30 @@ _OPTIONS: tuple[Callable[[Any], Any], ...] = (
         default=30,
         help='Time after which an idle blocking thread is stopped (seconds, or e.g. 1m30s)',
     ),
-    option('--runtime-threads', type=click.IntRange(1), default=1, help='Number of event-loop threads per worker'),
+    option(
+        '--runtime-threads',
+        type=click.IntRange(1),
+        default=1,
+        help='Event-loop threads per worker; this server runs one (more only slow it down with the GIL), '
+        'so a larger value is a start-up warning: use --workers for more cores',
+    ),
     option(
         '--runtime-blocking-threads',
         type=click.IntRange(1),
         help='Number of threads per worker for blocking file I/O (default 512)',
     ),
-    option('--runtime-mode', type=EnumType(RuntimeModes), default=RuntimeModes.auto.value, help='Runtime mode'),
+    option(
+        '--runtime-mode',
+        type=EnumType(RuntimeModes),
+        default=RuntimeModes.auto.value,
+        help='Runtime mode; one event-loop thread per worker is always st here, so mt is a start-up warning',
+    ),
     option('--loop', type=EnumType(Loops), default=Loops.auto.value, help='Event loop implementation'),
     option(
         '--task-impl',
         type=EnumType(TaskImpl),
         default=TaskImpl.asyncio.value,
-        help='Async task implementation (rust falls back to asyncio)',
+        help='Request task implementation: asyncio tasks, started eagerly; rust (no Rust here) is a start-up warning',
     ),
     option(
         '--backlog',
@@ -125,7 +157,17 @@ _OPTIONS: tuple[Callable[[Any], Any], ...] = (
         help='Time a client has to send a request head, also the keep-alive idle timeout (milliseconds)',
     ),
     option('--http1-keep-alive/--no-http1-keep-alive', default=True, help='HTTP/1 keep-alive'),
-    option('--http1-pipeline-flush/--no-http1-pipeline-flush', default=False, help='Flush pipelined HTTP/1 responses'),
+    option(
+        '--http1-pipeline-flush/--no-http1-pipeline-flush',
+        default=False,
+        help='Send the responses to pipelined HTTP/1 requests in one write once the pipeline drains',
+    ),
+    option(
+        '--http1-parser',
+        type=EnumType(HTTP1Parsers),
+        default=HTTP1Parsers.auto.value,
+        help='HTTP/1 request parser: httptools (granian[speedups]) when installed with auto, else h11',
+    ),
     # -- HTTP/2 ----------------------------------------------------------------------------------
     option('--http2-adaptive-window/--no-http2-adaptive-window', default=False, help='HTTP/2 adaptive flow control'),
     option(
@@ -169,6 +211,54 @@ _OPTIONS: tuple[Callable[[Any], Any], ...] = (
         type=click.IntRange(1024),
         default=1024 * 400,
         help='Maximum HTTP/2 write buffer size per stream (bytes)',
+    ),
+    # -- HTTP/3 (this Granian's own: upstream has none) ------------------------------------------
+    option(
+        '--http3/--no-http3',
+        default=False,
+        help='Also serve HTTP/3 over QUIC, on UDP at the same address and port (needs TLS and granian[http3])',
+    ),
+    option(
+        '--http3-idle-timeout',
+        type=click.IntRange(*HTTP3_LIMITS['idle_timeout']),
+        default=30,
+        help='Seconds an HTTP/3 connection may stay silent before it is dropped',
+    ),
+    option(
+        '--http3-initial-connection-window-size',
+        type=click.IntRange(*HTTP3_LIMITS['initial_connection_window_size']),
+        default=1024 * 1024,
+        help='HTTP/3 connection flow-control window (bytes)',
+    ),
+    option(
+        '--http3-initial-stream-window-size',
+        type=click.IntRange(*HTTP3_LIMITS['initial_stream_window_size']),
+        default=1024 * 1024,
+        help='HTTP/3 stream flow-control window (bytes)',
+    ),
+    option(
+        '--http3-max-concurrent-streams',
+        type=click.IntRange(*HTTP3_LIMITS['max_concurrent_streams']),
+        default=100,
+        help='Maximum number of concurrent HTTP/3 request streams per connection',
+    ),
+    option(
+        '--http3-max-datagram-size',
+        type=click.IntRange(*HTTP3_LIMITS['max_datagram_size']),
+        default=1350,
+        help='Largest UDP payload sent for HTTP/3 (bytes)',
+    ),
+    option(
+        '--http3-max-headers-size',
+        type=click.IntRange(*HTTP3_LIMITS['max_headers_size']),
+        default=64 * 1024,
+        help='Maximum size of received HTTP/3 header sections (bytes; larger gets 431)',
+    ),
+    option(
+        '--http3-max-send-buffer-size',
+        type=click.IntRange(*HTTP3_LIMITS['max_send_buffer_size']),
+        default=1024 * 400,
+        help='Maximum HTTP/3 write buffer size per stream (bytes)',
     ),
     # -- response headers (Uvicorn's options; upstream's issues #315 and #594) ----------------------
     option(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from .exchange import Exchange
 from .fields import lower_name
-from .settings import HTTP1Settings, HTTP2Settings
+from .settings import HTTP1Settings, HTTP2Settings, WebSocketSettings
 
 if TYPE_CHECKING:
     import ssl
@@ -54,6 +54,7 @@ _NOT_DEFAULTS = frozenset(
 )
 _SERVER = b'server'
 _DATE = b'date'
+_ALT_SVC = b'alt-svc'
 _GRANIAN = b'granian'
 
 
@@ -115,9 +116,11 @@ class ServeContext:
         http2: HTTP2Settings | None = None,
         http_mode: str = 'auto',
         websockets: bool = True,
+        websocket: WebSocketSettings | None = None,
         ssl_context: ssl.SSLContext | None = None,
         tls: TLSServer | None = None,
         max_connections: int | None = None,
+        alt_svc: bytes | None = None,
         server_header: bool = True,
         date_header: bool = True,
         default_headers: Iterable[tuple[bytes, bytes]] = (),
@@ -129,6 +132,8 @@ class ServeContext:
         self.h2 = http2 or HTTP2Settings()
         self.http_mode = http_mode
         self.websockets = websockets
+        #: Every WebSocket session's message limit and keep-alive, over HTTP/1.1 and HTTP/2.
+        self.ws = websocket or WebSocketSettings()
         #: The TLS server (context and handshake facts); ``None`` on cleartext listeners.
         self.tls = tls
         self.ssl_context = tls.context if tls is not None else ssl_context
@@ -144,8 +149,16 @@ class ServeContext:
         self._last_fields = tuple(field for field in extra if field[0] != _SERVER)
         self._extra_names = frozenset(name for name, _ in self._last_fields)
         self._date_header = date_header
-        #: The fields added to every response that does not set them itself, with the current date.
+        self._date: tuple[tuple[bytes, bytes], ...] = ()
+        #: The ``alt-svc`` value every HTTP/1.1 and HTTP/2 response carries (HTTP/3 on), else
+        #: ``None``; see :meth:`advertise`.
+        self.alt_svc = alt_svc
+        #: The fields added to every HTTP/1.1 and HTTP/2 response that does not set them itself,
+        #: with the current date (and ``alt-svc`` while HTTP/3 is advertised).
         self.response_defaults = ResponseDefaults((), frozenset())
+        #: The same for HTTP/3 responses, which do not advertise HTTP/3 to a client already on it
+        #: (the same object while HTTP/3 is off).
+        self.h3_response_defaults = self.response_defaults
         self.closing = False
         self.connections: set[ManagedConnection] = set()
         #: Plain counters for the metrics exporter, bumped by the connections (nothing else to pay).
@@ -164,20 +177,38 @@ class ServeContext:
             return None
         return self.tls.handshake_info(ssl_object)
 
+    def advertise(self, alt_svc: bytes | None) -> None:
+        """Start (or stop) advertising HTTP/3 with ``alt-svc``: a worker knows its port only once
+        its listeners are open, after the context was made."""
+        self.alt_svc = alt_svc
+        self._snapshot()
+
     def _refresh_date(self) -> None:
         # Computed once a second for every response of the worker (RFC 9110 §6.6.1 asks for a
         # date; its resolution is a second): formatting it per response cost ~2 µs, and so would
         # joining the default fields.
         now = time.time()
-        date: tuple[tuple[bytes, bytes], ...] = ()
         if self._date_header:
             # Off when a proxy in front sends its own, or on a host without a reliable clock (the
             # one case where RFC 9110 §6.6.1 says not to send it); nothing to refresh then.
-            date = ((_DATE, email.utils.formatdate(now, usegmt=True).encode('ascii')),)
-        self.response_defaults = ResponseDefaults(self._first_fields + date + self._last_fields, self._extra_names)
-        if date:
+            self._date = ((_DATE, email.utils.formatdate(now, usegmt=True).encode('ascii')),)
             # Fire just after the next second starts, so the header changes when the clock does.
             self._date_timer = self.loop.call_later(1.0 - (now % 1.0) + 0.001, self._refresh_date)
+        self._snapshot()
+
+    def _snapshot(self) -> None:
+        fields = self._first_fields + self._date
+        h3 = ResponseDefaults(fields + self._last_fields, self._extra_names)
+        self.h3_response_defaults = h3
+        if self.alt_svc is None or _ALT_SVC in self._extra_names:
+            # HTTP/3 off, or an alt-svc the operator configured, which replaces ours.
+            self.response_defaults = h3
+            return
+        # Right after the date, where it has always been. It is the server's advertisement, not a
+        # default: it is added whatever the app sends (its name is not among the ones checked
+        # against the app's, so it costs nothing per header).
+        fields += ((_ALT_SVC, self.alt_svc),)
+        self.response_defaults = ResponseDefaults(fields + self._last_fields, self._extra_names)
 
     # -- connection bookkeeping -----------------------------------------------------------------
 

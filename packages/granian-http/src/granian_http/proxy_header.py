@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from dataclasses import dataclass
 
 __all__ = [
@@ -238,9 +239,20 @@ def _ipv4(text: bytes) -> str:
 def _ipv6(text: bytes) -> str:
     try:
         # The characters were checked already (no zone index, no brackets).
-        return str(ipaddress.IPv6Address(text.decode('ascii')))
+        return _text6(ipaddress.IPv6Address(text.decode('ascii')).packed)
     except ValueError:
         raise ProxyHeaderError(f'not an IPv6 address: {text!r}') from None
+
+
+def _text4(packed: bytes) -> str:
+    return str(ipaddress.IPv4Address(packed))
+
+
+def _text6(packed: bytes) -> str:
+    # The text the kernel's own peer addresses have (inet_ntop: an IPv4-mapped address keeps its
+    # dotted tail), so a proxied client reads like a direct one; ipaddress's str() changed that
+    # spelling in Python 3.13 and would make the scope differ between interpreters.
+    return socket.inet_ntop(socket.AF_INET6, packed)
 
 
 def _port(text: bytes) -> int:
@@ -282,9 +294,9 @@ def _parse_v2(buffer: bytes) -> ProxyHeader | None:
     _check_tlvs(buffer[16 + block_size : length])
     if family in (_INET, _INET6):
         size = 4 if family == _INET else 16
-        make = ipaddress.IPv4Address if family == _INET else ipaddress.IPv6Address
-        source = str(make(buffer[16 : 16 + size]))
-        destination = str(make(buffer[16 + size : 16 + 2 * size]))
+        text = _text4 if family == _INET else _text6
+        source = text(buffer[16 : 16 + size])
+        destination = text(buffer[16 + size : 16 + 2 * size])
         ports = 16 + 2 * size
         client = (source, int.from_bytes(buffer[ports : ports + 2], 'big'))
         server = (destination, int.from_bytes(buffer[ports + 2 : ports + 4], 'big'))

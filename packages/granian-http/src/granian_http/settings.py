@@ -1,14 +1,16 @@
 """Protocol settings, as upstream Granian exposes them at ``granian.http``.
 
-Both classes are plain dataclasses so that users can build them the way they always did
+The HTTP classes are plain dataclasses so that users can build them the way they always did
 (``HTTP1Settings(keep_alive=False)``); the server validates the values when it is constructed.
+:class:`WebSocketSettings` is ours (upstream has no WebSocket options yet): the server builds it
+from its ``ws_*`` keywords, after checking them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ['HTTP1Settings', 'HTTP2Settings']
+__all__ = ['HTTP3_LIMITS', 'HTTP1Settings', 'HTTP2Settings', 'HTTP3Settings', 'WebSocketSettings']
 
 
 @dataclass
@@ -21,9 +23,13 @@ class HTTP1Settings:
     #: Largest request head we parse, and the amount of unread request body we buffer per
     #: connection before we stop reading from the socket.
     max_buffer_size: int = 8192 + 4096 * 100
-    #: Upstream flushes pipelined responses in one write when set; we always coalesce writes
-    #: that are ready in the same loop turn, so this only exists for compatibility.
+    #: Send the responses to pipelined requests in one write once the pipeline drains, instead of
+    #: one write per response (a response the app has not finished at once goes out as it comes).
     pipeline_flush: bool = False
+    #: The request parser: ``'h11'`` (pure Python, the reference), ``'httptools'`` (llhttp, from
+    #: ``granian[speedups]``), or ``'auto'``: httptools when installed, else h11. (Not upstream's:
+    #: its parser is hyper's, in Rust.)
+    parser: str = 'auto'
 
 
 @dataclass
@@ -55,3 +61,63 @@ class HTTP2Settings:
     max_headers_size: int = 16 * 1024 * 1024
     #: Bytes a stream may queue for sending before its app's writes wait (``write_paused``).
     max_send_buffer_size: int = 1024 * 400
+
+
+@dataclass
+class HTTP3Settings:
+    """HTTP/3 over QUIC (``--http3``); upstream Granian has no HTTP/3, so these are this server's own.
+
+    The QUIC transport parameters we announce come from here; the ranges the CLI enforces (and the
+    server checks for ``Granian(http3_settings=...)``) are in :data:`HTTP3_LIMITS`.
+    """
+
+    #: Seconds a connection may stay silent before it is dropped (QUIC ``max_idle_timeout``; the
+    #: smaller of ours and the client's applies).
+    idle_timeout: int = 30
+    #: Bytes of request body the client may send on the whole connection beyond what the apps have
+    #: read (QUIC ``initial_max_data``; the window moves only as apps read).
+    initial_connection_window_size: int = 1024 * 1024
+    #: The same per request stream (QUIC ``initial_max_stream_data_bidi_remote``): also how much
+    #: unread body one stream can buffer.
+    initial_stream_window_size: int = 1024 * 1024
+    #: Request streams a client may have open at once (QUIC ``initial_max_streams_bidi``); one more
+    #: is a QUIC ``STREAM_LIMIT_ERROR``.
+    max_concurrent_streams: int = 100
+    #: The largest UDP payload we send (QUIC's minimum is 1200; 1350 fits common paths).
+    max_datagram_size: int = 1350
+    #: Largest decoded request header section (names, values and 32 bytes per field, as RFC 9114
+    #: §4.2.2 counts); larger is answered ``431``.
+    max_headers_size: int = 64 * 1024
+    #: Bytes a stream may queue for sending before its app's writes wait (``write_paused``).
+    max_send_buffer_size: int = 1024 * 400
+
+
+#: field -> (lowest, highest) accepted value, for the CLI's ranges and the server's checks.
+HTTP3_LIMITS: dict[str, tuple[int, int]] = {
+    'idle_timeout': (1, 600),
+    'initial_connection_window_size': (1024, 2**31 - 1),
+    'initial_stream_window_size': (1024, 2**31 - 1),
+    'max_concurrent_streams': (1, 10_000),
+    'max_datagram_size': (1200, 65527),
+    'max_headers_size': (1024, 16 * 1024 * 1024),
+    'max_send_buffer_size': (1024, 2**31 - 1),
+}
+
+
+@dataclass(frozen=True)
+class WebSocketSettings:
+    """What every WebSocket session of a worker is held to, over HTTP/1.1 and HTTP/2 alike.
+
+    The names and units are Uvicorn's (``--ws-max-size``, ``--ws-ping-interval``,
+    ``--ws-ping-timeout``), but pings are off unless asked for: before these options existed the
+    server sent none, and an app that never pinged must not start losing clients on upgrade.
+    """
+
+    #: The largest message accepted, in bytes, after reassembly and after inflation
+    #: (permessage-deflate); a larger one fails the connection with 1009.
+    max_message_size: int = 16 * 1024 * 1024
+    #: Seconds of silence from the client after which we ping it; ``None``: never.
+    ping_interval: float | None = None
+    #: Seconds the client has, after our ping, to send anything at all before the connection is
+    #: failed with 1011; ``None``: pings only keep intermediaries awake, nobody is closed.
+    ping_timeout: float | None = 20.0

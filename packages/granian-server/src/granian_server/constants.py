@@ -9,6 +9,7 @@ from __future__ import annotations
 from enum import Enum
 
 __all__ = [
+    'HTTP1Parsers',
     'HTTPModes',
     'Interfaces',
     'Loops',
@@ -60,6 +61,14 @@ class TaskImpl(StrEnum):
 class SSLProtocols(StrEnum):
     tls12 = 'tls1.2'
     tls13 = 'tls1.3'
+
+
+class HTTP1Parsers(StrEnum):
+    """The HTTP/1.1 request parser (``http1_settings.parser``; not upstream's, whose is hyper's)."""
+
+    auto = 'auto'
+    h11 = 'h11'
+    httptools = 'httptools'
 
 
 class ProxyProtocolModes(StrEnum):

@@ -20,6 +20,7 @@ from .log import LogLevels, logger
 from .response_headers import HeaderOption
 from .server import Server as _MainServer
 from .serving import serve_app
+from .websocket_options import DEFAULT_WS_MAX_SIZE, DEFAULT_WS_PING_TIMEOUT
 
 __all__ = ['Server']
 
@@ -64,6 +65,9 @@ class Server(_MainServer):
         static_path_precompressed: bool = False,
         proxy_protocol: ProxyProtocolModes = ProxyProtocolModes.off,
         proxy_protocol_trusted_hosts: str | list[str] | None = None,
+        ws_max_size: int = DEFAULT_WS_MAX_SIZE,
+        ws_ping_interval: float | None = None,
+        ws_ping_timeout: float | None = DEFAULT_WS_PING_TIMEOUT,
         server_header: bool = True,
         date_header: bool = True,
         headers: HeaderOption | None = None,
@@ -107,6 +111,9 @@ class Server(_MainServer):
             static_path_precompressed=static_path_precompressed,
             proxy_protocol=proxy_protocol,
             proxy_protocol_trusted_hosts=proxy_protocol_trusted_hosts,
+            ws_max_size=ws_max_size,
+            ws_ping_interval=ws_ping_interval,
+            ws_ping_timeout=ws_ping_timeout,
             server_header=server_header,
             date_header=date_header,
             headers=headers,
@@ -122,6 +129,7 @@ class Server(_MainServer):
         if self.interface == Interfaces.WSGI:
             raise ConfigurationError('interface: the embedded server cannot run WSGI apps; use granian.Granian')
         self._check_serve()
+        self._describe_runtime()
         target: Any = self.target
         app = target() if self.factory else target
         loop = asyncio.get_running_loop()

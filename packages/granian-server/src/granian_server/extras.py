@@ -15,6 +15,7 @@ _EXTRAS = {
     'dotenv': ('python-dotenv', 'dotenv'),
     'setproctitle': ('setproctitle', 'pname'),
     'watchfiles': ('watchfiles', 'reload'),
+    'aioquic': ('aioquic', 'http3'),
 }
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .errors import ConfigurationError, describe_os_error
 
-__all__ = ['MAX_BACKLOG', 'bind_tcp', 'bind_unix', 'check_mode', 'check_port']
+__all__ = ['MAX_BACKLOG', 'bind_tcp', 'bind_udp', 'bind_unix', 'check_mode', 'check_port']
 
 _MAX_PORT = 65535
 #: listen() takes a C int; the kernel caps the queue at net.core.somaxconn anyway, so a larger
@@ -138,3 +138,24 @@ def bind_unix(path: Path, backlog: int, permissions: int | None) -> socket.socke
     except OSError as exc:
         sock.close()
         raise ConfigurationError(f'uds: cannot listen on {path}: {describe_os_error(exc, path)}') from None
+
+
+def bind_udp(address: str, port: int) -> socket.socket:
+    """Bind a UDP socket for HTTP/3 on ``address:port`` with ``SO_REUSEPORT``, so that every worker
+    binds its own socket on the same port (the kernel spreads clients over them); the main process
+    binds one first, to check the port, and closes it. :class:`ConfigurationError` naming ``http3``
+    if it cannot be bound."""
+    family = socket.AF_INET6 if ':' in address else socket.AF_INET
+    try:
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+    except OSError as exc:
+        raise _tcp_bind_error(exc, address, port, address_option='http3', port_option='http3') from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((address, port))
+    except OSError as exc:
+        sock.close()
+        error = _tcp_bind_error(exc, address, port, address_option='http3', port_option='http3')
+        raise ConfigurationError(f'{error} (the UDP port for HTTP/3)') from None
+    sock.setblocking(False)
+    return sock

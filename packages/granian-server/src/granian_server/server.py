@@ -7,6 +7,7 @@ is silently ignored.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -16,12 +17,23 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from granian_http import HTTP1Settings, HTTP2Settings, TLSConfig, TLSConfigError, check_crl_files, load_tls
+from granian_http import (
+    HTTP1_PARSERS,
+    HTTP1Settings,
+    HTTP2Settings,
+    HTTP3Settings,
+    TLSConfig,
+    TLSConfigError,
+    check_crl_files,
+    http1_parser_available,
+    load_tls,
+)
 
 from .constants import HTTPModes, Interfaces, Loops, ProxyProtocolModes, RuntimeModes, SSLProtocols, TaskImpl
 from .errors import ConfigurationError
 from .extras import require_module
-from .listeners import MAX_BACKLOG, check_mode, check_port
+from .http3 import HTTP3Config, check_http3, forward_directory, new_key
+from .listeners import MAX_BACKLOG, bind_udp, check_mode, check_port
 from .listening import Bound, ListenOptions, check_listen_options, http_url, open_listeners
 from .log import DEFAULT_ACCESSLOG_FMT, LogLevels, configure_logging, logger
 from .loops import loop_for_tls
@@ -30,10 +42,12 @@ from .process_title import resolve_process_name, set_process_title
 from .proxy_protocol import check_trusted_hosts
 from .reloader import ReloadOptions
 from .response_headers import HeaderOption, check_header_flag, parse_headers
+from .runtime_options import explain_runtime
 from .serving import ServeConfig
 from .static import pair_mounts
 from .supervisor import Supervisor, SupervisorOptions
 from .target import env_loader
+from .websocket_options import DEFAULT_WS_MAX_SIZE, DEFAULT_WS_PING_TIMEOUT, websocket_settings
 from .worker import WorkerSpec
 
 __all__ = ['Server']
@@ -80,6 +94,8 @@ class Server:
         backpressure: int | None = None,
         http1_settings: HTTP1Settings | None = None,
         http2_settings: HTTP2Settings | None = None,
+        http3: bool = False,
+        http3_settings: HTTP3Settings | None = None,
         log_enabled: bool = True,
         log_level: LogLevels = LogLevels.info,
         log_dictconfig: dict[str, Any] | None = None,
@@ -126,6 +142,9 @@ class Server:
         reuse_port: bool | None = None,
         proxy_protocol: ProxyProtocolModes = ProxyProtocolModes.off,
         proxy_protocol_trusted_hosts: str | Sequence[str] | None = None,
+        ws_max_size: int = DEFAULT_WS_MAX_SIZE,
+        ws_ping_interval: float | None = None,
+        ws_ping_timeout: float | None = DEFAULT_WS_PING_TIMEOUT,
         server_header: bool = True,
         date_header: bool = True,
         headers: HeaderOption | None = None,
@@ -158,6 +177,8 @@ class Server:
         self.blocking_threads_idle_timeout = blocking_threads_idle_timeout
         self.http1_settings = http1_settings or HTTP1Settings()
         self.http2_settings = http2_settings or HTTP2Settings()
+        self.http3 = http3
+        self.http3_settings = http3_settings or HTTP3Settings()
         self.log_enabled = log_enabled
         self.log_level = _enum(LogLevels, log_level, 'log_level')
         self.log_config = log_dictconfig
@@ -214,8 +235,17 @@ class Server:
 
         configure_logging(self.log_level, self.log_config, self.log_enabled)
         self._init_tls()
+        if self.http3:
+            check_http3(self.http3_settings, self.tls_config, self.bind_uds is not None)
         self._init_static()
         self._resolve_runtime()
+        # After _resolve_runtime, which turns websockets off for WSGI.
+        self.ws_max_size = ws_max_size
+        self.ws_ping_interval = ws_ping_interval
+        self.ws_ping_timeout = ws_ping_timeout
+        self.websocket_settings = websocket_settings(
+            ws_max_size, ws_ping_interval, ws_ping_timeout, websockets=self.websockets
+        )
 
     # -- checks --------------------------------------------------------------------------------
 
@@ -277,6 +307,9 @@ class Server:
                 logger.warning(f'{name} has no effect without static_path_mount')
 
     def _resolve_runtime(self) -> None:
+        # Resolved as upstream does, for code that reads it; what it does here is another matter
+        # (see .runtime_options), told at start-up from the value as given.
+        self._runtime_mode_given = self.runtime_mode
         if self.runtime_mode == RuntimeModes.auto:
             single = self.interface == Interfaces.RSGI and self.runtime_threads == 1 and self.http != HTTPModes.http2
             self.runtime_mode = RuntimeModes.st if single else RuntimeModes.mt
@@ -292,6 +325,13 @@ class Server:
             )
         if not 5 <= self.blocking_threads_idle_timeout <= 600:
             raise ConfigurationError('blocking_threads_idle_timeout: must be between 5 and 600 seconds')
+        parser = self.http1_settings.parser
+        if parser not in HTTP1_PARSERS:
+            raise ConfigurationError(f'http1_parser: {parser!r} is not a parser; use one of {", ".join(HTTP1_PARSERS)}')
+        if not http1_parser_available(parser):
+            raise ConfigurationError(
+                'http1_parser: httptools is not installed; install granian[speedups], or use auto or h11'
+            )
         if self.bind_uds and sys.platform == 'win32':
             raise ConfigurationError('uds: Unix sockets are not available on Windows; bind an address and port')
         check_listen_options(self.bind_fd, self.bind_uds, self.reuse_port)
@@ -304,11 +344,6 @@ class Server:
             logger.warning(
                 f'Configured number of workers ({self.workers}) is greater than the number of CPUs ({cpus}); '
                 'this might hurt performance'
-            )
-        if self.runtime_threads > cpus:
-            logger.warning(
-                f'Configured number of runtime threads ({self.runtime_threads}) is greater than '
-                f'the number of CPUs ({cpus}); this might hurt performance'
             )
         self._check_process_options()
 
@@ -350,16 +385,13 @@ class Server:
                 ) from None
 
     def _describe_runtime(self) -> None:
-        """Say once what upstream's Rust runtime options mean in a pure-Python worker."""
-        gil = getattr(sys, '_is_gil_enabled', lambda: True)()
-        threads = self.runtime_threads if not gil else 1
-        note = '' if threads == self.runtime_threads else f' ({self.runtime_threads} requested, GIL build)'
-        logger.info(
-            f'Runtime: {threads} event-loop thread per worker{note}, mode {self.runtime_mode.value}, '
-            f'{self.runtime_blocking_threads} blocking I/O threads for files'
+        """Say once what upstream's Rust runtime options do in a pure-Python worker."""
+        explain_runtime(
+            runtime_threads=self.runtime_threads,
+            runtime_mode=self._runtime_mode_given,
+            task_impl=self.task_impl,
+            runtime_blocking_threads=self.runtime_blocking_threads,
         )
-        if self.task_impl == TaskImpl.rust:
-            logger.warning('Rust task implementation is not available in this build, falling back to asyncio')
 
     # -- hooks ---------------------------------------------------------------------------------
 
@@ -410,6 +442,7 @@ class Server:
             interface=self.interface,
             http=self.http.value,
             websockets=self.websockets,
+            websocket=self.websocket_settings,
             http1=self.http1_settings,
             http2=self.http2_settings,
             backlog=self.backlog,
@@ -427,6 +460,7 @@ class Server:
             static_path_precompressed=self.static_path_precompressed,
             proxy_protocol=self.proxy_protocol.value,
             proxy_protocol_trusted_hosts=self.proxy_protocol_trusted_hosts,
+            http3=HTTP3Config(self.http3_settings) if self.http3 else None,
             server_header=self.server_header,
             date_header=self.date_header,
             headers=self.headers,
@@ -502,6 +536,13 @@ class Server:
 
     def _serve_workers(self, target_loader: Callable[..., Any] | None) -> int:
         bound = self._open_listeners()
+        try:
+            self._check_udp_port(bound)
+        except BaseException:
+            bound.close()
+            raise
+        if self.http3:
+            logger.info(f'HTTP/3 (QUIC) at: udp {self._listen_url().removeprefix("https://")}')
         title = resolve_process_name(
             self.process_name, interface=self.interface.value, bind=bound.title, target=self.target
         )
@@ -518,13 +559,30 @@ class Server:
             for hook in self.hooks_startup:
                 hook()
             spec = replace(self._worker_spec(target_loader), process_name=title)
-            code = Supervisor(spec, bound.listeners, self._supervisor_options(), on_reload=on_reload).run()
+            with contextlib.ExitStack() as stack:
+                if spec.serve.http3 is not None:
+                    spec = self._with_http3_forwarding(spec, stack.enter_context(forward_directory()))
+                code = Supervisor(spec, bound.listeners, self._supervisor_options(), on_reload=on_reload).run()
         finally:
             bound.close()
             for hook in self.hooks_shutdown:
                 hook()
             bound.remove_socket_file()
         return code
+
+    def _check_udp_port(self, bound: Bound) -> None:
+        """Bind the HTTP/3 UDP port once here, so a port taken over UDP fails at start, not in
+        every worker; the workers bind their own sockets, on their TCP listener's address (an
+        inherited socket's too, whose port only the workers see)."""
+        if self.http3 and bound.port is not None:
+            bind_udp(self.bind_addr, bound.port).close()
+
+    @staticmethod
+    def _with_http3_forwarding(spec: WorkerSpec, directory: str) -> WorkerSpec:
+        http3 = spec.serve.http3
+        assert http3 is not None
+        forwarding = replace(http3, forward_dir=directory, forward_key=new_key())
+        return replace(spec, serve=replace(spec.serve, http3=forwarding))
 
     def _run_reload_hooks(self) -> None:
         for hook in self.hooks_reload:

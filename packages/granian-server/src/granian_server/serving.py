@@ -22,6 +22,7 @@ from granian_http import (
     ServeContext,
     TLSConfig,
     TLSConfigError,
+    WebSocketSettings,
     load_tls,
     protocol_factory,
     proxy_protocol_factory,
@@ -31,6 +32,7 @@ from granian_proxies import TrustedHosts
 from ._tasks import TaskSet
 from .constants import Interfaces
 from .errors import ConfigurationError, FatalError
+from .http3 import HTTP3Config, start_http3
 from .interfaces import Interface, Runtime
 from .listening import Listeners
 from .log import AccessLogFormatter, logger
@@ -52,6 +54,8 @@ class ServeConfig:
     interface: Interfaces = Interfaces.RSGI
     http: str = 'auto'
     websockets: bool = True
+    #: The ``ws_*`` options (message limit, keep-alive pings), checked already.
+    websocket: WebSocketSettings = field(default_factory=WebSocketSettings)
     http1: HTTP1Settings = field(default_factory=HTTP1Settings)
     http2: HTTP2Settings = field(default_factory=HTTP2Settings)
     backlog: int = 1024
@@ -73,6 +77,8 @@ class ServeConfig:
     proxy_protocol: str = 'off'
     #: Who may send that header, as ``granian_proxies.TrustedHosts`` reads it (checked already).
     proxy_protocol_trusted_hosts: str = '127.0.0.1'
+    #: HTTP/3 beside the TCP listener (needs ``tls``); ``None`` when off.
+    http3: HTTP3Config | None = None
     #: Add ``server: granian`` and ``date`` to responses that do not set them.
     server_header: bool = True
     date_header: bool = True
@@ -143,6 +149,7 @@ async def serve_app(
         http2=config.http2,
         http_mode=config.http,
         websockets=config.websockets,
+        websocket=config.websocket,
         tls=tls,
         max_connections=config.backpressure,
         server_header=config.server_header,
@@ -159,6 +166,7 @@ async def serve_app(
         ssl_context = None
     sockets: list[socket.socket] = []
     servers: list[asyncio.Server] = []
+    http3 = None
     try:
         try:
             sockets = listeners.open()
@@ -167,6 +175,14 @@ async def serve_app(
             raise
         for sock in sockets:
             servers.append(await loop.create_server(factory, sock=sock, backlog=config.backlog, ssl=ssl_context))
+        if config.http3 is not None and config.tls is not None and sockets:
+            # The UDP port is the TCP listener's, whichever way it was opened (bound, inherited,
+            # this worker's own); responses advertise it from now on.
+            ctx.advertise(_alt_svc(config, sockets))
+            try:
+                http3 = await start_http3(ctx, config.http3, config.tls, sockets[0])
+            except (ConfigurationError, TLSConfigError) as exc:
+                raise FatalError(str(exc)) from None
         if metrics is not None:
             metrics.start(
                 ctx, executor, blocking_pool=getattr(interface, 'pool', None), static=static, durations=durations
@@ -191,9 +207,24 @@ async def serve_app(
             server.close()
         ctx.shutdown()
         await ctx.wait_closed()
+        if http3 is not None:
+            http3.close()  # after the connections: their last packets leave through it
+            logger.info(
+                f'HTTP/3 worker-{worker_id}: {http3.connections} connections, '
+                f'{http3.forwarded} datagrams forwarded to other workers, {http3.adopted} taken from them'
+            )
         await tasks.wait()
         if metrics is not None:
             metrics.push()  # the last requests, in the totals the exporter keeps after we exit
         await interface.stop()
         ctx.close()
         executor.shutdown(wait=False)
+
+
+def _alt_svc(config: ServeConfig, sockets: list[socket.socket]) -> bytes | None:
+    """The ``alt-svc`` value HTTP/1.1 and HTTP/2 responses carry while HTTP/3 is on."""
+    if config.http3 is None or config.tls is None or not sockets:
+        return None
+    from granian_http import alt_svc
+
+    return alt_svc(sockets[0].getsockname()[1])

@@ -17,6 +17,12 @@ The exchange is handed to the server's handler only after the bytes of the curre
 a bodyless request reaches the app already complete (no extra wait for its end), and an app that
 answers synchronously (eager tasks) cannot restart the parser under the parsing loop.
 
+With ``pipeline_flush`` (``HTTP1Settings``), the responses to requests a client pipelined leave in
+one ``transport.write`` when the pipeline drains, instead of one write each: fewer syscalls and
+segments for a pipelining client. Each pipelined request still gets its own loop turn (see
+``_next_cycle``), so the responses are collected across those turns; whatever could wait on the
+app (a response not finished when its request was dispatched) ends the collecting at once.
+
 The connection leaves the protocol in three ways: a WebSocket accept hands the transport to a
 :class:`~._websocket.WebSocketConnection`, an ``Upgrade: h2c`` request hands it to HTTP/2 (through
 ``granian_http.h2``'s public entry, loaded only then), and a refused request is answered and the
@@ -36,7 +42,7 @@ from ..ws import HandshakeError, WebSocket, check_handshake
 from ._events import END_OF_MESSAGE, NEED_DATA, ParseError, RequestHead
 from ._exchange import H1Exchange
 from ._guard import head_end
-from ._h11 import H11Parser
+from ._parsers import parser_factory
 from ._response import status_line
 from ._upgrade import SWITCHING_PROTOCOLS, h2c_upgrade_settings
 from ._websocket import WebSocketConnection
@@ -50,6 +56,9 @@ __all__ = ['HTTP1Connection', 'split_target']
 _METHODS = {m.encode(): m for m in ('GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE')}
 #: How long an idle connection stays open once the worker stops, for a request already on its way.
 _SHUTDOWN_GRACE = 1.0
+#: pipeline_flush: collected responses leave early once they reach this size. asyncio's transports
+#: pause writing at 64 KiB of buffered data; holding more here would only hide that from the app.
+_BATCH_LIMIT = 64 * 1024
 
 
 def split_target(target: bytes) -> tuple[bytes, bytes]:
@@ -74,6 +83,8 @@ class HTTP1Connection(asyncio.Protocol):
 
     __slots__ = (
         '_admitted',
+        '_batch',
+        '_batched',
         '_body_after_response',
         '_closed',
         '_discarded',
@@ -89,6 +100,8 @@ class HTTP1Connection(asyncio.Protocol):
         '_keep_alive',
         '_loop',
         '_parser',
+        '_pipeline_flush',
+        '_pipelined',
         '_read_paused',
         '_successor',
         '_timeout',
@@ -107,7 +120,7 @@ class HTTP1Connection(asyncio.Protocol):
         self._facts = ConnectionFacts(ctx.loop, ctx.executor, ctx.scheme, None, None, None)
         #: The largest head we read, and the unread body we buffer before we stop reading.
         self.buffer_limit = ctx.h1.max_buffer_size
-        self._parser = H11Parser(self.buffer_limit)
+        self._parser = parser_factory(ctx.h1.parser)(self.buffer_limit)
         self._head_buf = b''
         self._in_head = True
         self._exchange: H1Exchange | None = None
@@ -132,6 +145,13 @@ class HTTP1Connection(asyncio.Protocol):
         self._body_after_response = False
         #: Body bytes read after the response, only to reach the next request.
         self._discarded = 0
+        #: http1_settings.pipeline_flush: collect the responses of a pipeline, one write for all.
+        self._pipeline_flush = ctx.h1.pipeline_flush
+        #: The responses collected so far while a pipeline is served (None: writes go straight out).
+        self._batch: list[bytes] | None = None
+        self._batched = 0
+        #: A pipelined request's cycle is scheduled (_next_cycle found bytes behind the response).
+        self._pipelined = False
 
     # -- asyncio.Protocol ----------------------------------------------------------------------
 
@@ -150,6 +170,7 @@ class HTTP1Connection(asyncio.Protocol):
             self._successor.connection_lost(exc)
             return
         self._closed = True
+        self._batch = None  # collected responses have nowhere to go
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -273,11 +294,17 @@ class HTTP1Connection(asyncio.Protocol):
         # An h2c upgrade is dispatched by HTTP/2 instead, once it owns the connection.
         if dispatch is not None and self._h2c_settings is None:
             self.ctx.requests_handled += 1
+            # Off by default: then this is one test of a flag per request.
+            collecting = self._pipeline_flush and self._start_batch()
             try:
                 self.ctx.handler(dispatch)
             except Exception:
                 # The handler (not the app: apps run in tasks) failed: a 500, and the worker goes on.
                 dispatch.fail(500)
+            if collecting and self._exchange is dispatch:
+                # The app did not finish within its first step (it awaits something): the client
+                # may be waiting for what is collected, and this response comes when it comes.
+                self._flush()
 
     def _new_exchange(self, head: RequestHead) -> H1Exchange:
         # Unpacked at once rather than read field by field: a tuple unpack is one opcode.
@@ -320,6 +347,8 @@ class HTTP1Connection(asyncio.Protocol):
 
     def detach(self) -> None:
         """Hand the transport over to another protocol object, which keeps it open."""
+        if self._batch is not None:
+            self._flush()  # the successor writes next (a 101, frames): our responses go first
         self._closed = True  # for this object: it must not touch the transport any more
         if self._timer is not None:
             self._timer.cancel()
@@ -351,12 +380,44 @@ class HTTP1Connection(asyncio.Protocol):
         if pending:
             # Not inline: with eager tasks a long pipeline would otherwise recurse once per request.
             # The pipelined bytes go through data_received, so through the guard, like any head.
+            self._pipelined = True
             self._loop.call_soon(self._resume_pipeline, pending)
 
     def _resume_pipeline(self, pending: bytes) -> None:
+        self._pipelined = False
         # The connection may have closed, or a new read may have started the head meanwhile.
         if not self._closed and self._in_head:
             self.data_received(pending)
+        if self._batch is not None and not self._pipelined:
+            # The pipeline drained (or stopped at a partial head the client has yet to finish):
+            # everything collected leaves now, in one write.
+            self._flush()
+
+    # -- pipeline_flush ------------------------------------------------------------------------
+
+    def _start_batch(self) -> bool:
+        """Collect responses from now on if more requests wait behind this one; True if so."""
+        if self._batch is None:
+            if not self._parser.buffered:
+                return False  # nothing pipelined: the response goes straight out, as without
+            self._batch = []
+        return True
+
+    def _collect(self, batch: list[bytes], data: bytes) -> None:
+        batch.append(data)
+        self._batched += len(data)
+        if self._batched >= _BATCH_LIMIT and not self._closed:
+            # Large responses: send what is collected and keep collecting the rest.
+            self._transport.write(b''.join(batch))  # type: ignore[union-attr]
+            batch.clear()
+            self._batched = 0
+
+    def _flush(self) -> None:
+        """Write what is collected, in one write, and write straight out again from now on."""
+        batch, self._batch = self._batch, None
+        self._batched = 0
+        if batch and not self._closed:
+            self._transport.write(b''.join(batch))  # type: ignore[union-attr]
 
     def _refuse(self, status: int) -> None:
         """Answer a request we cannot parse (or will not) and close the connection."""
@@ -385,18 +446,28 @@ class HTTP1Connection(asyncio.Protocol):
         if self._loop.time() >= deadline:
             # A head that has not arrived in time (slowloris), or an idle keep-alive connection:
             # closed without an answer, as there is no request to answer (RFC 9112 §9.5).
-            self._transport.close()  # type: ignore[union-attr]
+            self.close()
         else:
             self._timer = self._loop.call_at(deadline, self._on_head_timer)
 
     # -- H1Link: what the exchange uses --------------------------------------------------------
 
     def write(self, data: bytes) -> None:
-        if not self._closed:
-            self._transport.write(data)  # type: ignore[union-attr]
+        batch = self._batch
+        if batch is not None:
+            self._collect(batch, data)
+            return
+        transport = self._transport
+        # A write that fails (the peer reset) makes asyncio close the transport at once but call
+        # connection_lost a loop turn later; until then the app's next pieces would each be
+        # dropped with a logged 'socket.send() raised exception.'. is_closing() is already true.
+        if not self._closed and not transport.is_closing():  # type: ignore[union-attr]
+            transport.write(data)  # type: ignore[union-attr]
 
     def close(self) -> None:
         if not self._closed:
+            if self._batch is not None:
+                self._flush()  # close() after write(): collected responses are sent first
             self._transport.close()  # type: ignore[union-attr]
 
     def transport_closing(self) -> bool:
@@ -430,6 +501,8 @@ class HTTP1Connection(asyncio.Protocol):
         self._in_head = False  # nothing more is parsed on this connection
         self._head_buf = b''
         self.ctx.connections_err += 1
+        if self._batch is not None:
+            self._flush()  # the answers to the requests before this one go first
         if not self._closed:
             self._transport.write(head)  # type: ignore[union-attr]
             self._transport.close()  # type: ignore[union-attr]
@@ -439,7 +512,7 @@ class HTTP1Connection(asyncio.Protocol):
             return
         if not exchange.keep_alive or self.ctx.closing:
             # close() after write(): asyncio sends what is buffered first, then closes.
-            self._transport.close()  # type: ignore[union-attr]
+            self.close()
         elif exchange.body_complete:
             self._next_cycle()
         else:
@@ -456,7 +529,7 @@ class HTTP1Connection(asyncio.Protocol):
         # The carrier keeps our write flow: a pause of the transport that began before the 101
         # still holds the session's writes.
         carrier = WebSocketConnection(self.ctx, transport, self.flow)
-        session = carrier.session = WebSocket(carrier, self._loop, extensions)
+        session = carrier.session = WebSocket(carrier, self._loop, extensions, settings=self.ctx.ws)
         pending = self._parser.pending()
         self.detach()
         hand_over(transport, self, carrier)
@@ -514,4 +587,4 @@ class HTTP1Connection(asyncio.Protocol):
         # A head half-read is a request on its way: it gets served (and its connection closed
         # after) rather than cut off; the header-read timeout still bounds it.
         if self._exchange is None and not self._head_buf and not self._closed:
-            self._transport.close()  # type: ignore[union-attr]
+            self.close()

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Protocol
 from .._core import ConnectionFacts, ExchangeCore
 from .._state import DONE, HELD
 from ..exchange import Headers, ResponseStateError
-from ..ws import MAX_MESSAGE_SIZE, WebSocket, WebSocketOffer, negotiate_extensions
+from ..ws import WebSocket, WebSocketOffer, negotiate_extensions
 from ._response import FRAMING_CHUNKED, FRAMING_CLOSE, FRAMING_LENGTH, FRAMING_NONE, build_head
 from ._websocket import accept_head
 
@@ -239,8 +239,8 @@ class H1Exchange(ExchangeCore):
         if offer.key is None:
             # Only an RFC 8441 offer has no key, and it never reaches an HTTP/1.1 exchange.
             raise ResponseStateError('Not a WebSocket handshake')
-        extensions, extensions_header = negotiate_extensions(offer.extensions, MAX_MESSAGE_SIZE)
         link = self._link
+        extensions, extensions_header = negotiate_extensions(offer.extensions, link.ctx.ws.max_message_size)
         link.write(accept_head(offer.key, subprotocol, extensions_header, headers, link.ctx.response_defaults))
         # The 101 is the whole HTTP response: from here the bytes are WebSocket frames.
         self._response_complete()

@@ -177,6 +177,7 @@ def build_head(
     data = b''.join(parts)
     # One check over the whole head instead of one per value: every line break must be one we
     # wrote, so a value cannot smuggle in a header or end the head early.
+    # (The default fields, alt-svc among them, are counted line by line above.)
     if data.count(b'\n') != lines + 1 or data.count(b'\r') != lines + 1 or b'\x00' in data:
         raise ValueError('Invalid HTTP header value: line breaks and NUL are not allowed')
     return data, framing, length, keep_alive

@@ -85,12 +85,30 @@ class WebSocketConnection(asyncio.Protocol):
 
     def close(self) -> None:
         if not self._closed:
+            self._end_writing()
             self._transport.close()
 
     def abort(self) -> None:
-        # No TLS close_notify, no flush: the session gives up on a client that ignored its close.
+        # No TLS close_notify, no flush: the session gives up on a client that ignored its close
+        # or our keep-alive ping.
         if not self._closed:
+            self._end_writing()
             self._transport.abort()
+
+    def _end_writing(self) -> None:
+        # rloop (0.5) sends no FIN on close() or abort() (tried: the client waits in vain), and a
+        # client that expects us to end TCP first (RFC 6455 §7.1.1), or a dead one, never ends it
+        # itself; an EOF first (after what is buffered) makes the end reach the client on every
+        # loop, as the PROXY protocol reader found too. TLS transports cannot, and need not.
+        transport = self._transport
+        if transport.is_closing():
+            return
+        try:
+            writes_eof = transport.can_write_eof()
+        except NotImplementedError:  # asyncio's base class: a transport that does not say cannot
+            return
+        if writes_eof:
+            transport.write_eof()
 
     def pause_reading(self) -> None:
         if not self._closed:

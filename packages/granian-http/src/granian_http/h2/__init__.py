@@ -3,7 +3,8 @@
 Public names: :class:`HTTP2Connection` (the ``asyncio.Protocol`` for a connection that starts as
 HTTP/2: ALPN ``h2``, or h2c with prior knowledge), :data:`PREFACE`, and :func:`serve_h2c_upgrade`
 with :class:`UpgradedRequest`, the door through which ``granian_http.h1`` hands over a connection
-after ``Upgrade: h2c``.
+after ``Upgrade: h2c``. HTTP/3 (``granian_http.h3``), whose fields and WebSocket carrying follow the
+same rules, uses the header builders and the RFC 8441 carrier exported below.
 Module map:
 
 * :mod:`._connection`: the connection (events, dispatch, flushing, flow control, GOAWAY, pings);
@@ -16,5 +17,19 @@ Module map:
 """
 
 from ._connection import PREFACE, HTTP2Connection, UpgradedRequest, serve_h2c_upgrade
+from ._headers import informational_headers, response_head, trailer_headers
+from ._websocket import StreamCarrier, accept_fields, refusal_response, websocket_offer
 
-__all__ = ['PREFACE', 'HTTP2Connection', 'UpgradedRequest', 'serve_h2c_upgrade']
+__all__ = [
+    'PREFACE',
+    'HTTP2Connection',
+    'StreamCarrier',
+    'UpgradedRequest',
+    'accept_fields',
+    'informational_headers',
+    'refusal_response',
+    'response_head',
+    'serve_h2c_upgrade',
+    'trailer_headers',
+    'websocket_offer',
+]

@@ -226,7 +226,8 @@ def response_headers(
     """The header list of a response, and the content-length the app announced (if any).
 
     ``body_length`` is the size of the whole body when it is known now; it becomes the
-    ``content-length`` unless the app gave one or the status has no body.
+    ``content-length`` unless the app gave one or the status has no body. ``defaults`` carries
+    ``alt-svc`` while HTTP/3 is advertised (HTTP/2's snapshot, not HTTP/3's).
     """
     try:
         code = _STATUS[status]

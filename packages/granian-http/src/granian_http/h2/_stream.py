@@ -33,7 +33,7 @@ from h2.errors import ErrorCodes
 from .._core import ConnectionFacts, ExchangeCore, wake
 from .._state import HELD
 from ..exchange import Headers
-from ..ws import MAX_MESSAGE_SIZE, WebSocket, WebSocketOffer, negotiate_extensions
+from ..ws import WebSocket, WebSocketOffer, negotiate_extensions
 from ._headers import informational_headers, response_head, trailer_headers
 from ._websocket import StreamCarrier, accept_fields
 
@@ -324,13 +324,14 @@ class H2Stream(ExchangeCore):
         return self.over and self._request_over
 
     def _emit_accept(self, offer: WebSocketOffer, subprotocol: str | None, headers: Headers) -> WebSocket:
-        extensions, extensions_header = negotiate_extensions(offer.extensions, MAX_MESSAGE_SIZE)
+        settings = self._link.ctx.ws
+        extensions, extensions_header = negotiate_extensions(offer.extensions, settings.max_message_size)
         # RFC 8441 §5: a 2xx without END_STREAM accepts; from then on DATA carries the frames.
         self._status = 200
         self._resp_headers = accept_fields(subprotocol, extensions_header, headers)
         self._send_head(None, False)
         carrier = self._carrier = StreamCarrier(self)
-        session = carrier.session = WebSocket(carrier, self._loop, extensions)
+        session = carrier.session = WebSocket(carrier, self._loop, extensions, settings=settings)
         self._response_complete()  # the handshake's answer is complete: wait_complete returns
         if self.disconnected:
             # Reset while the app decided: the session starts ended (1006), as on HTTP/1.1.

@@ -6,7 +6,8 @@ stream) through the :class:`WebSocketCarrier` protocol, and builds a :class:`Web
 its handshake request. Module map:
 
 * :mod:`._handshake`: the offer, RFC 6455 §4.2.1 checks, permessage-deflate negotiation;
-* :mod:`._session`: :class:`WebSocket`, the session (receive, send, close, pings, limits);
+* :mod:`._session`: :class:`WebSocket`, the session (receive, send, close, pings, keep-alive,
+  limits);
 * :mod:`._frames`: the common frames read and written without wsproto (the fast path);
 * :mod:`._wsproto`: the only module that touches wsproto's internals.
 """
@@ -15,7 +16,7 @@ from ._handshake import HandshakeError, WebSocketOffer, accept_token, check_hand
 from ._session import (
     CLOSE_TIMEOUT,
     INBOX_LIMIT,
-    MAX_MESSAGE_SIZE,
+    PING_TIMEOUT_REASON,
     Received,
     WebSocket,
     WebSocketCarrier,
@@ -26,7 +27,7 @@ from ._session import (
 __all__ = [
     'CLOSE_TIMEOUT',
     'INBOX_LIMIT',
-    'MAX_MESSAGE_SIZE',
+    'PING_TIMEOUT_REASON',
     'HandshakeError',
     'Received',
     'WebSocket',

@@ -8,16 +8,19 @@ and pause reading. The interface adapters use ``receive``, ``send`` and ``close`
 Duties the session takes off the app's hands:
 
 * pings are answered and pongs swallowed;
-* fragmented messages are reassembled, up to ``max_message_size`` (16 MiB by default). A message
-  over it, compressed or not, fails the connection with 1009, and so does a frame whose header
-  announces more than the limit allows, at once, before its payload arrives;
+* fragmented messages are reassembled, up to the settings' ``max_message_size`` (16 MiB by
+  default). A message over it, compressed or not, fails the connection with 1009, and so does a
+  frame whose header announces more than the limit allows, at once, before its payload arrives;
 * permessage-deflate is negotiated when offered (:mod:`._handshake`), inflation bounded by the
   same limit;
 * the close handshake: a client's close is answered and the carrier closed (the server ends TCP
   first, RFC 6455 §7.1.1); our close waits for the client's answer at most ``close_timeout``
   seconds, then drops the carrier;
 * a slow reader: above :data:`INBOX_LIMIT` bytes of unread messages the carrier stops reading, so
-  the client's writes back up instead of our memory.
+  the client's writes back up instead of our memory;
+* keep-alive, when the settings give a ``ping_interval``: a client silent for a whole interval is
+  pinged, and one still silent ``ping_timeout`` seconds later is failed with 1011 (see
+  :meth:`WebSocket._on_ping_timer`).
 
 Concurrency: ``receive``, ``send`` and ``close`` may be called from different tasks in any order
 (ASGI allows it, and Quart receives in a task of its own). Each call only touches the inbox and
@@ -34,18 +37,19 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from wsproto.connection import ConnectionState
-from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
+from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
 from wsproto.extensions import Extension
 from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import LocalProtocolError
 
+from ..settings import WebSocketSettings
 from ._frames import frame, read_simple_frames
 from ._wsproto import Codec
 
 __all__ = [
     'CLOSE_TIMEOUT',
     'INBOX_LIMIT',
-    'MAX_MESSAGE_SIZE',
+    'PING_TIMEOUT_REASON',
     'Received',
     'WebSocket',
     'WebSocketCarrier',
@@ -53,13 +57,16 @@ __all__ = [
     'WebSocketClosed',
 ]
 
-MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 INBOX_LIMIT = 1024 * 1024
 CLOSE_TIMEOUT = 5.0
 
 _OPEN = ConnectionState.OPEN
 #: The largest payload a control frame may carry (RFC 6455 §5.5).
 _CONTROL_PAYLOAD_LIMIT = 125
+#: No message limit or pings given: today's defaults (16 MiB, no pings).
+_DEFAULT_SETTINGS = WebSocketSettings()
+#: What the app's ``receive`` reports when the client left our keep-alive ping unanswered.
+PING_TIMEOUT_REASON = 'keepalive ping timeout'
 
 
 class WebSocketClosed(ConnectionError):
@@ -107,7 +114,7 @@ class WebSocket:
         loop: asyncio.AbstractEventLoop,
         extensions: list[Extension] | None = None,
         *,
-        max_message_size: int = MAX_MESSAGE_SIZE,
+        settings: WebSocketSettings = _DEFAULT_SETTINGS,
         close_timeout: float = CLOSE_TIMEOUT,
     ) -> None:
         self._carrier = carrier
@@ -117,7 +124,7 @@ class WebSocket:
         # than the fast reader gives goes to wsproto, and stays there until wsproto holds no part
         # of a frame again.
         self._plain = not extensions
-        self._max_message_size = max_message_size
+        self._max_message_size = settings.max_message_size
         self._close_timeout = close_timeout
         self._inbox: deque[Received] = deque()
         self._inbox_size = 0
@@ -131,12 +138,27 @@ class WebSocket:
         #: How the session ended, once it has.
         self.close_event: WebSocketClose | None = None
         self._carrier_closed = False
+        # Keep-alive: one timer for the whole session, re-armed when it fires rather than on every
+        # message (a cancel and a call_later per message would put two heap operations on the
+        # echo path); feed() only raises a flag. Nothing is scheduled when pings are off, the
+        # default.
+        self._ping_interval = settings.ping_interval
+        self._ping_timeout = settings.ping_timeout
+        self._ping_timer: asyncio.TimerHandle | None = None
+        #: Bytes arrived since the timer last looked.
+        self._heard = False
+        #: The payload of our ping while its deadline is what the timer waits for.
+        self._ping_payload: bytes | None = None
+        self._pings_sent = 0
+        if self._ping_interval:
+            self._ping_timer = loop.call_later(self._ping_interval, self._on_ping_timer)
 
     # -- fed by the carrier --------------------------------------------------------------------
 
     def feed(self, data: bytes) -> None:
         if self._carrier_closed:
             return
+        self._heard = True  # the client is alive: no keep-alive ping is due this interval
         codec = self._codec
         if self._plain and not self._fragments and codec.between_frames:
             messages, used = read_simple_frames(data, self._max_message_size)
@@ -158,7 +180,9 @@ class WebSocket:
             elif isinstance(event, CloseConnection):
                 self._on_close(event)
                 return
-            # Pongs need no answer.
+            elif isinstance(event, Pong) and event.payload == self._ping_payload:
+                self._on_pong()
+            # Other pongs need no answer.
         announced = codec.announced
         if (
             announced > _CONTROL_PAYLOAD_LIMIT
@@ -206,25 +230,36 @@ class WebSocket:
             # wsproto reports a broken frame as a close from the peer while still OPEN.
             self._fail(event.code, event.reason or '')
 
-    def _fail(self, code: int, reason: str) -> None:
-        """Fail the connection (RFC 6455 §7.1.7): send our close and drop the connection."""
+    def _fail(self, code: int, reason: str, abort: bool = False) -> None:
+        """Fail the connection (RFC 6455 §7.1.7): send our close and drop the connection.
+
+        The app sees 1006 (the connection ended without the client's close frame, §7.1.5) with
+        ``reason``, whatever ``code`` the client was sent.
+        """
         if self._codec.state in (ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING):
             try:
                 self._carrier.write(self._codec.send(CloseConnection(code=code, reason=reason)))
             except LocalProtocolError:
                 pass
-        self._end(WebSocketClose(1006, reason))
+        self._end(WebSocketClose(1006, reason), abort)
 
-    def _end(self, close: WebSocketClose) -> None:
+    def _end(self, close: WebSocketClose, abort: bool = False) -> None:
         if self.close_event is None:
             self.close_event = close
         self._deliver(self.close_event, 0)
-        self._close_carrier()
+        self._close_carrier(abort)
 
-    def _close_carrier(self, abort: bool = False) -> None:
+    def _stop_timers(self) -> None:
+        self._ping_payload = None  # a late pong must not arm the keep-alive again
         if self._close_timer is not None:
             self._close_timer.cancel()
             self._close_timer = None
+        if self._ping_timer is not None:
+            self._ping_timer.cancel()
+            self._ping_timer = None
+
+    def _close_carrier(self, abort: bool = False) -> None:
+        self._stop_timers()
         if not self._carrier_closed:
             self._carrier_closed = True
             if abort:
@@ -237,15 +272,84 @@ class WebSocket:
     def connection_lost(self) -> None:
         """The carrier is gone: a session still open ends abnormally (1006)."""
         self._carrier_closed = True
-        if self._close_timer is not None:
-            self._close_timer.cancel()
-            self._close_timer = None
+        self._stop_timers()
         if self.close_event is None:
             self.close_event = WebSocketClose(1006)
         # After our own close the event is already set, but the app may still be waiting for
         # the client's answer in receive(): the end must reach it either way.
         if not (self._inbox and isinstance(self._inbox[-1], WebSocketClose)):
             self._deliver(self.close_event, 0)
+
+    def _on_ping_timer(self) -> None:
+        """Keep-alive: look at what the client did since the timer was armed, and act on it.
+
+        A ping goes out only after a whole interval without a byte from the client: any traffic
+        proves it alive as well as a pong would, and costs nothing to watch (the flag feed()
+        raises). Then the timer waits ``ping_timeout`` seconds for an answer. The pong to our
+        ping ends the wait at once (:meth:`_on_pong`), but any other bytes are an answer too: a
+        client busy sending one large frame cannot send its pong before the frame's last byte (a
+        control frame may not cut into a frame, RFC 6455 §5.4) and is alive all the same, and an
+        unsolicited pong is the RFC's one-way heartbeat (§5.5.3).
+        """
+        self._ping_timer = None
+        if self.closed:
+            # A close handshake is under way (the close timeout bounds it now), or it is over.
+            return
+        interval = self._ping_interval
+        assert interval is not None  # the timer runs only with an interval
+        if self._heard or self._reading_paused:
+            # Heard from, or not listening: the carrier stopped reading for a slow app, so what
+            # the client sends (its pong too) waits unread, and silence proves nothing.
+            self._heard = False
+            self._ping_payload = None
+            self._ping_timer = self._loop.call_later(interval, self._on_ping_timer)
+        elif self._ping_payload is None:
+            self._ping()
+        else:
+            # Not a byte since our ping, for the whole timeout: a dead peer (a vanished client,
+            # a NAT that forgot us) would otherwise hold the connection, and the app, forever.
+            # 1011 and the reason are what the websockets library, and so Uvicorn, send. The
+            # carrier is dropped rather than closed: a graceful close would wait for a flush (or
+            # a TLS close_notify) that a dead peer never acknowledges.
+            self._fail(CloseReason.INTERNAL_ERROR, PING_TIMEOUT_REASON, abort=True)
+
+    def _ping(self) -> None:
+        self._pings_sent += 1
+        # A payload of its own for every ping, so that a late pong to an earlier one (or an
+        # unsolicited pong) is not taken for the answer to this one.
+        payload = self._pings_sent.to_bytes(4, 'big')
+        self._carrier.write(self._codec.send(Ping(payload=payload)))
+        if self._carrier_closed:
+            return  # the write found the connection reset: the session has ended
+        interval = self._ping_interval
+        assert interval is not None
+        timeout = self._ping_timeout
+        if timeout is None:
+            # Pings that only keep idle intermediaries (proxies, NATs) from dropping the
+            # connection: nobody waits for the answer.
+            self._ping_timer = self._loop.call_later(interval, self._on_ping_timer)
+        else:
+            self._ping_payload = payload
+            self._ping_timer = self._loop.call_later(timeout, self._on_ping_timer)
+
+    def _on_pong(self) -> None:
+        """The answer to our ping: the next interval starts now.
+
+        So an idle client is pinged once per interval (plus the round trip), as Uvicorn does;
+        left to the deadline timer, it would be once per interval plus timeout, too seldom for
+        a NAT with an idle timeout just above the interval. The pong itself does not count as
+        traffic in the new interval.
+        """
+        self._ping_payload = None
+        self._heard = False
+        if self._ping_timer is not None:
+            self._ping_timer.cancel()
+            self._ping_timer = None
+        if self.closed:
+            return  # our close is under way: its own timeout governs the end
+        interval = self._ping_interval
+        assert interval is not None
+        self._ping_timer = self._loop.call_later(interval, self._on_ping_timer)
 
     def _deliver(self, message: Received, size: int) -> None:
         self._inbox.append(message)
@@ -296,6 +400,9 @@ class WebSocket:
         self._inbox_size -= len(message)
         if self._reading_paused and self._inbox_size <= INBOX_LIMIT // 2:
             self._reading_paused = False
+            # Keep-alive: what the client sent while we were not reading arrives now; it gets a
+            # whole interval from here, as if just heard.
+            self._heard = True
             self._carrier.resume_reading()
         return message
 

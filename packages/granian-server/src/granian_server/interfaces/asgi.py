@@ -260,7 +260,8 @@ def make_asgi_handler(
         path = decode_path(raw_path)
         headers = exchange.headers
         extensions = ASGI_EXTENSIONS
-        if exchange.tls is not None or exchange.http_version == '2':
+        # HTTP/2 and HTTP/3 (whose exchanges have an authority) can carry trailers and early hints.
+        if exchange.tls is not None or exchange.authority is not None:
             extensions = http_extensions(exchange)
             if exchange.authority is not None:
                 headers = with_host(headers, exchange.authority)

@@ -2,7 +2,9 @@
 
 * ``receive``: ``websocket.connect`` first; then, once accepted, ``websocket.receive`` with
   exactly one of ``text``/``bytes``; at the end ``websocket.disconnect`` with the client's close
-  code (1005 when its close frame had none, 1006 when the connection dropped without one).
+  code (1005 when its close frame had none, 1006 when the connection dropped without one, or
+  when the server failed it: a message over ``ws_max_size``, or a keep-alive ping left
+  unanswered for ``ws_ping_timeout``, with the reason ``keepalive ping timeout``).
 * ``send``: ``websocket.accept`` (``subprotocol`` and, unlike upstream, ``headers`` too),
   ``websocket.send``, ``websocket.close``, and the denial extension's
   ``websocket.http.response.start``/``.body``.

@@ -17,7 +17,7 @@ from ..metrics import DURATION_BUCKETS, Durations
 __all__ = ['PROTOCOLS', 'RequestDone', 'RequestLog', 'decode_path', 'request_done']
 
 #: ``Exchange.http_version`` to the access log's ``protocol`` atom.
-PROTOCOLS = {'1': 'HTTP/1.0', '1.1': 'HTTP/1.1', '2': 'HTTP/2.0'}
+PROTOCOLS = {'1': 'HTTP/1.0', '1.1': 'HTTP/1.1', '2': 'HTTP/2.0', '3': 'HTTP/3'}
 
 
 def decode_path(raw_path: bytes) -> str:

@@ -3,9 +3,9 @@
 * The scope is the HTTP one with ``proto == 'ws'`` (``scheme`` stays ``http``/``https``).
 * ``await protocol.accept()`` completes the handshake and returns the transport.
 * ``transport.receive()`` gives messages of kind ``string``, ``bytes``, then one ``close`` when
-  the client closes; pings and pongs never show. A broken connection raises
-  :class:`ProtocolClosed`, and so does reading again after the close; a second concurrent
-  ``receive`` raises :class:`ProtocolError`.
+  the client closes; pings and pongs never show. A broken connection (a keep-alive ping left
+  unanswered included) raises :class:`ProtocolClosed`, and so does reading again after the
+  close; a second concurrent ``receive`` raises :class:`ProtocolError`.
 * ``send_bytes``/``send_str`` raise :class:`ProtocolError` after ``protocol.close()`` and
   :class:`ProtocolClosed` once the connection is gone.
 * ``protocol.close(status)``: before accepting, it refuses the handshake with that HTTP status
