@@ -155,6 +155,12 @@ def test_request_durations_of_both_workers_add_up(server: ServerProcess) -> None
             break
     else:
         raise AssertionError(f'one worker served every request: {served_before} -> {served}')
+    # HTTP/2 requests count as HTTP/1.1 ones do (h2c with prior knowledge, one connection).
+    with httpx.Client(http1=False, http2=True, timeout=10) as client:
+        for _ in range(4):
+            response = client.get(server.url)
+            assert response.http_version == 'HTTP/2' and response.text == 'ok'
+    sent += 4
     # Three that take 1.5 s, at once; static files and WebSockets are not counted.
     with ThreadPoolExecutor(3) as pool:
         slow = list(pool.map(lambda _: httpx.get(f'{server.url}/slow?delay=1.5', timeout=30).text, range(3)))

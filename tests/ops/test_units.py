@@ -18,6 +18,7 @@ from granian_server.errors import ConfigurationError
 from granian_server.extras import require_module
 from granian_server.metrics import DURATION_BUCKETS, RECORD, WORKER_FIELDS, MetricsHub, render
 from granian_server.metrics_exporter import MetricsExporter
+from granian_server.metrics_worker import MetricsPusher
 from granian_server.reloader import ReloadOptions, build_filter
 
 
@@ -139,6 +140,15 @@ def test_the_hub_adds_up_durations_of_every_process_that_reported() -> None:
     assert hub.durations() == tuple(durations(b0=4, b1=2, b2=1, total=4))
     hub.close()
     replacement_writer.close()
+
+
+def test_a_pusher_that_never_started_pushes_nothing() -> None:
+    # serve_app's stop pushes the last requests; a worker that failed before it served has none.
+    reader, writer = multiprocessing.Pipe(duplex=False)
+    MetricsPusher(writer, 1.0).push()
+    assert not reader.poll(0.1)
+    writer.close()
+    reader.close()
 
 
 def test_the_hub_keeps_the_latest_record_of_each_worker() -> None:

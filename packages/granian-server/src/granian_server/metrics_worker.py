@@ -107,6 +107,10 @@ class MetricsPusher:
         )
 
     def push(self) -> None:
+        if self._ctx is None:
+            # Never started: the worker failed before it served (a listener it could not open),
+            # and its stop must end with that error, not with one of ours.
+            return
         try:
             # One write of a few dozen bytes: atomic on a pipe, so a full pipe writes nothing.
             self._writer.send_bytes(RECORD.pack(*self.snapshot()))
