@@ -15,9 +15,10 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
+from h3.test_h3_e2e import start as start_http3
 from testkit.certs import Certs
 from testkit.h3 import Response, h3_session
-from testkit.process import ServerProcess, api_server
+from testkit.process import ServerProcess
 
 APPS = Path(__file__).parents[1] / 'headers' / 'apps'
 CUSTOM = ['X-Frame-Options: DENY', 'Server: edge']
@@ -25,16 +26,7 @@ OVERRIDES = ['server:mine', 'x-frame-options:SAMEORIGIN', 'date:Thu, 01 Jan 1970
 
 
 def start(certs: Certs, **options: Any) -> ServerProcess:
-    return api_server(
-        'headers_asgi:app',
-        interface='asgi',
-        working_dir=str(APPS),
-        static_path_mount=[APPS],
-        http3=True,
-        ssl_cert=certs.cert,
-        ssl_key=certs.key,
-        **options,
-    ).ready()
+    return start_http3(certs, 'headers_asgi:app', 'asgi', APPS, static_path_mount=[APPS], **options)
 
 
 @pytest.fixture(scope='module')
