@@ -88,6 +88,14 @@ class Durations:
     handler answers never reach an adapter, as upstream's pull request proposes. WebSockets are not
     counted: a session lasts as long as the client stays, which says nothing of how fast the server
     answers and would fill the top bucket.
+
+    Its cost, counted by ``benchmarks/callgrind.py --metrics`` against the same run without: about
+    3,000 instructions per request (under 1 % of a small GET's ~370,000-450,000). Measured apart,
+    each ``perf_counter()`` costs ~350-550 under valgrind, the call that ends the request ~400, the
+    bisection ~800 and the bucket's integer ~400 (past 256 it is a new int object). An inline tree
+    of comparisons would save most of the bisection's share for fifteen hand-written
+    branches that must follow the bounds; not worth it. Without the exporter nothing is counted
+    and no clock is read.
     """
 
     __slots__ = ('counts', 'total')
