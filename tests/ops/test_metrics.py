@@ -3,6 +3,7 @@ the request duration histogram (upstream's open pull request #872) added up acro
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -15,6 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.sync.client import connect
 
 from ops.opskit import APPS, wait_gone, wait_until
+from testkit.certs import Certs
+from testkit.h3 import h3_session
 from testkit.process import TESTS, ServerProcess, api_server
 
 PER_WORKER = {
@@ -261,5 +264,34 @@ def test_the_access_log_and_the_histogram_time_requests_alike(interface: str) ->
         assert values['sum'] * 1000 == pytest.approx(logged, abs=0.01)
         if interface == 'asgi':
             assert values['0.25'] == 0 and values['0.5'] == 1
+    finally:
+        assert server.stop() == 0
+
+
+def test_http3_requests_are_timed_too(certs: Certs) -> None:
+    # The adapters time every exchange, whatever protocol brought it: here over QUIC (aioquic's
+    # client), where the static file still is not counted.
+    server = api_server(
+        'ops_app:app',
+        interface='asgi',
+        working_dir=str(APPS),
+        http3=True,
+        ssl_cert=certs.cert,
+        ssl_key=certs.key,
+        metrics_enabled=True,
+        metrics_port=0,
+        metrics_scrape_interval=1,
+        static_path_mount=[APPS],
+    ).ready()
+
+    async def go() -> list[int]:
+        async with h3_session(server.port, ca=str(certs.ca)) as client:
+            paths = ['/', '/', '/', '/static/ops_app.py']
+            return [(await client.request(path)).status for path in paths]
+
+    try:
+        assert asyncio.run(go()) == [200] * 4
+        wait_until(lambda: histogram(server)['count'] >= 3, 20, 'the worker to report')
+        assert histogram(server)['count'] == 3
     finally:
         assert server.stop() == 0
