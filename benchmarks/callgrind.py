@@ -29,6 +29,7 @@ Usage, from the repository root, with the Python that has our packages installed
     python benchmarks/callgrind.py h1-get h2c-get --count 2000
     python benchmarks/callgrind.py --json out.json         # for comparing two commits
     python benchmarks/callgrind.py --tree /tmp/before      # another checkout's sources
+    python benchmarks/callgrind.py rsgi-get --metrics      # with the Prometheus exporter's counting on
 
 ``--inner SCENARIO N`` is the program valgrind runs.
 """
@@ -236,7 +237,18 @@ def _listeners(sock: socket.socket) -> Any:
 # -- the server side, in-process -------------------------------------------------------------------
 
 
-async def _serve_and_drive(scenario: str, count: int) -> None:
+def _metrics_pusher() -> Any:
+    """What a worker runs with ``--metrics``: its counters and duration histogram, pushed over a
+    pipe nobody reads, on a timer that never fires during a run (its cost is the per-request part)."""
+    import multiprocessing
+
+    from granian_server.metrics_worker import MetricsPusher
+
+    _reader, writer = multiprocessing.Pipe(duplex=False)
+    return MetricsPusher(writer, 3600.0)
+
+
+async def _serve_and_drive(scenario: str, count: int, metrics: bool) -> None:
     from granian_server.interfaces import make_interface
     from granian_server.serving import serve_app
 
@@ -251,16 +263,26 @@ async def _serve_and_drive(scenario: str, count: int) -> None:
     listener.setblocking(False)
     stop: asyncio.Future[Any] = loop.create_future()
     config = _config(scenario, interface_name, http)
-    server = asyncio.ensure_future(serve_app(interface, config, _listeners(listener), stop))
+    pusher = _metrics_pusher() if metrics else None
+    server = asyncio.ensure_future(serve_app(interface, config, _listeners(listener), stop, metrics=pusher))
     sock = socket.socket()
     sock.setblocking(False)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     await loop.sock_connect(sock, listener.getsockname())
+    driver = asyncio.ensure_future(drive(Client(loop, sock), count))
     try:
-        await drive(Client(loop, sock), count)
+        # A server that fails (a harness that no longer fits serve_app, say) ends the run with its
+        # error, instead of leaving the client waiting for an answer that never comes.
+        await asyncio.wait((driver, server), return_when=asyncio.FIRST_COMPLETED)
+        if server.done():
+            driver.cancel()
+            server.result()
+            raise RuntimeError('the server stopped before the client was done')
+        driver.result()
     finally:
         sock.close()
-        stop.set_result(None)
+        if not stop.done():
+            stop.set_result(None)
         await server
         interface.teardown(loop)
 
@@ -279,14 +301,14 @@ def _freeze_date() -> None:
     ServeContext._refresh_date = refresh_once  # type: ignore[method-assign]
 
 
-def inner(scenario: str, count: int, loop_name: str) -> None:
+def inner(scenario: str, count: int, loop_name: str, metrics: bool) -> None:
     _freeze_date()
     if loop_name == 'uvloop':
         import uvloop
 
-        uvloop.run(_serve_and_drive(scenario, count))
+        uvloop.run(_serve_and_drive(scenario, count, metrics))
     else:
-        asyncio.run(_serve_and_drive(scenario, count))
+        asyncio.run(_serve_and_drive(scenario, count, metrics))
 
 
 # -- the driver ------------------------------------------------------------------------------------
@@ -312,7 +334,7 @@ def stage(tree: Path) -> None:
     shutil.copy2(__file__, STAGE / 'bench' / 'callgrind.py')
 
 
-def count_instructions(scenario: str, count: int, loop_name: str) -> int:
+def count_instructions(scenario: str, count: int, loop_name: str, metrics: bool) -> int:
     env = {
         'PATH': os.environ.get('PATH', '/usr/bin:/bin'),
         'PYTHONHASHSEED': '0',
@@ -330,6 +352,7 @@ def count_instructions(scenario: str, count: int, loop_name: str) -> int:
         str(count),
         '--loop',
         loop_name,
+        *(['--metrics'] if metrics else []),
     ]
     result = subprocess.run(command, env=env, cwd=STAGE, capture_output=True, text=True, check=False)
     match = _COLLECTED.search(result.stderr)
@@ -343,6 +366,7 @@ def main() -> None:
     parser.add_argument('scenarios', nargs='*', help=f'default: all of {", ".join(SCENARIOS)}')
     parser.add_argument('--count', type=int, default=1000, help='N: requests in the short run (default 1000)')
     parser.add_argument('--loop', default='asyncio', choices=('asyncio', 'uvloop'))
+    parser.add_argument('--metrics', action='store_true', help='serve as a worker does with the metrics exporter on')
     parser.add_argument('--json', type=Path, help='also write the results to this file')
     parser.add_argument(
         '--tree', type=Path, default=HERE.parent, help='the checkout whose sources to measure (default: this one)'
@@ -350,7 +374,7 @@ def main() -> None:
     parser.add_argument('--inner', nargs=2, metavar=('SCENARIO', 'N'), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inner:
-        inner(args.inner[0], int(args.inner[1]), args.loop)
+        inner(args.inner[0], int(args.inner[1]), args.loop, args.metrics)
         return
     names = args.scenarios or list(SCENARIOS)
     unknown = [name for name in names if name not in SCENARIOS]
@@ -360,13 +384,19 @@ def main() -> None:
     results: dict[str, int] = {}
     print(f'{"scenario":<16} {"instructions/request":>22}')
     for name in names:
-        short = count_instructions(name, args.count, args.loop)
-        long = count_instructions(name, 2 * args.count, args.loop)
+        short = count_instructions(name, args.count, args.loop, args.metrics)
+        long = count_instructions(name, 2 * args.count, args.loop, args.metrics)
         per_request = round((long - short) / args.count)
         results[name] = per_request
         print(f'{name:<16} {per_request:>22,}', flush=True)
     if args.json:
-        summary = {'tree': str(args.tree), 'loop': args.loop, 'count': args.count, 'results': results}
+        summary = {
+            'tree': str(args.tree),
+            'loop': args.loop,
+            'metrics': args.metrics,
+            'count': args.count,
+            'results': results,
+        }
         args.json.write_text(json.dumps(summary, indent=2))
 
 

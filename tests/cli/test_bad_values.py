@@ -103,8 +103,10 @@ FREE_TEXT = {
     '--reload-ignore-patterns',
     '--reload-ignore-paths',
     '--process-name',
-    # Checked when the server is built (tests/proxy_protocol/test_proxy_protocol_options.py).
+    # Checked when the server is built (tests/proxy_protocol/test_proxy_protocol_options.py,
+    # tests/headers/test_header_options.py).
     '--proxy-protocol-trusted-hosts',
+    '--header',
 }
 
 

@@ -63,6 +63,10 @@ UPSTREAM_OPTIONS = {
     '--http2-max-frame-size': 'HTTP2_MAX_FRAME_SIZE',
     '--http2-max-headers-size': 'HTTP2_MAX_HEADERS_SIZE',
     '--http2-max-send-buffer-size': 'HTTP2_MAX_SEND_BUFFER_SIZE',
+    # Uvicorn's response header options (upstream's issues #315 and #594).
+    '--server-header': 'SERVER_HEADER',
+    '--date-header': 'DATE_HEADER',
+    '--header': 'HEADER',
     '--log': 'LOG_ENABLED',
     '--log-level': 'LOG_LEVEL',
     '--log-config': 'LOG_CONFIG',
@@ -131,6 +135,8 @@ FLAG_DEFAULTS = {
     '--http3': 'disabled',
     '--http1-pipeline-flush': 'disabled',
     '--http2-adaptive-window': 'disabled',
+    '--server-header': 'enabled',
+    '--date-header': 'enabled',
     '--log': 'enabled',
     '--access-log': 'disabled',
     '--ssl-client-verify': 'disabled',
@@ -488,6 +494,22 @@ def test_multiple_values_from_env_split_on_whitespace(serve_kwargs: ServeKwargs)
     assert kwargs['static_path_route'] == ['/static', '/assets']
     assert kwargs['reload_ignore_dirs'] == ['node_modules', '.venv']
     assert kwargs['reload_ignore_patterns'] == [r'.*\.tmp$', '.*~']
+
+
+def test_response_header_options_from_flags_and_env(serve_kwargs: ServeKwargs) -> None:
+    kwargs = serve_kwargs(['--no-server-header', '--no-date-header', '--header', 'x-a: 1', '--header', 'x-b:two words'])
+    assert (kwargs['server_header'], kwargs['date_header']) == (False, False)
+    assert kwargs['headers'] == ['x-a: 1', 'x-b:two words']  # Uvicorn's keyword, checked by Server
+    # The variable takes one header per line, as a value may hold spaces; blank lines are skipped.
+    kwargs = serve_kwargs(
+        env={
+            'GRANIAN_HEADER': 'x-frame-options: DENY\n\nx-b: two words\n',
+            'GRANIAN_SERVER_HEADER': 'false',
+            'GRANIAN_DATE_HEADER': '0',
+        }
+    )
+    assert kwargs['headers'] == ['x-frame-options: DENY', 'x-b: two words']
+    assert (kwargs['server_header'], kwargs['date_header']) == (False, False)
 
 
 def test_multiple_paths_from_env_split_on_pathsep(serve_kwargs: ServeKwargs, tmp_path: Path) -> None:

@@ -16,8 +16,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from granian_server import rss
 from granian_server.errors import ConfigurationError
 from granian_server.extras import require_module
-from granian_server.metrics import RECORD, WORKER_FIELDS, MetricsHub, render
+from granian_server.metrics import DURATION_BUCKETS, RECORD, WORKER_FIELDS, MetricsHub, render
 from granian_server.metrics_exporter import MetricsExporter
+from granian_server.metrics_worker import MetricsPusher
 from granian_server.reloader import ReloadOptions, build_filter
 
 
@@ -84,12 +85,78 @@ def test_render_is_the_text_exposition_format() -> None:
         assert by_worker == {'1': pos, '2': 0}  # worker 2 has not reported yet
 
 
+def record(value: int, durations: list[float] | None = None) -> bytes:
+    """A worker's record: ``value`` in every field, then its duration buckets and sum."""
+    return RECORD.pack(*([value] * len(WORKER_FIELDS)), *(durations or [0] * (len(DURATION_BUCKETS) + 2)))
+
+
+def durations(**counts: int) -> list[float]:
+    """Bucket counts by index (``b0=2`` is two requests in the first bucket), then their sum."""
+    values: list[float] = [counts.get(f'b{idx}', 0) for idx in range(len(DURATION_BUCKETS) + 1)]
+    return [*values, float(counts.get('total', 0))]
+
+
+def test_render_writes_the_histogram_cumulative() -> None:
+    text = render({}, {1: 1.0}, {}, durations(b0=2, b3=1, b15=1, total=70)).decode()
+    (family,) = [family for family in text_string_to_metric_families(text) if family.type == 'histogram']
+    assert family.name == 'granian_request_duration_seconds'
+    buckets = {sample.labels['le']: sample.value for sample in family.samples if sample.name.endswith('_bucket')}
+    assert list(buckets) == [*(str(bound) for bound in DURATION_BUCKETS), '+Inf']
+    assert buckets['0.001'] == buckets['0.0025'] == buckets['0.005'] == 2
+    assert buckets['0.01'] == buckets['60.0'] == 3
+    assert buckets['+Inf'] == 4
+    totals = {sample.name: sample.value for sample in family.samples if not sample.name.endswith('_bucket')}
+    assert totals == {'granian_request_duration_seconds_sum': 70.0, 'granian_request_duration_seconds_count': 4}
+
+
+def test_the_hub_adds_up_durations_of_every_process_that_reported() -> None:
+    hub = MetricsHub()
+    first, first_writer = multiprocessing.Pipe(duplex=False)
+    hub.attach(1, first)
+    second, second_writer = multiprocessing.Pipe(duplex=False)
+    hub.attach(2, second)
+    first_writer.send_bytes(record(1, durations(b0=3, total=1)))
+    second_writer.send_bytes(record(1, durations(b1=2, total=2)))
+    hub.receive(multiprocessing.connection.wait(hub.readers(), 5))
+    hub.receive(multiprocessing.connection.wait(hub.readers(), 0.5))
+    assert hub.durations() == tuple(durations(b0=3, b1=2, total=3))
+    # A rolling restart: worker 1's replacement takes the id, the old process still reports its
+    # last requests, then exits; its counts stay.
+    replacement, replacement_writer = multiprocessing.Pipe(duplex=False)
+    hub.attach(1, replacement)
+    assert hub.records[1] == (0,) * len(WORKER_FIELDS)
+    first_writer.send_bytes(record(9, durations(b0=4, total=1.5)))
+    first_writer.close()
+    replacement_writer.send_bytes(record(5, durations(b2=1, total=0.5)))
+    for _ in range(3):
+        hub.receive(multiprocessing.connection.wait(hub.readers(), 0.5))
+    assert hub.records[1] == (5,) * len(WORKER_FIELDS)  # the old process no longer speaks for worker 1
+    assert first not in hub.readers()
+    assert hub.durations() == tuple(durations(b0=4, b1=2, b2=1, total=4))
+    # A crash: its last values stay, and after its replacement its durations still count.
+    second_writer.close()
+    hub.receive(multiprocessing.connection.wait(hub.readers(), 5))
+    hub.attach(2, multiprocessing.Pipe(duplex=False)[0])
+    assert hub.durations() == tuple(durations(b0=4, b1=2, b2=1, total=4))
+    hub.close()
+    replacement_writer.close()
+
+
+def test_a_pusher_that_never_started_pushes_nothing() -> None:
+    # serve_app's stop pushes the last requests; a worker that failed before it served has none.
+    reader, writer = multiprocessing.Pipe(duplex=False)
+    MetricsPusher(writer, 1.0).push()
+    assert not reader.poll(0.1)
+    writer.close()
+    reader.close()
+
+
 def test_the_hub_keeps_the_latest_record_of_each_worker() -> None:
     hub = MetricsHub()
     reader, writer = multiprocessing.Pipe(duplex=False)
     hub.attach(1, reader)
-    writer.send_bytes(RECORD.pack(*([1] * len(WORKER_FIELDS))))
-    writer.send_bytes(RECORD.pack(*([2] * len(WORKER_FIELDS))))
+    writer.send_bytes(record(1))
+    writer.send_bytes(record(2))
     hub.receive(multiprocessing.connection.wait(hub.readers(), 5))
     assert hub.records[1] == (2,) * len(WORKER_FIELDS)
     writer.close()

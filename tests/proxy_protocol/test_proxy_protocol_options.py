@@ -4,7 +4,6 @@ help line, and one line naming the option for every bad value."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from granian.errors import ConfigurationError
 from granian_cli import cli
 from granian_proxies import TrustedHosts
 from granian_server.proxy_protocol import check_trusted_hosts
-from testkit.process import ROOT
+from testkit.process import run_command
 
 
 def test_defaults_are_off_and_loopback() -> None:
@@ -109,16 +108,7 @@ def test_help_lists_both_options_and_their_variables() -> None:
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    import os
-
-    return subprocess.run(
-        [sys.executable, '-m', 'granian', '--interface', 'asgi', '--port', '0', *args, 'examples.hello:app'],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, **(env or {})},
-    )
+    return run_command('--interface', 'asgi', '--port', '0', *args, 'examples.hello:app', env=env)
 
 
 @pytest.mark.parametrize(

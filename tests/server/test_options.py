@@ -90,6 +90,10 @@ UPSTREAM_DEFAULTS = {
     'ws_max_size': 16 * 1024 * 1024,
     'ws_ping_interval': None,
     'ws_ping_timeout': 20.0,
+    # Uvicorn's response header options (upstream's issues #315 and #594); after upstream's keywords.
+    'server_header': True,
+    'date_header': True,
+    'headers': None,
 }
 
 

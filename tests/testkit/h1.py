@@ -98,7 +98,9 @@ class Server:
         settings: HTTP1Settings | None = None,
         max_connections: int | None = None,
         peer: Any = ('127.0.0.1', 50000),
+        **context: Any,
     ) -> None:
+        """``context``: more ServeContext keywords (the response defaults, say)."""
         self.exchanges: list[Exchange] = []
         settings = settings or HTTP1Settings()
         if settings.parser == 'auto':
@@ -108,6 +110,7 @@ class Server:
             loop=asyncio.get_running_loop(),
             http1=settings,
             max_connections=max_connections,
+            **context,
         )
         self.conn, self.transport = self.connect(peer)
 

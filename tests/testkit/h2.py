@@ -182,7 +182,9 @@ class Server:
         peer: Any = ('127.0.0.1', 50000),
         http_mode: str = 'auto',
         websockets: bool = True,
+        **context: Any,
     ) -> None:
+        """``context``: more ServeContext keywords (the response defaults, say)."""
         self.exchanges: list[Exchange] = []
         self.ctx = ServeContext(
             handler or self.exchanges.append,
@@ -190,6 +192,7 @@ class Server:
             http2=settings,
             http_mode=http_mode,
             websockets=websockets,
+            **context,
         )
         self.conn = HTTP2Connection(self.ctx)
         self.transport = SwitchableTransport(self.conn, peer)

@@ -176,3 +176,18 @@ def cli_server(
 ) -> ServerProcess:
     """Start ``python -m granian ARGS`` in a child process."""
     return ServerProcess([sys.executable, '-m', 'granian', *args], cwd=cwd, env=env, pass_fds=pass_fds)
+
+
+def run_command(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m granian ARGS`` to its end (a start-up that must fail, say) and return it.
+
+    ``timeout`` bounds a server that starts when it should not have.
+    """
+    return subprocess.run(
+        [sys.executable, '-m', 'granian', *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )

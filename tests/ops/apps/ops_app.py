@@ -24,6 +24,12 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope['type'] == 'lifespan':
         await _lifespan(receive, send)
         return
+    if scope['type'] == 'websocket':
+        await receive()  # websocket.connect
+        await send({'type': 'websocket.accept'})
+        while (await receive())['type'] != 'websocket.disconnect':
+            pass
+        return
     query = {key: values[0] for key, values in parse_qs(scope['query_string'].decode()).items()}
     path = scope['path']
     if path == '/pid':

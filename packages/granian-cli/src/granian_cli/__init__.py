@@ -7,6 +7,6 @@ environment variable, builds the server and serves until SIGINT/SIGTERM.
 from __future__ import annotations
 
 from .command import cli, entrypoint
-from .types import Duration, EnumType, OctalIntType
+from .types import Duration, EnumType, HeaderType, OctalIntType
 
-__all__ = ['Duration', 'EnumType', 'OctalIntType', 'cli', 'entrypoint']
+__all__ = ['Duration', 'EnumType', 'HeaderType', 'OctalIntType', 'cli', 'entrypoint']

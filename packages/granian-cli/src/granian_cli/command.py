@@ -26,6 +26,7 @@ _RENAMED = {
     'ssl_keyfile_password': 'ssl_key_password',
     'log_access_enabled': 'log_access',
     'log_access_fmt': 'log_access_format',
+    'header': 'headers',  # Uvicorn's keyword: a list of them
 }
 
 # HTTP/1 option name -> HTTP1Settings field (the HTTP/2 fields are the option names minus 'http2_').

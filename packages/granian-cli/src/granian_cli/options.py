@@ -27,7 +27,7 @@ from granian_server.constants import (
 )
 from granian_server.log import LogLevels
 
-from .types import Duration, EnumType, OctalIntType
+from .types import Duration, EnumType, HeaderType, OctalIntType
 
 __all__ = ['option', 'server_options']
 
@@ -259,6 +259,21 @@ _OPTIONS: tuple[Callable[[Any], Any], ...] = (
         type=click.IntRange(*HTTP3_LIMITS['max_send_buffer_size']),
         default=1024 * 400,
         help='Maximum HTTP/3 write buffer size per stream (bytes)',
+    ),
+    # -- response headers (Uvicorn's options; upstream's issues #315 and #594) ----------------------
+    option(
+        '--server-header/--no-server-header',
+        default=True,
+        help='Add "server: granian" to responses that set no server header',
+    ),
+    option('--date-header/--no-date-header', default=True, help='Add a date header to responses that set none'),
+    option(
+        '--header',
+        type=HeaderType(),
+        multiple=True,
+        metavar='NAME:VALUE',
+        help='Default response header, added unless the app sets that name (repeatable; '
+        'the variable takes one per line)',
     ),
     # -- logging ---------------------------------------------------------------------------------
     option('--log/--no-log', 'log_enabled', default=True, help='Logging'),

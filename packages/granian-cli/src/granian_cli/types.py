@@ -1,4 +1,5 @@
-"""The click parameter types of the ``granian`` command: durations, enum choices, octal modes.
+"""The click parameter types of the ``granian`` command: durations, enum choices, octal modes,
+response headers.
 
 Their names and error messages are upstream's, because scripts and users see them: a duration
 is ``1h30m`` or a number of seconds, an enum option takes its value in any case, and a file mode
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-__all__ = ['Duration', 'EnumType', 'OctalIntType']
+__all__ = ['Duration', 'EnumType', 'HeaderType', 'OctalIntType']
 
 if TYPE_CHECKING:
     _ChoiceBase = click.Choice[str]
@@ -79,3 +80,18 @@ class OctalIntType(click.types.IntParamType):
             return int(text, 8 if text.startswith('0') else 10)
         except ValueError:
             self.fail(f"'{value}' is not a valid octal integer", param, ctx)
+
+
+class HeaderType(click.types.StringParamType):
+    """A ``NAME:VALUE`` response header, checked by the server (one line naming the option).
+
+    Its ``GRANIAN_*`` variable holds one header per line: click splits a repeatable option's
+    variable on whitespace, which would cut ``x-frame-options: DENY`` in two, and a line break is
+    the one separator no header value can contain.
+    """
+
+    name = 'header'
+    envvar_list_splitter = '\n'
+
+    def split_envvar_value(self, rv: str) -> list[str]:
+        return [line for line in (rv or '').splitlines() if line.strip()]

@@ -17,6 +17,7 @@ from .errors import ConfigurationError, FatalError
 from .interfaces import make_interface
 from .listening import Listeners
 from .log import LogLevels, logger
+from .response_headers import HeaderOption
 from .server import Server as _MainServer
 from .serving import serve_app
 from .websocket_options import DEFAULT_WS_MAX_SIZE, DEFAULT_WS_PING_TIMEOUT
@@ -67,6 +68,9 @@ class Server(_MainServer):
         ws_max_size: int = DEFAULT_WS_MAX_SIZE,
         ws_ping_interval: float | None = None,
         ws_ping_timeout: float | None = DEFAULT_WS_PING_TIMEOUT,
+        server_header: bool = True,
+        date_header: bool = True,
+        headers: HeaderOption | None = None,
     ) -> None:
         super().__init__(
             target,
@@ -110,6 +114,9 @@ class Server(_MainServer):
             ws_max_size=ws_max_size,
             ws_ping_interval=ws_ping_interval,
             ws_ping_timeout=ws_ping_timeout,
+            server_header=server_header,
+            date_header=date_header,
+            headers=headers,
         )
         self._stop: asyncio.Future[None] | None = None
         self._reload = False

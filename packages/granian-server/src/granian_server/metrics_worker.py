@@ -1,9 +1,11 @@
 """A worker's side of the metrics: every scrape interval, one record of its values to the main process.
 
 The values are plain counters the connections keep on the worker's
-:class:`~granian_http.context.ServeContext`, and the static files handler on itself (nothing is
-measured per request beyond an integer increment); the pusher reads them on a timer of the event
-loop, so it costs no task and no thread.
+:class:`~granian_http.context.ServeContext`, the static files handler on itself, and the duration
+histogram the interface adapters add to (:class:`~.metrics.Durations`: one more clock read and a
+bucket increment per request, only with metrics on); the pusher reads them on a timer of the event
+loop, so it costs no task and no thread, and once more when the worker has finished its last
+request, so that what a stopping worker served is counted.
 The pipe is non-blocking: a record the main process has no room for is dropped, never waited on.
 """
 
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from granian_http import ServeContext
 
-from .metrics import RECORD
+from .metrics import RECORD, Durations
 
 if TYPE_CHECKING:
     from .static import StaticFiles
@@ -41,6 +43,7 @@ class MetricsPusher:
         self._executor: Executor | None = None
         self._pool: Any = None
         self._static: StaticFiles | None = None
+        self._durations = Durations()
         self._timer: asyncio.TimerHandle | None = None
         self._due = 0.0
         self._lag_us = 0
@@ -54,12 +57,16 @@ class MetricsPusher:
         *,
         blocking_pool: Any = None,
         static: StaticFiles | None = None,
+        durations: Durations | None = None,
     ) -> None:
-        """Begin pushing; ``blocking_pool`` is the interface's thread pool for the app, if it has one."""
+        """Begin pushing; ``blocking_pool`` is the interface's thread pool for the app, if it has one,
+        ``durations`` the histogram its adapters count requests in."""
         self._ctx = ctx
         self._executor = executor
         self._pool = blocking_pool
         self._static = static
+        if durations is not None:
+            self._durations = durations
         self._schedule()
 
     def _schedule(self) -> None:
@@ -75,7 +82,7 @@ class MetricsPusher:
         self.push()
         self._schedule()
 
-    def snapshot(self) -> tuple[int, ...]:
+    def snapshot(self) -> tuple[float, ...]:
         ctx = self._ctx
         assert ctx is not None
         threads, queued = _executor_load(self._executor)
@@ -96,9 +103,14 @@ class MetricsPusher:
             int(getattr(pool, 'idle_us', 0)),
             int(getattr(pool, 'busy_us', 0)),
             self._lag_us,
+            *self._durations.snapshot(),
         )
 
     def push(self) -> None:
+        if self._ctx is None:
+            # Never started: the worker failed before it served (a listener it could not open),
+            # and its stop must end with that error, not with one of ours.
+            return
         try:
             # One write of a few dozen bytes: atomic on a pipe, so a full pipe writes nothing.
             self._writer.send_bytes(RECORD.pack(*self.snapshot()))

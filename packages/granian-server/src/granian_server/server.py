@@ -41,6 +41,7 @@ from .pidfile import PidFile
 from .process_title import resolve_process_name, set_process_title
 from .proxy_protocol import check_trusted_hosts
 from .reloader import ReloadOptions
+from .response_headers import HeaderOption, check_header_flag, parse_headers
 from .runtime_options import explain_runtime
 from .serving import ServeConfig
 from .static import pair_mounts
@@ -144,6 +145,9 @@ class Server:
         ws_max_size: int = DEFAULT_WS_MAX_SIZE,
         ws_ping_interval: float | None = None,
         ws_ping_timeout: float | None = DEFAULT_WS_PING_TIMEOUT,
+        server_header: bool = True,
+        date_header: bool = True,
+        headers: HeaderOption | None = None,
     ) -> None:
         self.target = target
         self.bind_addr = address
@@ -220,6 +224,10 @@ class Server:
         self.proxy_protocol = _enum(ProxyProtocolModes, proxy_protocol, 'proxy_protocol')
         enabled = self.proxy_protocol != ProxyProtocolModes.off
         self.proxy_protocol_trusted_hosts = check_trusted_hosts(proxy_protocol_trusted_hosts, enabled)
+        #: The response header options (Uvicorn's names; upstream's issues #315 and #594).
+        self.server_header = check_header_flag('server_header', server_header)
+        self.date_header = check_header_flag('date_header', date_header)
+        self.headers = parse_headers(headers)
 
         self.hooks_startup: list[Callable[[], Any]] = []
         self.hooks_reload: list[Callable[[], Any]] = []
@@ -453,6 +461,9 @@ class Server:
             proxy_protocol=self.proxy_protocol.value,
             proxy_protocol_trusted_hosts=self.proxy_protocol_trusted_hosts,
             http3=HTTP3Config(self.http3_settings) if self.http3 else None,
+            server_header=self.server_header,
+            date_header=self.date_header,
+            headers=self.headers,
         )
 
     def _worker_spec(self, target_loader: Callable[..., Any] | None) -> WorkerSpec:

@@ -36,6 +36,7 @@ from .http3 import HTTP3Config, start_http3
 from .interfaces import Interface, Runtime
 from .listening import Listeners
 from .log import AccessLogFormatter, logger
+from .metrics import Durations
 from .static import StaticFiles
 
 if TYPE_CHECKING:
@@ -78,6 +79,11 @@ class ServeConfig:
     proxy_protocol_trusted_hosts: str = '127.0.0.1'
     #: HTTP/3 beside the TCP listener (needs ``tls``); ``None`` when off.
     http3: HTTP3Config | None = None
+    #: Add ``server: granian`` and ``date`` to responses that do not set them.
+    server_header: bool = True
+    date_header: bool = True
+    #: Default response fields, ``(lower-case name, value)``, checked by :mod:`.response_headers`.
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 async def serve_app(
@@ -103,6 +109,8 @@ async def serve_app(
         raise FatalError(str(exc)) from None
     executor = ThreadPoolExecutor(max_workers=config.runtime_blocking_threads, thread_name_prefix='granian-io')
     tasks = TaskSet(loop)
+    # Counted only for the exporter: without it, requests pay no clock read for it.
+    durations = Durations() if metrics is not None else None
     runtime = Runtime(
         loop=loop,
         tasks=tasks,
@@ -113,6 +121,7 @@ async def serve_app(
         url_path_prefix=config.url_path_prefix,
         blocking_threads=config.blocking_threads,
         blocking_threads_idle_timeout=config.blocking_threads_idle_timeout,
+        durations=durations,
     )
     try:
         handler = await interface.start(runtime)
@@ -143,6 +152,10 @@ async def serve_app(
         websocket=config.websocket,
         tls=tls,
         max_connections=config.backpressure,
+        server_header=config.server_header,
+        date_header=config.date_header,
+        # latin-1: the option's check made sure every character has its byte.
+        default_headers=[(name.encode('latin-1'), value.encode('latin-1')) for name, value in config.headers],
     )
     factory: Callable[[], asyncio.BaseProtocol] = protocol_factory(ctx)
     ssl_context = ctx.ssl_context
@@ -171,7 +184,9 @@ async def serve_app(
             except (ConfigurationError, TLSConfigError) as exc:
                 raise FatalError(str(exc)) from None
         if metrics is not None:
-            metrics.start(ctx, executor, blocking_pool=getattr(interface, 'pool', None), static=static)
+            metrics.start(
+                ctx, executor, blocking_pool=getattr(interface, 'pool', None), static=static, durations=durations
+            )
         logger.info(f'Started worker-{worker_id}')
         await stop
     finally:
@@ -199,6 +214,8 @@ async def serve_app(
                 f'{http3.forwarded} datagrams forwarded to other workers, {http3.adopted} taken from them'
             )
         await tasks.wait()
+        if metrics is not None:
+            metrics.push()  # the last requests, in the totals the exporter keeps after we exit
         await interface.stop()
         ctx.close()
         executor.shutdown(wait=False)

@@ -464,4 +464,6 @@ class Supervisor:
     def _render(self) -> bytes:
         now = time.monotonic()
         lifetimes = {idx: now - worker.spawned_at for idx, worker in self.workers.items()}
-        return render(self.counters, lifetimes, self._metrics.records if self._metrics is not None else {})
+        if self._metrics is None:
+            return render(self.counters, lifetimes, {})
+        return render(self.counters, lifetimes, self._metrics.records, self._metrics.durations())

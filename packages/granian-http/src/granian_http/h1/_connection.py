@@ -495,8 +495,8 @@ class HTTP1Connection(asyncio.Protocol):
         head = (
             status_line(status, True)
             + b''.join(name + b': ' + value + b'\r\n' for name, value in headers)
-            + b'content-length: %d\r\nconnection: close\r\nserver: granian\r\n' % len(body)
-            + self.ctx.date_header
+            + b'content-length: %d\r\nconnection: close\r\n' % len(body)
+            + self.ctx.response_defaults.head
             + b'\r\n'
             + body
         )

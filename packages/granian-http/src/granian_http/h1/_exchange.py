@@ -48,7 +48,7 @@ _COALESCE_LIMIT = 64 * 1024
 class H1Link(Protocol):
     """What an exchange needs of its HTTP/1.1 connection, and nothing more."""
 
-    #: The worker's shared state (the cached ``date`` header is read from it per response).
+    #: The worker's shared state (the default response fields are read from it per response).
     ctx: ServeContext
     #: The transport's write flow: ``write_paused`` and ``drain`` are the connection's.
     flow: WriteFlow
@@ -126,7 +126,7 @@ class H1Exchange(ExchangeCore):
             self.keep_alive,
             self._head_request,
             body_length,
-            self._link.ctx.date_header,
+            self._link.ctx.response_defaults,
         )
         if self._expect_continue:
             # The client was never sent a 100: it may send the body after all, or never. Either
@@ -241,7 +241,7 @@ class H1Exchange(ExchangeCore):
             raise ResponseStateError('Not a WebSocket handshake')
         link = self._link
         extensions, extensions_header = negotiate_extensions(offer.extensions, link.ctx.ws.max_message_size)
-        link.write(accept_head(offer.key, subprotocol, extensions_header, headers, link.ctx.date_header))
+        link.write(accept_head(offer.key, subprotocol, extensions_header, headers, link.ctx.response_defaults))
         # The 101 is the whole HTTP response: from here the bytes are WebSocket frames.
         self._response_complete()
         return link.upgrade(extensions)

@@ -11,15 +11,20 @@ The rules applied here (RFC 9112 §6, RFC 9110 §6.4.1, §8.6):
   ours to decide: we honour an app's ``content-length`` and ``connection: close`` and write the
   framing headers ourselves;
 * 1xx, 204 and 304 responses and responses to HEAD carry no body;
-* ``server: granian`` and ``date`` are added unless the app set them.
+* the worker's default fields (``server: granian``, ``date``, configured default headers; see
+  :class:`~granian_http.context.ResponseDefaults`) are added, each unless the app set that name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 
 from ..fields import DIGITS, NAMES, lower_name
+
+if TYPE_CHECKING:
+    from ..context import ResponseDefaults
 
 __all__ = ['FRAMING_CHUNKED', 'FRAMING_CLOSE', 'FRAMING_LENGTH', 'FRAMING_NONE', 'ResponseHead', 'build_head']
 
@@ -45,8 +50,6 @@ _SERVER = b'server'
 _DATE = b'date'
 _SPECIAL = frozenset((_CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION, _SERVER, _DATE))
 
-SERVER_HEADER = b'server: granian\r\n'
-
 
 def status_line(status: int, http11: bool) -> bytes:
     try:
@@ -71,7 +74,7 @@ def build_head(
     keep_alive: bool,
     head_request: bool,
     body_length: int | None,
-    date: bytes,
+    defaults: ResponseDefaults,
     /,
 ) -> ResponseHead:
     """Serialize a response head. (Positional arguments only: it runs once per response, and
@@ -88,10 +91,12 @@ def build_head(
     add = parts.append
     lines = 1
     app_length: bytes | None = None
-    has_server = has_date = False
+    # The default fields the app set itself (they are then its own, sent once), None for none.
+    overridden: list[bytes] | None = None
+    extra_names = defaults.extra_names
     for name, value in headers:
         lname = NAMES.get(name) or lower_name(name)
-        if lname in _SPECIAL:
+        if lname in _SPECIAL or (extra_names and lname in extra_names):
             if lname == _CONTENT_LENGTH:
                 # The app's length is honoured (it may stream a body it knows the size of), but
                 # written by us, once: a second, conflicting value would be a smuggling vector.
@@ -108,10 +113,12 @@ def build_head(
                 continue
             if lname == _TRANSFER_ENCODING:
                 continue  # the framing is ours: chunked only when we stream without a length
-            if lname == _SERVER:
-                has_server = True
+            # server, date or a configured default header: the app's value is sent instead of
+            # ours (a default, never a second value).
+            if overridden is None:
+                overridden = [lname]
             else:
-                has_date = True
+                overridden.append(lname)
         add(lname)
         add(b': ')
         add(value)
@@ -158,29 +165,19 @@ def build_head(
         # HTTP/1.0 closes by default: staying open must be said (RFC 9112 §C.2.2).
         add(b'connection: keep-alive\r\n')
         lines += 1
-    if not has_server:
-        add(SERVER_HEADER)
-        lines += 1
-    if not has_date:
-        # ``date`` is the context's date line, followed by the alt-svc line when HTTP/3 is on;
-        # counted as one line here, and the extra one only in the check below (HTTP/3 off, a
-        # response pays nothing for it).
-        add(date)
-        lines += 1
-    elif date.count(b'\n') > 1:
-        # The app's own date replaces ours; the alt-svc line after it is still ours to send.
-        extra = date[date.index(b'\n') + 1 :]
-        add(extra)
-        lines += extra.count(b'\n')
+    if overridden is None:
+        add(defaults.head)
+        lines += defaults.head_lines
+    else:
+        for lname, field_line in defaults.lines:
+            if lname not in overridden:
+                add(field_line)
+                lines += 1
     add(b'\r\n')
     data = b''.join(parts)
     # One check over the whole head instead of one per value: every line break must be one we
     # wrote, so a value cannot smuggle in a header or end the head early.
+    # (The default fields, alt-svc among them, are counted line by line above.)
     if data.count(b'\n') != lines + 1 or data.count(b'\r') != lines + 1 or b'\x00' in data:
-        if has_date or date.count(b'\n') < 2:
-            raise ValueError('Invalid HTTP header value: line breaks and NUL are not allowed')
-        # The context's date came with more lines (alt-svc): the same check, with them counted.
-        lines += date.count(b'\n') - 1
-        if data.count(b'\n') != lines + 1 or data.count(b'\r') != lines + 1 or b'\x00' in data:
-            raise ValueError('Invalid HTTP header value: line breaks and NUL are not allowed')
+        raise ValueError('Invalid HTTP header value: line breaks and NUL are not allowed')
     return data, framing, length, keep_alive

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-from ..context import ServeContext
+from ..context import ResponseDefaults, ServeContext
 from ..transport import WriteFlow
 from ..ws import WebSocket, accept_token
 from ._response import build_head
@@ -25,7 +25,7 @@ def accept_head(
     subprotocol: str | None,
     extensions: bytes | None,
     headers: Iterable[tuple[bytes, bytes]],
-    date: bytes,
+    defaults: ResponseDefaults,
 ) -> bytes:
     """The ``101 Switching Protocols`` head, with the app's extra headers validated like any."""
     # RFC 6455 §4.2.2: Upgrade, Connection and the accept token are what the client checks.
@@ -36,7 +36,7 @@ def accept_head(
     if extensions:
         fields.append((b'sec-websocket-extensions', extensions))
     fields.extend(headers)
-    head = build_head(101, fields, True, True, False, None, date)[0]  # HTTP/1.1, open, no body
+    head = build_head(101, fields, True, True, False, None, defaults)[0]  # HTTP/1.1, open, no body
     # build_head owns the connection header of ordinary responses; this one names the upgrade.
     line_end = head.index(b'\r\n') + 2
     return head[:line_end] + b'connection: Upgrade\r\n' + head[line_end:]

@@ -47,7 +47,7 @@ from .._core import ConnectionFacts
 from ..context import ServeContext
 from ..transport import Forwarding, hand_over, transport_addresses
 from ..ws import HandshakeError
-from ._headers import MalformedRequest, RequestHead, check_trailers, parse_request
+from ._headers import MalformedRequest, RequestHead, check_trailers, parse_request, response_headers
 from ._lean import LeanH2Connection, NewRequest
 from ._limits import BDP_PING, CONTROL_BURST, CONTROL_RATE, AdaptiveWindow, Budget, reset_budget
 from ._stream import H2Stream
@@ -432,7 +432,8 @@ class HTTP2Connection(asyncio.Protocol):
             if method == 'CONNECT':
                 if head.protocol is None:
                     # A tunnel to :authority (§8.5): not a server's job.
-                    self._refuse_stream(stream_id, 0, [(b':status', b'405'), (b'server', b'granian')])
+                    answer = response_headers(405, (), self.ctx.response_defaults, None)[0]
+                    self._refuse_stream(stream_id, 0, answer)
                     return None
                 if not self.ctx.websockets:
                     # ENABLE_CONNECT_PROTOCOL was not advertised: an extended CONNECT is malformed.

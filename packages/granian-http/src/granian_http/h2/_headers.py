@@ -19,17 +19,22 @@ response), so the rules are applied here, once per header:
   surrounding whitespace (§8.2.1);
 * connection-specific fields (``connection``, ``keep-alive``, ``proxy-connection``,
   ``transfer-encoding``, ``upgrade``) are dropped: HTTP/2 frames the body itself (§8.2.2);
-* ``server: granian`` and ``date`` are added unless the app set them, and ``content-length``
-  when the whole body is known and the app gave none.
+* the worker's default fields (``server: granian``, ``date``, configured default headers; see
+  :class:`~granian_http.context.ResponseDefaults`) are added, each unless the app set that name,
+  and ``content-length`` when the whole body is known and the app gave none.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from ..fields import DIGITS, lower_name
 from ._hpack import encode_block
+
+if TYPE_CHECKING:
+    from ..context import ResponseDefaults
 
 __all__ = [
     'MalformedRequest',
@@ -49,7 +54,7 @@ _CONTENT_LENGTH = b'content-length'
 _SERVER = b'server'
 _DATE = b'date'
 _SPECIAL = _DROP | {_CONTENT_LENGTH, _SERVER, _DATE}
-_SERVER_PAIR = (_SERVER, b'granian')
+_NO_EXTRA_NAMES: frozenset[bytes] = frozenset()
 
 _STATUS = {code: b'%d' % code for code in range(100, 600)}
 
@@ -187,13 +192,16 @@ def _value(value: bytes) -> bytes:
     return value
 
 
-def _fields(headers: Iterable[tuple[bytes, bytes]], out: list[tuple[bytes, bytes]]) -> tuple[int | None, int]:
-    """Append the app's fields to ``out``; return its content-length and which defaults it set."""
+def _fields(
+    headers: Iterable[tuple[bytes, bytes]], out: list[tuple[bytes, bytes]], extra_names: frozenset[bytes]
+) -> tuple[int | None, list[bytes] | None]:
+    """Append the app's fields to ``out``; return its content-length and the default fields it
+    set itself (``server``, ``date``, ``extra_names``), or None for none."""
     length: int | None = None
-    present = 0  # bit 1: server, bit 2: date
+    overridden: list[bytes] | None = None
     for name, value in headers:
         lname = lower_name(name)
-        if lname in _SPECIAL:
+        if lname in _SPECIAL or (extra_names and lname in extra_names):
             if lname in _DROP:
                 continue
             if lname == _CONTENT_LENGTH:
@@ -202,70 +210,63 @@ def _fields(headers: Iterable[tuple[bytes, bytes]], out: list[tuple[bytes, bytes
                 if length is not None:
                     continue  # one is enough; a conflicting duplicate is dropped
                 length = int(value)
-            elif lname == _SERVER:
-                present |= 1
+            elif overridden is None:
+                # server, date or a configured default header: the app's value is sent instead
+                # of ours (a default, never a second value).
+                overridden = [lname]
             else:
-                present |= 2
+                overridden.append(lname)
         out.append((lname, _value(value)))
-    return length, present
+    return length, overridden
 
 
 def response_headers(
-    status: int,
-    headers: Iterable[tuple[bytes, bytes]],
-    date: bytes,
-    body_length: int | None,
-    alt_svc: bytes | None = None,
+    status: int, headers: Iterable[tuple[bytes, bytes]], defaults: ResponseDefaults, body_length: int | None
 ) -> tuple[list[tuple[bytes, bytes]], int | None]:
     """The header list of a response, and the content-length the app announced (if any).
 
     ``body_length`` is the size of the whole body when it is known now; it becomes the
-    ``content-length`` unless the app gave one or the status has no body. ``alt_svc`` (HTTP/3 on)
-    is added as the ``alt-svc`` field.
+    ``content-length`` unless the app gave one or the status has no body. ``defaults`` carries
+    ``alt-svc`` while HTTP/3 is advertised (HTTP/2's snapshot, not HTTP/3's).
     """
     try:
         code = _STATUS[status]
     except (KeyError, TypeError):
         raise ValueError(f'Invalid HTTP status code {status!r}') from None
     out = [(b':status', code)]
-    length, present = _fields(headers, out)
-    if not present & 1:
-        out.append(_SERVER_PAIR)
-    if not present & 2:
-        out.append((_DATE, date))
+    length, overridden = _fields(headers, out, defaults.extra_names)
+    if overridden is None:
+        out.extend(defaults.fields)
+    else:
+        out.extend(field for field in defaults.fields if field[0] not in overridden)
     if length is None and body_length is not None and status >= 200 and status not in (204, 304):
         out.append((_CONTENT_LENGTH, b'%d' % body_length))
-    if alt_svc is not None:
-        out.append((b'alt-svc', alt_svc))
     return out, length
 
 
 #: A response head: its header list, that list HPACK-encoded, and the app's content-length.
 ResponseHead = tuple[list[tuple[bytes, bytes]], bytes, int | None]
 
-# (status, app headers, date, body length) -> what response_head returns. A server sends few
-# distinct heads, so most cost one lookup; heads whose headers cannot be hashed are not kept.
-_HEADS: dict[tuple[int, tuple[tuple[bytes, bytes], ...], bytes, int | None, bytes | None], ResponseHead] = {}
+# (status, app headers, default fields, body length) -> what response_head returns. A server sends
+# few distinct heads, so most cost one lookup; heads whose headers cannot be hashed are not kept.
+# The defaults are compared by identity (one object per worker and second: it holds the date).
+_HEADS: dict[tuple[int, tuple[tuple[bytes, bytes], ...], ResponseDefaults, int | None], ResponseHead] = {}
 _HEADS_MAX = 512
 
 
 def response_head(
-    status: int,
-    headers: Iterable[tuple[bytes, bytes]],
-    date: bytes,
-    body_length: int | None,
-    alt_svc: bytes | None,
+    status: int, headers: Iterable[tuple[bytes, bytes]], defaults: ResponseDefaults, body_length: int | None
 ) -> ResponseHead:
     """:func:`response_headers`, plus the encoded block, remembered for heads that repeat."""
     fields = tuple(headers)
-    key = (status, fields, date, body_length, alt_svc)
+    key = (status, fields, defaults, body_length)
     try:
         head = _HEADS.get(key)
     except TypeError:  # an unhashable header (a list pair, a bytearray): built every time
-        header_list, declared = response_headers(status, fields, date, body_length, alt_svc)
+        header_list, declared = response_headers(status, fields, defaults, body_length)
         return header_list, encode_block(header_list), declared
     if head is None:
-        header_list, declared = response_headers(status, fields, date, body_length, alt_svc)
+        header_list, declared = response_headers(status, fields, defaults, body_length)
         head = (header_list, encode_block(header_list), declared)
         if len(_HEADS) >= _HEADS_MAX:
             _HEADS.clear()
@@ -274,9 +275,9 @@ def response_head(
 
 
 def informational_headers(status: int, headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """A 1xx header list (103 Early Hints)."""
+    """A 1xx header list (103 Early Hints): the app's fields only, the defaults go on the final head."""
     out = [(b':status', _STATUS[status])]
-    _fields(headers, out)
+    _fields(headers, out, _NO_EXTRA_NAMES)
     return out
 
 

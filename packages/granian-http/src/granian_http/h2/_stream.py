@@ -145,7 +145,7 @@ class H2Stream(ExchangeCore):
         # HEADERS frame ends the stream, whatever body the app still offers.
         no_body = self._head_request or status in _NO_BODY_STATUS
         header_list, block, declared = response_head(
-            status, self._resp_headers, link.ctx.date_value, None if no_body else body_length, link.ctx.alt_svc
+            status, self._resp_headers, link.ctx.response_defaults, None if no_body else body_length
         )
         if declared is not None:
             # The app's content-length: DATA beyond it is cut, DATA short of it resets (§8.1.1).
@@ -181,9 +181,7 @@ class H2Stream(ExchangeCore):
             # The common small response: head and body leave together when the shortcut takes
             # them (see LeanH2Connection.send_response), else the long way below.
             size = len(data)
-            header_list, block, declared = response_head(
-                status, self._resp_headers, link.ctx.date_value, size, link.ctx.alt_svc
-            )
+            header_list, block, declared = response_head(status, self._resp_headers, link.ctx.response_defaults, size)
             # A body that breaks the app's content-length goes the long way, which cuts or resets it.
             if (
                 (declared is None or declared == size)

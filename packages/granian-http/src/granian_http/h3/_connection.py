@@ -51,7 +51,7 @@ from aioquic.quic.events import (
 
 from .._core import ConnectionFacts
 from ..context import ServeContext
-from ..h2 import refusal_response, websocket_offer
+from ..h2 import refusal_response, response_head, websocket_offer
 from ..settings import HTTP3Settings
 from ..tls import TLSInfo
 from ..ws import HandshakeError
@@ -64,7 +64,6 @@ _log = logging.getLogger('_granian')
 
 # RFC 9114 §4.2.2: a field's size is its name and value plus 32 bytes.
 _FIELD_OVERHEAD = 32
-_REFUSE_CONNECT = [(b'server', b'granian')]
 #: Seconds a connection that has made no request yet gets, at shutdown, to make its first one: a
 #: client whose handshake was under way sends its request right after, and rejecting it would
 #: fail a request that was never late (TCP has no such race: an accepted connection waits in the
@@ -332,7 +331,9 @@ class HTTP3Connection:
 
     def _answer(self, stream_id: int, status: int) -> None:
         try:
-            self.h3.send_headers(stream_id, [(b':status', b'%d' % status), *_REFUSE_CONNECT], end_stream=True)
+            # With the worker's default fields, as every response the server writes itself.
+            fields = response_head(status, (), self.ctx.h3_response_defaults, None)[0]
+            self.h3.send_headers(stream_id, fields, end_stream=True)
         except Exception:
             self._refuse(stream_id, ErrorCode.H3_INTERNAL_ERROR)
             return

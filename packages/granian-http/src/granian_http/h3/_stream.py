@@ -115,9 +115,10 @@ class H3Stream(ExchangeCore):
         status = self._status
         no_body = self._head_request or status in _NO_BODY_STATUS
         # HTTP/2's cached heads: a server sends few distinct ones, so most cost one lookup (the
-        # HPACK block that comes with it is not used here; QPACK encodes the list).
+        # HPACK block that comes with it is not used here; QPACK encodes the list). The defaults
+        # are HTTP/3's snapshot: HTTP/2's, less the alt-svc that would advertise HTTP/3 again.
         fields, _, declared = response_head(
-            status, self._resp_headers, self._link.ctx.date_value, None if no_body else body_length, None
+            status, self._resp_headers, self._link.ctx.h3_response_defaults, None if no_body else body_length
         )
         if declared is not None and not no_body:
             self._remaining = declared

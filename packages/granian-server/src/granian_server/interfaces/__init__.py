@@ -25,6 +25,7 @@ from granian_http import Exchange
 
 from .._tasks import TaskSet
 from ..log import AccessLogFormatter
+from ..metrics import Durations
 
 __all__ = ['INTERFACES', 'Interface', 'Runtime', 'make_interface']
 
@@ -42,6 +43,8 @@ class Runtime:
     url_path_prefix: str | None
     blocking_threads: int
     blocking_threads_idle_timeout: int
+    #: The histogram HTTP requests are timed into, when the metrics exporter is on.
+    durations: Durations | None = None
 
 
 class Interface:

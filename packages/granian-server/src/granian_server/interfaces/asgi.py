@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from time import perf_counter
 from typing import Any
 
 from granian_http import ClientDisconnected, Exchange
@@ -23,10 +24,11 @@ from granian_http import ClientDisconnected, Exchange
 from .._tasks import TaskSet
 from ..errors import FatalError
 from ..log import AccessLogFormatter, logger
+from ..metrics import Durations
 from . import INTERFACES, Interface, Runtime
 from .asgi_spec import ASGI_EXTENSIONS, ASGI_VERSION, ASGIApp, Message, http_extensions, log_app_exception, with_host
 from .asgi_ws import run_websocket
-from .common import RequestLog, decode_path, scope_server
+from .common import RequestLog, decode_path, request_done, scope_server
 from .lifespan import Lifespan
 
 __all__ = ['ASGIInterface', 'HTTPCycle', 'make_asgi_handler']
@@ -224,6 +226,7 @@ class ASGIInterface(Interface):
             root_path=runtime.url_path_prefix or '',
             state=self.state,
             access_log=runtime.access_log,
+            durations=runtime.durations,
         )
 
     async def stop(self) -> None:
@@ -242,11 +245,14 @@ def make_asgi_handler(
     root_path: str,
     state: dict[str, Any],
     access_log: AccessLogFormatter | None,
+    durations: Durations | None = None,
 ) -> Callable[[Exchange], None]:
-    """Build the exchange handler that runs ``app`` once per HTTP request."""
+    """Build the exchange handler that runs ``app`` once per HTTP request (timed into ``durations``
+    when given)."""
+    finished = request_done(access_log, durations)
 
     async def run(exchange: Exchange) -> None:
-        request_log = RequestLog(access_log) if access_log is not None else None
+        started = perf_counter() if finished is not None else 0.0
         cycle = HTTPCycle(exchange)
         client = exchange.client
         server = exchange.server
@@ -286,8 +292,8 @@ def make_asgi_handler(
         except Exception:
             logger.error('Unable to complete the response', exc_info=True)
             exchange.abort()
-        if request_log is not None:
-            request_log.done(exchange, cycle.status, path, exchange.query_string)
+        if finished is not None:
+            finished(exchange, started, cycle.status, path, exchange.query_string)
 
     spawn = tasks.spawn
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from time import perf_counter
 from typing import Any
 
 from granian_http import Exchange
@@ -24,8 +25,9 @@ from granian_rsgi_spec import Scope
 
 from .._tasks import TaskSet
 from ..log import AccessLogFormatter, logger
+from ..metrics import Durations
 from . import INTERFACES, Interface, RequestHandler, Runtime
-from .common import RequestLog
+from .common import RequestLog, request_done
 from .rsgi_http import RESPONSE_SENT, RSGIHTTPProtocol, RSGIHTTPScope
 from .rsgi_ws import RSGIWebsocketProtocol, RSGIWebsocketScope
 
@@ -48,7 +50,9 @@ class RSGIInterface(Interface):
             self._init_hook(loop)
 
     async def start(self, runtime: Runtime) -> RequestHandler:
-        return make_rsgi_handler(self.entrypoint, tasks=runtime.tasks, access_log=runtime.access_log)
+        return make_rsgi_handler(
+            self.entrypoint, tasks=runtime.tasks, access_log=runtime.access_log, durations=runtime.durations
+        )
 
     def teardown(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._del_hook is not None:
@@ -75,11 +79,14 @@ def make_rsgi_handler(
     *,
     tasks: TaskSet,
     access_log: AccessLogFormatter | None,
+    durations: Durations | None = None,
 ) -> RequestHandler:
-    """Build the exchange handler that runs ``app`` once per HTTP request."""
+    """Build the exchange handler that runs ``app`` once per HTTP request (timed into ``durations``
+    when given)."""
+    finished = request_done(access_log, durations)
 
     async def run(exchange: Exchange) -> None:
-        request_log = RequestLog(access_log) if access_log is not None else None
+        started = perf_counter() if finished is not None else 0.0
         scope = RSGIHTTPScope(exchange)
         protocol = RSGIHTTPProtocol(exchange)
         failed = False
@@ -90,8 +97,8 @@ def make_rsgi_handler(
             logger.error('Application callable raised an exception', exc_info=True)
         if protocol.state != RESPONSE_SENT:
             await _settle(exchange, protocol, failed)
-        if request_log is not None:
-            request_log.done(exchange, protocol.status, scope.path, scope.query_string)
+        if finished is not None:
+            finished(exchange, started, protocol.status, scope.path, scope.query_string)
 
     async def run_websocket(exchange: Exchange) -> None:
         scope = RSGIWebsocketScope(exchange)

@@ -23,14 +23,16 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
+from time import perf_counter
 from typing import Any
 
 from granian_http import Exchange
 
 from .._tasks import TaskSet
 from ..log import AccessLogFormatter, logger
+from ..metrics import Durations
 from . import INTERFACES, Interface, Runtime
-from .common import RequestLog, decode_path
+from .common import decode_path, request_done
 from .wsgi_environ import base_environ, build_environ
 from .wsgi_file import FileWrapper, file_source
 from .wsgi_input import WSGIInput
@@ -84,6 +86,7 @@ class WSGIInterface(Interface):
             tasks=runtime.tasks,
             url_path_prefix=runtime.url_path_prefix,
             access_log=runtime.access_log,
+            durations=runtime.durations,
         )
 
     async def stop(self) -> None:
@@ -111,8 +114,11 @@ def make_wsgi_handler(
     tasks: TaskSet,
     url_path_prefix: str | None,
     access_log: AccessLogFormatter | None,
+    durations: Durations | None = None,
 ) -> Callable[[Exchange], None]:
-    """Build the exchange handler that runs ``app`` on ``pool`` once per request."""
+    """Build the exchange handler that runs ``app`` on ``pool`` once per request (timed into
+    ``durations`` when given: the response ends on the loop, so no lock is needed)."""
+    finished = request_done(access_log, durations)
     # Taken once per worker, after fork and env files: upstream's os.environ snapshot.
     script_name = (url_path_prefix or '').rstrip('/')
     base = base_environ(script_name, FileWrapper)
@@ -120,7 +126,7 @@ def make_wsgi_handler(
     submit = pool.submit
     run_coroutine_threadsafe = asyncio.run_coroutine_threadsafe
 
-    def run(exchange: Exchange, body: bytes | None, request_log: RequestLog | None) -> None:
+    def run(exchange: Exchange, body: bytes | None, started: float) -> None:
         # On an app thread from here on.
         if body is None:
 
@@ -130,8 +136,8 @@ def make_wsgi_handler(
             stream = WSGIInput(fetch)
         else:
             stream = WSGIInput(None, body)
-        path = decode_path(exchange.raw_path) if request_log is not None else ''
-        response = WSGIResponse(exchange, outbox, tasks, request_log, path)
+        path = decode_path(exchange.raw_path) if access_log is not None else ''
+        response = WSGIResponse(exchange, outbox, tasks, finished, started, path)
         try:
             environ = build_environ(base, script_name, exchange, stream)
             result = app(environ, response.start_response)
@@ -154,7 +160,7 @@ def make_wsgi_handler(
 
     def handle(exchange: Exchange) -> None:
         body = _body_now(exchange) if exchange.body_complete else None
-        submit(partial(run, exchange, body, RequestLog(access_log) if access_log is not None else None))
+        submit(partial(run, exchange, body, perf_counter() if finished is not None else 0.0))
 
     return handle
 

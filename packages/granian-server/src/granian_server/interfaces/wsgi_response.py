@@ -32,7 +32,7 @@ from granian_http import ClientDisconnected, Exchange, ResponseStateError
 
 from .._tasks import TaskSet
 from ..log import logger
-from .common import RequestLog
+from .common import RequestDone
 
 __all__ = ['STREAM_BUFFER', 'LoopOutbox', 'WSGIResponse', 'as_bytes']
 
@@ -136,13 +136,14 @@ class WSGIResponse:
         '_chunks',
         '_draining',
         '_end',
+        '_finished',
         '_head_applied',
         '_lock',
         '_outbox',
-        '_request_log',
         '_scheduled',
         '_settled',
         '_space',
+        '_started',
         '_tasks',
         'committed',
         'exchange',
@@ -153,12 +154,20 @@ class WSGIResponse:
     )
 
     def __init__(
-        self, exchange: Exchange, outbox: LoopOutbox, tasks: TaskSet, request_log: RequestLog | None, path: str
+        self,
+        exchange: Exchange,
+        outbox: LoopOutbox,
+        tasks: TaskSet,
+        finished: RequestDone | None,
+        started: float,
+        path: str,
     ) -> None:
         self.exchange = exchange
         self._outbox = outbox
         self._tasks = tasks
-        self._request_log = request_log
+        #: The access log and duration histogram's end of the request, and its start.
+        self._finished = finished
+        self._started = started
         #: The request path, for the access log.
         self.path = path
         #: The status code the app chose; 0 until it calls ``start_response``.
@@ -420,5 +429,5 @@ class WSGIResponse:
         if self._settled:
             return
         self._settled = True
-        if self._request_log is not None:
-            self._request_log.done(self.exchange, self.status or 500, self.path, self.exchange.query_string)
+        if self._finished is not None:
+            self._finished(self.exchange, self._started, self.status or 500, self.path, self.exchange.query_string)
