@@ -11,16 +11,16 @@ twice as many requests, so that interpreter start-up, imports and warm-up cancel
 
     per request = (instructions(2N) - instructions(N)) / N
 
-The client's own work is inside the figure too; it is small and the same for every server
-version, so differences between two commits are the server's. What else would move the count is
-held still: ``PYTHONHASHSEED`` is fixed; the ``date`` header is computed once and not refreshed
-every second (under valgrind a run takes tens of seconds, and how many refreshes fall into it
-would depend on the machine's load), but a far timer stays pending in its place, as the date timer
-always is in a real worker (a loop with a timer pending pays more per turn than one with none, and
-a count without one would flatter a tree that happens to leave no timer behind); and the code
-under test is copied to one fixed place with a minimal environment (the same code run from two folders differed by up to 2,000 instructions per
-request, through the allocator: path strings of other lengths move the heap). Two runs of the same
-code then agree to the instruction, wherever the checkout lives.
+The client's own work is inside the figure too; it is small and the same for every server version,
+so differences between two commits are the server's. What else would move the count is held still:
+``PYTHONHASHSEED`` is fixed; the ``date`` header is computed once and not refreshed every second
+(under valgrind a run takes tens of seconds, and how many refreshes fall into it would depend on the
+machine's load), but a far timer stays pending in its place, as the date timer always is in a real
+worker (a loop with a timer pending pays more per turn than one with none, and a count without one
+would flatter a tree that happens to leave no timer behind); and the code under test is copied to
+one fixed place with a minimal environment (the same code run from two folders differed by up to
+2,000 instructions per request, through the allocator: path strings of other lengths move the heap).
+Two runs of the same code then agree to the instruction, wherever the checkout lives.
 
 Usage, from the repository root, with the Python that has our packages installed (the hatch env or
 ``benchmarks/.venvs/ours``)::
