@@ -35,6 +35,22 @@ def _run(path: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(SCRIPT), *args], env=env, capture_output=True, text=True, timeout=60)
 
 
+#: Every command scripts/system-deps checks for.
+COMMANDS = {
+    'curl',
+    'openssl',
+    'h2load',
+    'nghttp',
+    'ps',
+    'haproxy',
+    'systemd-socket-activate',
+    'systemd-analyze',
+    'nginx',
+    'unshare',
+    'chromium',
+}
+
+
 def test_lists_every_missing_command_with_its_packages(tmp_path: Path) -> None:
     done = _run(_path_with(tmp_path / 'bin', python3=sys.executable))
     assert done.returncode == 1
@@ -43,19 +59,7 @@ def test_lists_every_missing_command_with_its_packages(tmp_path: Path) -> None:
     assert lines[0] == 'system-deps: the test suite needs these, missing here:'
     rows = {line.split()[0]: line.split() for line in lines[1:-1]}
     # The running Python has ensurepip, so only the commands are missing, each with its packages.
-    assert set(rows) == {
-        'curl',
-        'openssl',
-        'h2load',
-        'nghttp',
-        'ps',
-        'haproxy',
-        'systemd-socket-activate',
-        'systemd-analyze',
-        'nginx',
-        'unshare',
-        'chromium',
-    }
+    assert set(rows) == COMMANDS
     assert rows['h2load'][-3:] == ['nghttp2-client', 'elsewhere:', 'nghttp2']
     assert rows['curl'][-3:] == ['curl', 'elsewhere:', 'curl']
     # No apt-get on this PATH: the last line says how to go on, and names nothing twice.
@@ -63,21 +67,7 @@ def test_lists_every_missing_command_with_its_packages(tmp_path: Path) -> None:
 
 
 def test_check_only_names_what_is_missing_and_gives_no_advice(tmp_path: Path) -> None:
-    real = {
-        name: shutil.which(name)
-        for name in (
-            'curl',
-            'openssl',
-            'h2load',
-            'ps',
-            'haproxy',
-            'systemd-socket-activate',
-            'systemd-analyze',
-            'nginx',
-            'unshare',
-            'chromium',
-        )
-    }
+    real = {name: shutil.which(name) for name in sorted(COMMANDS - {'nghttp'})}
     assert all(real.values()), f'scripts/test installs these first: {real}'
     links = {name: target for name, target in real.items() if target}
     done = _run(_path_with(tmp_path / 'bin', python3=sys.executable, **links), '--check')
