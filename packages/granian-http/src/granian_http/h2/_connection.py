@@ -331,7 +331,7 @@ class HTTP2Connection(asyncio.Protocol):
                 self.h2.acknowledge_received_data(size, event.stream_id)
             adaptive = self._adaptive
             if adaptive is not None and size and adaptive.received(size):
-                self.h2.ping(BDP_PING)
+                self.h2.ping_if_open(BDP_PING)
         elif kind is _StreamEnded:
             stream = self._streams.get(event.stream_id)
             if stream is not None:
@@ -611,7 +611,7 @@ class HTTP2Connection(asyncio.Protocol):
             # Silence for a whole interval: ask (§6.7), and close if no answer comes in time (a
             # dead peer behind a NAT would otherwise hold the connection and its streams).
             self._ping_due = _KEEPALIVE_PING
-            self.h2.ping(_KEEPALIVE_PING)
+            self.h2.ping_if_open(_KEEPALIVE_PING)
             self._flush()
             self._keepalive_timer = self._loop.call_later(self.ctx.h2.keep_alive_timeout, self._on_ping_timeout)
             return

@@ -439,6 +439,16 @@ class LeanH2Connection(H2Connection):
         """
         self.state_machine.state = _SERVER_OPEN
 
+    def ping_if_open(self, opaque_data: bytes) -> None:
+        """Send a PING unless h2 has closed the connection.
+
+        h2 processes a whole read before we see its events: a GOAWAY behind a DATA frame in the
+        same read has closed h2's state by the time we act on the DATA, and h2 raises on any PING
+        then. A window probe is pointless on a connection that is ending anyway.
+        """
+        if self.state_machine.state is not ConnectionState.CLOSED:
+            self.ping(opaque_data)
+
     def goaway_bytes(self, error: ProtocolError) -> bytes:
         """What to send after h2 raised ``error`` from :meth:`receive_data` (it queued a GOAWAY).
 
