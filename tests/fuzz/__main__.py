@@ -7,7 +7,9 @@ A new failing input lands in ``tests/fuzz/crashers/<target>/``, where the test s
 The summary gives each target's executions and rate; the exit status is 1 when any target found
 something new (or failed to run). With ``--report-finds`` (what CI uses) a new find is printed,
 input included, but only a target that failed to run fails the command: a fuzzer's find is luck of
-the draw, and CI must not turn red at random; the find is then replayed by the suite once saved.
+the draw, and CI must not turn red at random. Those finds go to ``.fuzz/finds/<target>/``, not to
+the crashers the suite replays (CI runs the suite after fuzzing, in the same checkout); the find is
+replayed by the suite once saved under ``tests/fuzz/crashers/``.
 """
 
 from __future__ import annotations
@@ -48,21 +50,21 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def _start(name: str, seconds: int) -> subprocess.Popen[bytes]:
+def _start(name: str, seconds: int, crashers: Path) -> subprocess.Popen[bytes]:
     log = WORK / 'logs' / f'{name}.log'
     log.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, '-m', 'fuzz.run', name, str(seconds), str(WORK / 'corpus' / name), str(CRASHERS / name)]
+    command = [sys.executable, '-m', 'fuzz.run', name, str(seconds), str(WORK / 'corpus' / name), str(crashers / name)]
     with log.open('wb') as out:
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
 
 
-def _summary(name: str, code: int, before: set[Path]) -> tuple[str, bool]:
+def _summary(name: str, code: int, before: set[Path], crashers: Path) -> tuple[str, bool]:
     text = (WORK / 'logs' / f'{name}.log').read_text(errors='replace')
     done = _DONE.search(text)
     statuses = _STATUS.findall(text)
     runs = done.group(1) if done else (statuses[-1][0] if statuses else '?')
     rate = statuses[-1][1] if statuses else '?'
-    new = sorted(set((CRASHERS / name).glob('*')) - before)
+    new = sorted(set((crashers / name).glob('*')) - before)
     known = sorted(set(re.findall(r'^known bug \(passed over\): (.*)$', text, re.MULTILINE)))
     if new:
         # The input in the log too: on CI the checkout (and the file) is thrown away.
@@ -79,7 +81,8 @@ def _summary(name: str, code: int, before: set[Path]) -> tuple[str, bool]:
 def main(argv: list[str]) -> int:
     args = _arguments(argv)
     names = list(TARGETS) if args.target == 'all' else [args.target]
-    before = {name: set((CRASHERS / name).glob('*')) for name in names}
+    crashers = WORK / 'finds' if args.report_finds else CRASHERS
+    before = {name: set((crashers / name).glob('*')) for name in names}
     print(f'fuzzing {", ".join(names)} for {args.seconds} s each, {args.jobs} at a time', flush=True)
     waiting = list(names)
     running: dict[str, subprocess.Popen[bytes]] = {}
@@ -88,12 +91,12 @@ def main(argv: list[str]) -> int:
     while waiting or running:
         while waiting and len(running) < args.jobs:
             name = waiting.pop(0)
-            running[name] = _start(name, args.seconds)
+            running[name] = _start(name, args.seconds, crashers)
         for name, process in list(running.items()):
             code = process.poll()
             if code is not None:
                 del running[name]
-                lines[name] = _summary(name, code, before[name])
+                lines[name] = _summary(name, code, before[name], crashers)
                 print(lines[name][0], flush=True)
         time.sleep(0.5)
     ran = all(ok for _, ok in lines.values())
