@@ -150,7 +150,9 @@ class MultiplexedStream(ExchangeCore):
         # Window is handed back as the app reads, not as DATA arrives: that is what gives each
         # stream its own backpressure.
         size, self._unacked = self._unacked, 0
-        self.acknowledge(size)
+        if size and not self._link.closed:  # acknowledge(), inlined: once per body read
+            self._window_back(size)
+            self._link.want_flush()
 
     def _nothing_more_to_hear(self) -> bool:
         return self.over and self._request_over
