@@ -1,31 +1,35 @@
 """HTTP/3 limits and bad input: each gets the HTTP/3 or QUIC error code RFC 9000/9114 name, memory
 stays bounded, and the worker keeps serving (every test ends with a fresh connection's request).
 
-One server with small limits: 4 concurrent streams, 4 KiB of headers, 64 KiB stream windows, a
-2 s idle timeout.
+One server with small limits: 4 concurrent streams, 4 KiB of headers, 64 KiB stream windows (256
+KiB for the connection), a 2 s idle timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from aioquic.h3.connection import FrameType, encode_frame
 
 from testkit.certs import Certs
-from testkit.h3 import h3_session
+from testkit.h3 import H3Client, h3_session
 from testkit.process import ServerProcess, api_server
 
 H2_APPS = Path(__file__).parents[1] / 'h2' / 'apps'
 WINDOW = 64 * 1024
 
-# Error codes (RFC 9000 §20.1, RFC 9114 §8.1).
+# Error codes (RFC 9000 §20.1, RFC 9114 §8.1, RFC 9204 §6).
+FLOW_CONTROL_ERROR = 0x03
 STREAM_LIMIT_ERROR = 0x04
+H3_CLOSED_CRITICAL_STREAM = 0x104
 H3_FRAME_UNEXPECTED = 0x105
 H3_EXCESSIVE_LOAD = 0x107
 H3_MESSAGE_ERROR = 0x10E
+QPACK_DECOMPRESSION_FAILED = 0x200
+QPACK_ENCODER_STREAM_ERROR = 0x201
 
 
 @pytest.fixture(scope='module')
@@ -125,6 +129,21 @@ def test_a_body_the_app_does_not_read_is_held_back_by_the_window(server: ServerP
     run(go())
 
 
+def test_a_body_beyond_the_window_is_a_flow_control_error(server: ServerProcess) -> None:
+    async def go() -> None:
+        async with h3_session(server.port) as client:
+            stream_id = client.open(_head(b'/slow?ms=3000', b'POST'))
+            # The client ignores the windows the server granted (aioquic's would wait for them):
+            # three stream windows, while the app reads nothing, all below the connection window.
+            client._quic._remote_max_data = 1 << 30
+            client._quic._streams[stream_id].max_stream_data_remote = 1 << 30
+            client.send_data(stream_id, b'x' * (3 * WINDOW), end_stream=True)
+            assert (await client.wait_terminated()).error_code == FLOW_CONTROL_ERROR
+        await _still_serving(server)
+
+    run(go())
+
+
 def test_an_idle_connection_is_closed(server: ServerProcess) -> None:
     async def go() -> None:
         async with h3_session(server.port, idle_timeout=60) as client:
@@ -156,6 +175,55 @@ def test_a_request_without_scheme_resets_its_stream(server: ServerProcess) -> No
             response = await client.response(client.open(head, True))
             assert response.reset == H3_MESSAGE_ERROR and response.status == 0
             assert (await client.request('/scope')).status == 200  # a stream error only
+
+    run(go())
+
+
+def _settings_on_a_request_stream(client: H3Client) -> None:
+    stream_id = client._quic.get_next_available_stream_id()
+    client._quic.send_stream_data(stream_id, encode_frame(FrameType.SETTINGS, b''), False)
+
+
+def _undecodable_field_section(client: H3Client) -> None:
+    # A field section that needs a dynamic table entry (Required Insert Count 1): the server's
+    # QPACK has no dynamic table, so it cannot be decoded (RFC 9204 §4.5.1.1).
+    stream_id = client._quic.get_next_available_stream_id()
+    client._quic.send_stream_data(stream_id, encode_frame(FrameType.HEADERS, b'\x02\x00\x80'), True)
+
+
+def _dynamic_table_asked_for(client: H3Client) -> None:
+    # Set Dynamic Table Capacity 4096 on the client's encoder stream, above the server's 0
+    # (RFC 9204 §4.3.1): what a QPACK bomb would start with.
+    encoder = client.h3._local_encoder_stream_id
+    assert encoder is not None
+    client._quic.send_stream_data(encoder, b'\x3f\xe1\x1f', False)
+
+
+def _control_stream_closed(client: H3Client) -> None:
+    control = client.h3._local_control_stream_id
+    assert control is not None
+    client._quic.send_stream_data(control, b'', True)
+
+
+@pytest.mark.parametrize(
+    ('misbehave', 'code'),
+    [
+        pytest.param(_settings_on_a_request_stream, H3_FRAME_UNEXPECTED, id='settings-on-request-stream'),
+        pytest.param(_undecodable_field_section, QPACK_DECOMPRESSION_FAILED, id='qpack-undecodable'),
+        pytest.param(_dynamic_table_asked_for, QPACK_ENCODER_STREAM_ERROR, id='qpack-dynamic-table'),
+        pytest.param(_control_stream_closed, H3_CLOSED_CRITICAL_STREAM, id='control-stream-closed'),
+    ],
+)
+def test_malformed_frames_and_streams_are_connection_errors(
+    server: ServerProcess, misbehave: Callable[[H3Client], None], code: int
+) -> None:
+    async def go() -> None:
+        async with h3_session(server.port) as client:
+            assert (await client.request('/scope')).status == 200
+            misbehave(client)
+            client.transmit()
+            assert (await client.wait_terminated()).error_code == code
+        await _still_serving(server)
 
     run(go())
 

@@ -1,5 +1,6 @@
 """HTTP/3 with several workers: every worker serves it, every datagram of a connection reaches the
-worker that owns it, and a rolling restart (SIGHUP) loses no established request.
+worker that owns it, and neither a rolling restart (SIGHUP) nor a lifetime respawn loses an
+established request.
 
 Each worker has its own UDP socket on the same port (``SO_REUSEPORT``), so the kernel picks the
 worker per client address; when a worker's socket joins or leaves (a rolling restart), clients
@@ -21,13 +22,16 @@ from testkit.h3 import h3_session
 from testkit.process import ServerProcess, api_server
 
 H2_APPS = Path(__file__).parents[1] / 'h2' / 'apps'
+#: A Granian whose supervisor gets a scaled workers_lifetime: 60 s, the smallest allowed, becomes 3 s.
+SHORT_LIFETIME = 'ops.short_lifetime:ShortLifetimeGranian'
 CONNECTIONS = 200
 PARALLEL = 8
 
 
-def _two_workers(certs: Certs) -> ServerProcess:
+def _two_workers(certs: Certs, server_class: str | None = None, **options: object) -> ServerProcess:
     server = api_server(
         'h2_asgi:app',
+        server_class=server_class,
         interface='asgi',
         working_dir=str(H2_APPS),
         workers=2,
@@ -35,6 +39,7 @@ def _two_workers(certs: Certs) -> ServerProcess:
         http3=True,
         ssl_cert=certs.cert,
         ssl_key=certs.key,
+        **options,
     ).ready()
     server.wait_for('Started worker-1')
     server.wait_for('Started worker-2')
@@ -104,5 +109,24 @@ def test_short_connections_while_sighup_rolls_the_workers(certs: Certs) -> None:
         assert made >= CONNECTIONS
         assert failures == []
         assert len(server.worker_pids()) == 4
+    finally:
+        assert server.stop() == 0
+
+
+def test_short_connections_across_lifetime_respawns(certs: Certs) -> None:
+    # The production respawn path with a lifetime of seconds (see ops/short_lifetime.py): the
+    # load runs until the first two workers have both been replaced for their lifetime, so each
+    # worker's UDP socket leaves the port group while connections on it are still being served.
+    server = _two_workers(certs, SHORT_LIFETIME, workers_lifetime=60)
+    try:
+        first = server.worker_pids()[:2]
+
+        def respawned() -> bool:
+            return len(server.worker_pids()) >= 4 and not any(pid_alive(pid) for pid in first)
+
+        made, failures = asyncio.run(_short_connections(server.port, CONNECTIONS, until=respawned))
+        assert made >= CONNECTIONS
+        assert failures == []
+        assert server.count('lifetime expired, gracefully respawning') >= 2
     finally:
         assert server.stop() == 0

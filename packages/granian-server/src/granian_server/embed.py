@@ -1,25 +1,29 @@
 """The embedded server (``granian.server.embed.Server``): one worker as a task on the caller's loop.
 
 It takes the app object itself, not a target string, and installs no signal handlers: the
-embedding program calls :meth:`Server.stop` (or :meth:`Server.reload`) when it wants to.
+embedding program calls :meth:`Server.stop` (or :meth:`Server.reload`) when it wants to. With
+``http3=True`` its one worker also serves HTTP/3 on a UDP socket of its own, on the TCP port: with
+no other worker, no datagram ever needs forwarding, so no forwarding directory is made.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from granian_http import HTTP1Settings, HTTP2Settings
+from granian_http import HTTP1Settings, HTTP2Settings, HTTP3Settings
 
 from .constants import HTTPModes, Interfaces, ProxyProtocolModes, SSLProtocols, TaskImpl
 from .errors import ConfigurationError, FatalError
+from .http3 import new_key
 from .interfaces import make_interface
 from .listening import Listeners
 from .log import LogLevels, logger
 from .response_headers import HeaderOption
 from .server import Server as _MainServer
-from .serving import serve_app
+from .serving import ServeConfig, serve_app
 from .websocket_options import DEFAULT_WS_MAX_SIZE, DEFAULT_WS_PING_TIMEOUT
 
 __all__ = ['Server']
@@ -44,6 +48,8 @@ class Server(_MainServer):
         backpressure: int | None = None,
         http1_settings: HTTP1Settings | None = None,
         http2_settings: HTTP2Settings | None = None,
+        http3: bool = False,
+        http3_settings: HTTP3Settings | None = None,
         log_enabled: bool = True,
         log_level: LogLevels = LogLevels.info,
         log_dictconfig: dict[str, Any] | None = None,
@@ -90,6 +96,8 @@ class Server(_MainServer):
             backpressure=backpressure,
             http1_settings=http1_settings,
             http2_settings=http2_settings,
+            http3=http3,
+            http3_settings=http3_settings,
             log_enabled=log_enabled,
             log_level=log_level,
             log_dictconfig=log_dictconfig,
@@ -135,6 +143,11 @@ class Server(_MainServer):
         loop = asyncio.get_running_loop()
         bound = self._open_listeners()
         try:
+            # As in the multi-process server: a UDP port already taken fails here, once, rather
+            # than as the worker's failure on every reload.
+            self._check_udp_port(bound)
+            if self.http3:
+                logger.info(f'HTTP/3 (QUIC) at: udp {self._listen_url().removeprefix("https://")}')
             while True:
                 self._stop = loop.create_future()
                 self._reload = False
@@ -144,7 +157,7 @@ class Server(_MainServer):
                     interface.setup(loop)
                     listeners = Listeners(shared=[sock.dup() for sock in bound.listeners.shared])
                     try:
-                        await serve_app(interface, self._serve_config(), listeners, self._stop)
+                        await serve_app(interface, self._embedded_config(), listeners, self._stop)
                     finally:
                         interface.teardown(loop)
                 except FatalError as exc:
@@ -157,6 +170,14 @@ class Server(_MainServer):
         finally:
             bound.close()
             bound.remove_socket_file()
+
+    def _embedded_config(self) -> ServeConfig:
+        config = self._serve_config()
+        if config.http3 is None:
+            return config
+        # Connection IDs carry the worker's PID masked with a key; the multi-process server makes
+        # one per server, this one per run: its connections do not outlive the run.
+        return replace(config, http3=replace(config.http3, forward_key=new_key()))
 
     def stop(self) -> None:
         """Stop serving: the running ``serve()`` returns after a graceful shutdown."""

@@ -42,7 +42,7 @@ from .metrics import GLOBAL_COUNTERS, MetricsHub, render
 from .metrics_exporter import MetricsExporter
 from .reloader import ChangeWatcher, ReloadOptions
 from .rss import rss_of
-from .worker import WorkerSpec, run_worker
+from .worker import HANDOFF_SIGNALS, WorkerSpec, block_signals, restore_signal_mask, run_worker
 
 __all__ = ['Supervisor', 'SupervisorOptions', 'WorkerProcess', 'mp_context']
 
@@ -117,7 +117,15 @@ class WorkerProcess:
         return self.proc.sentinel
 
     def start(self) -> None:
-        self.proc.start()
+        # A forked child runs with the supervisor's signal handlers until run_worker resets them:
+        # a SIGTERM in between (a shutdown right after a respawn) would be noted in the child's
+        # copy of the supervisor and lost, and the worker would serve on, never stopped. Blocked
+        # across the fork, the signal stays pending until the worker unblocks it (HANDOFF_SIGNALS).
+        blocked = block_signals(HANDOFF_SIGNALS)
+        try:
+            self.proc.start()
+        finally:
+            restore_signal_mask(blocked)
         self.spawned_at = time.monotonic()
         logger.info(f'Spawning worker-{self.idx} with PID: {self.proc.pid}')
 

@@ -24,9 +24,26 @@ from .process_title import set_process_title, worker_title
 from .serving import ServeConfig, serve_app
 from .target import env_loader, load_target
 
-__all__ = ['WorkerSpec', 'run_worker']
+__all__ = ['HANDOFF_SIGNALS', 'WorkerSpec', 'block_signals', 'restore_signal_mask', 'run_worker']
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: The signals the supervisor handles: blocked while it forks a worker, unblocked by the worker
+#: once its own handling is in place, so that none is lost to the inherited handlers in between.
+HANDOFF_SIGNALS = frozenset({*_STOP_SIGNALS, *([signal.SIGHUP] if hasattr(signal, 'SIGHUP') else [])})
+# Windows has no signal masks (and spawns its workers, so inherits no handlers either).
+_MASKS = hasattr(signal, 'pthread_sigmask')
+
+
+def block_signals(signals: frozenset[signal.Signals]) -> set[int | signal.Signals]:
+    """Block ``signals`` in this thread; the previous mask, for :func:`restore_signal_mask`."""
+    if not _MASKS:
+        return set()
+    return set(signal.pthread_sigmask(signal.SIG_BLOCK, signals))
+
+
+def restore_signal_mask(previous: set[int | signal.Signals]) -> None:
+    if _MASKS:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 @dataclass
@@ -70,6 +87,10 @@ def run_worker(
         signal.set_wakeup_fd(-1)
     except ValueError:
         pass
+    if _MASKS:
+        # Blocked by the supervisor across the fork: a stop signal sent meanwhile is delivered
+        # now, to the default action, and ends a worker that has not started serving.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDOFF_SIGNALS)
     if spec.process_name:
         set_process_title(worker_title(spec.process_name, worker_id))
     configure_logging(spec.log_level, spec.log_dictconfig, spec.log_enabled)

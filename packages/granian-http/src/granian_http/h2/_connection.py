@@ -50,6 +50,7 @@ from ..ws import HandshakeError
 from ._headers import MalformedRequest, RequestHead, check_trailers, parse_request, response_headers
 from ._lean import LeanH2Connection, NewRequest
 from ._limits import BDP_PING, CONTROL_BURST, CONTROL_RATE, AdaptiveWindow, Budget, reset_budget
+from ._multiplexed import dispatch
 from ._stream import H2Stream
 from ._websocket import refusal_response, websocket_offer
 
@@ -294,7 +295,7 @@ class HTTP2Connection(asyncio.Protocol):
                 if not self._on_event(event, opened):
                     return  # a budget ran out: nothing more from this client is served
             if opened:
-                self._dispatch(opened)
+                dispatch(self.ctx, opened)
         finally:
             self._in_receive = False
         self._flush()
@@ -492,18 +493,6 @@ class HTTP2Connection(asyncio.Protocol):
             stream.end(body)
             return None
         return stream
-
-    def _dispatch(self, opened: list[H2Stream]) -> None:
-        handler = self.ctx.handler
-        for stream in opened:
-            if stream.over:
-                continue  # reset by the client in the same read: no app is started for it
-            self.ctx.requests_handled += 1
-            try:
-                handler(stream)
-            except Exception:
-                _log.error('Request handler failed', exc_info=True)
-                stream.fail()
 
     # -- StreamLink: what the streams use ------------------------------------------------------
 
@@ -716,7 +705,7 @@ class HTTP2Connection(asyncio.Protocol):
             stream.feed(body, 0)  # read whole on HTTP/1.1: no window to hand back
         self._last_stream_id = 1
         self._in_receive = True
-        self._dispatch([stream])
+        dispatch(self.ctx, [stream])
         self._in_receive = False
         self._flush()
         if pending:

@@ -1,7 +1,8 @@
 """One HTTP/2 stream as an exchange: the wire-specific part, on the exchange core.
 
 Everything protocol-neutral (body buffer, waiters, response order, ``send_file``) is the exchange
-core's (:mod:`granian_http._core`). What is HTTP/2's own, and lives here:
+core's (:mod:`granian_http._core`); what HTTP/2 shares with HTTP/3 (the stream's life, WebSocket
+accept, dispatch) is :class:`~._multiplexed.MultiplexedStream`'s. What is HTTP/2's own, and lives here:
 
 * **Inbound flow control.** DATA is acknowledged (WINDOW_UPDATE) only as the app reads it, so a
   slow app slows its own stream and no other; at most a stream window of unread body is buffered.
@@ -30,38 +31,31 @@ from typing import TYPE_CHECKING, Protocol
 import h2.exceptions
 from h2.errors import ErrorCodes
 
-from .._core import ConnectionFacts, ExchangeCore, wake
+from .._core import ConnectionFacts
 from .._state import HELD
 from ..exchange import Headers
-from ..ws import WebSocket, WebSocketOffer, negotiate_extensions
 from ._headers import informational_headers, response_head, trailer_headers
-from ._websocket import StreamCarrier, accept_fields
+from ._multiplexed import MultiplexedLink, MultiplexedStream
 
 if TYPE_CHECKING:
-    from ..context import ServeContext
     from ._lean import LeanH2Connection
 
 __all__ = ['H2Stream', 'StreamLink']
 
 _NO_BODY_STATUS = frozenset((204, 304))
+# Called through a module global rather than ``MultiplexedStream.__init__``: once per request, and a
+# global is one specialized lookup where a class attribute is not (on 3.11); about 270 instructions.
+_stream_init = MultiplexedStream.__init__
 
 
-class StreamLink(Protocol):
-    """What a stream needs of its HTTP/2 connection, and nothing more."""
+class StreamLink(MultiplexedLink, Protocol):
+    """What a stream needs of its HTTP/2 connection, and nothing more (``send_limit`` counts the
+    stream's queued bytes)."""
 
     #: The h2 state machine both share (the stream sends its frames through it).
     h2: LeanH2Connection
-    #: Queued bytes above which a stream's ``write_paused`` turns on.
-    send_limit: int
     #: The transport's buffer is above its high-water mark: nothing more is moved into h2.
     write_paused: bool
-    #: The connection is gone.
-    closed: bool
-    #: The worker's shared state (the cached ``date`` is read from it per response).
-    ctx: ServeContext
-
-    def want_flush(self) -> None:
-        """Something was queued in h2: write it out at the end of this loop turn."""
 
     def queued(self, size: int) -> None:
         """``size`` body bytes went into h2 (a long body is flushed in batches)."""
@@ -79,25 +73,11 @@ class StreamLink(Protocol):
         """Our side of the stream is closed: forget it."""
 
 
-class H2Stream(ExchangeCore):
-    __slots__ = (
-        '_carrier',
-        '_drain_waiter',
-        '_end_queued',
-        '_head_request',
-        '_link',
-        '_pending',
-        '_pending_size',
-        '_remaining',
-        '_request_over',
-        '_te_trailers',
-        '_trailers',
-        '_unacked',
-        'over',
-        'stream_id',
-    )
+class H2Stream(MultiplexedStream):
+    __slots__ = ('_end_queued', '_pending', '_pending_size', '_trailers')
 
-    disconnect_reason = 'client reset the stream before the request body was complete'
+    _link: StreamLink
+    internal_error = ErrorCodes.INTERNAL_ERROR
 
     def __init__(
         self,
@@ -112,29 +92,14 @@ class H2Stream(ExchangeCore):
         te_trailers: bool,
         ended: bool,
     ) -> None:
-        # Not super(): a direct call skips building a super object, once per request.
-        ExchangeCore.__init__(self, facts, method, raw_path, query_string, headers, '2', authority)
-        self._link = link
-        self.stream_id = stream_id
-        self._te_trailers = te_trailers
-        self._head_request = method == 'HEAD'
-        # Request side: the flow-controlled bytes received and not yet handed back to the client.
-        self._unacked = 0
-        #: No more request DATA will be read (complete, reset, or we told the client to stop).
-        self._request_over = ended
-        self.body_complete = ended
-        # Response side.
-        #: END_STREAM or RST_STREAM is out: the stream is over for us, and the connection may
-        #: forget it.
-        self.over = False
-        self._remaining = -1  # bytes the app's content-length still allows; -1 when it gave none
+        _stream_init(
+            self, link, facts, stream_id, method, raw_path, query_string, headers, '2', authority, te_trailers, ended
+        )
+        # Response side: body bytes wait here for the windows and the transport.
         self._pending: deque[bytes | memoryview] = deque()
         self._pending_size = 0
         self._end_queued = False  # the app ended the response; END_STREAM waits for the queue
         self._trailers: list[tuple[bytes, bytes]] | None = None
-        self._drain_waiter: asyncio.Future[None] | None = None
-        #: Once a WebSocket is accepted on this stream, where its DATA goes instead of the body.
-        self._carrier: StreamCarrier | None = None
 
     # -- the wire ------------------------------------------------------------------------------
 
@@ -202,11 +167,6 @@ class H2Stream(ExchangeCore):
         if not self.over:
             self._send_last(data)
 
-    def _emit_abort(self) -> None:
-        # §8.1: a response cut short is a reset; INTERNAL_ERROR, since the fault is ours.
-        if not self.over:
-            self.reset(ErrorCodes.INTERNAL_ERROR)
-
     def _file_head(self, count: int) -> bool:
         self._send_head(count, False)
         if self.over:
@@ -241,13 +201,8 @@ class H2Stream(ExchangeCore):
         self._end_queued = True
         self.pump()
 
-    def _queue(self, data: bytes | memoryview) -> None:
-        remaining = self._remaining
-        if remaining >= 0:
-            if len(data) > remaining:
-                # More than the app announced: the rest would make the response malformed (§8.1.1).
-                data = data[:remaining]
-            self._remaining = remaining - len(data)
+    def _queue(self, data: bytes) -> None:
+        data = self._cut(data)
         if data:
             self._pending.append(data)
             self._pending_size += len(data)
@@ -309,43 +264,9 @@ class H2Stream(ExchangeCore):
         except h2.exceptions.ProtocolError:
             pass  # already closed on h2's side: nothing to tell
 
-    def _ack(self) -> None:
-        # WINDOW_UPDATE for what the app has taken: the client may send that much more. Acking
-        # on read rather than on receipt is what gives each stream its own backpressure.
-        size, self._unacked = self._unacked, 0
-        if size and not self._link.closed:
-            self._link.h2.acknowledge_received_data(size, self.stream_id)
-            self._link.want_flush()
-
-    def _body_consumed(self) -> None:
-        self._ack()
-
-    def _nothing_more_to_hear(self) -> bool:
-        return self.over and self._request_over
-
-    def _emit_accept(self, offer: WebSocketOffer, subprotocol: str | None, headers: Headers) -> WebSocket:
-        settings = self._link.ctx.ws
-        extensions, extensions_header = negotiate_extensions(offer.extensions, settings.max_message_size)
-        # RFC 8441 §5: a 2xx without END_STREAM accepts; from then on DATA carries the frames.
-        self._status = 200
-        self._resp_headers = accept_fields(subprotocol, extensions_header, headers)
-        self._send_head(None, False)
-        carrier = self._carrier = StreamCarrier(self)
-        session = carrier.session = WebSocket(carrier, self._loop, extensions, settings=settings)
-        self._response_complete()  # the handshake's answer is complete: wait_complete returns
-        if self.disconnected:
-            # Reset while the app decided: the session starts ended (1006), as on HTTP/1.1.
-            session.connection_lost()
-            return session
-        # DATA the client sent ahead of our answer (it may, RFC 8441 §5 does not forbid it), then
-        # its END_STREAM if that came too; buffered like a body until now.
-        early, self._body = self._body, []
-        size, self._unacked = self._unacked, 0
-        if early or size:
-            carrier.feed(b''.join(early), size)
-        if self.body_complete:
-            carrier.feed_eof()
-        return session
+    def _window_back(self, size: int) -> None:
+        # WINDOW_UPDATE for what the app has taken: the client may send that much more.
+        self._link.h2.acknowledge_received_data(size, self.stream_id)
 
     # -- response flow control -----------------------------------------------------------------
 
@@ -364,15 +285,6 @@ class H2Stream(ExchangeCore):
 
     # -- optional response features ------------------------------------------------------------
 
-    @property
-    def trailers_allowed(self) -> bool:
-        return self._te_trailers
-
-    @property
-    def early_hints_allowed(self) -> bool:
-        # A 103 must precede the final head (RFC 8297 §2); any number of them may.
-        return self._state <= HELD and not self.over
-
     def early_hints(self, headers: Headers) -> None:
         if self._state <= HELD and not self.over:
             self._link.h2.send_headers(self.stream_id, informational_headers(103, headers))
@@ -380,42 +292,11 @@ class H2Stream(ExchangeCore):
 
     # -- the connection's side -----------------------------------------------------------------
 
-    @property
-    def request_over(self) -> bool:
-        """No more request DATA is read on this stream."""
-        return self._request_over
-
-    def feed(self, data: bytes, flow_size: int) -> None:
-        """A DATA frame: ``data`` without padding, ``flow_size`` what it cost the window."""
-        carrier = self._carrier
-        if carrier is not None:
-            # An accepted WebSocket: the DATA is frames for the session, with its own flow rules.
-            carrier.feed(data, flow_size)
-            return
-        self._unacked += flow_size
-        if data:
-            self.feed_body(data)
-        elif flow_size:
-            self._ack()  # padding only: nothing for the app to consume, nothing to wait for
-
-    def feed_eof(self) -> None:
-        """The client's END_STREAM."""
-        self._request_over = True
-        ExchangeCore.feed_eof(self)
-        if self._carrier is not None:
-            self._carrier.feed_eof()
-
     def lost(self) -> None:
-        """The stream was reset, or the connection is lost: the client will not hear from us."""
-        self._client_gone()
-        # Over both ways: nothing more is read or sent, and the queue can go at once.
-        self._request_over = True
-        self.over = True
+        # Nothing more is sent: the queue can go at once.
         self._pending.clear()
         self._pending_size = 0
-        wake(self._drain_waiter)
-        if self._carrier is not None:
-            self._carrier.lost()
+        MultiplexedStream.lost(self)
 
     def reset(self, code: int) -> None:
         """Reset the stream from our side; the app sees a disconnect."""
@@ -429,16 +310,6 @@ class H2Stream(ExchangeCore):
             self._unacked = 0
         self.lost()
         link.stream_done(self)
-
-    def fail(self) -> None:
-        """The handler raised before answering: a 500 if the head is not out, else a reset."""
-        # Unlike HTTP/1.1, a failure costs only this stream: the connection and its other
-        # streams carry on.
-        if self._state > HELD or self.over:
-            self.reset(ErrorCodes.INTERNAL_ERROR)
-            return
-        self.start(500, ())
-        self.end()
 
     def pump(self) -> None:
         """Move queued body bytes into h2 as far as flow control and the transport allow."""
@@ -493,12 +364,6 @@ class H2Stream(ExchangeCore):
                     waiter.set_result(None)
         link.want_flush()
 
-    def shutdown(self) -> None:
-        """The server is stopping: a stream that could run on forever ends now (a WebSocket)."""
-        carrier = self._carrier
-        if carrier is not None and carrier.session is not None:
-            carrier.session.close(1001, 'Server shutting down')
-
     # -- the carrier's side (a WebSocket accepted on this stream) ------------------------------
 
     def carry(self, data: bytes) -> None:
@@ -514,12 +379,3 @@ class H2Stream(ExchangeCore):
         if not self.over and not self._end_queued:
             self._end_queued = True
             self.pump()
-
-    def acknowledge(self, size: int) -> None:
-        """Hand back the window of DATA the session has taken."""
-        if size and not self._link.closed:
-            self._link.h2.acknowledge_received_data(size, self.stream_id)
-            self._link.want_flush()
-
-    def __repr__(self) -> str:
-        return f'<H2Stream {self.stream_id} {self.method} {self.raw_path!r}>'

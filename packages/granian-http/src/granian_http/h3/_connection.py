@@ -51,7 +51,7 @@ from aioquic.quic.events import (
 
 from .._core import ConnectionFacts
 from ..context import ServeContext
-from ..h2 import refusal_response, response_head, websocket_offer
+from ..h2 import dispatch, refusal_response, response_head, websocket_offer
 from ..settings import HTTP3Settings
 from ..tls import TLSInfo
 from ..ws import HandshakeError
@@ -211,7 +211,7 @@ class HTTP3Connection:
                 self._terminated(event)  # type: ignore[arg-type]
                 return
         if opened:
-            self._dispatch(opened)
+            dispatch(self.ctx, opened)
         if self._shutdown_timer is not None and self._last_stream_id >= 0:
             self._goaway()  # the first requests are in: GOAWAY now names the next stream
 
@@ -223,7 +223,7 @@ class HTTP3Connection:
             if kind is DataReceived:
                 stream = self._streams.get(h3_event.stream_id)  # type: ignore[attr-defined]
                 if stream is not None and not stream.request_over:
-                    stream.feed(h3_event.data)  # type: ignore[attr-defined]
+                    stream.feed(h3_event.data, len(h3_event.data))  # type: ignore[attr-defined]
                     held += len(h3_event.data)  # type: ignore[attr-defined]
                     if h3_event.stream_ended:  # type: ignore[attr-defined]
                         stream.feed_eof()
@@ -300,7 +300,7 @@ class HTTP3Connection:
                 return None
             text_method = 'GET'  # presented as RFC 6455's GET, as on HTTP/2
         stream = self._streams[stream_id] = H3Stream(
-            self, self._facts, stream_id, text_method, raw_path, query, fields, host, te_trailers, ended
+            self, self._facts, stream_id, text_method, raw_path, query, fields, '3', host, te_trailers, ended
         )
         if size > self._settings.max_headers_size:
             stream.start(431, ())
@@ -338,18 +338,6 @@ class HTTP3Connection:
             self._refuse(stream_id, ErrorCode.H3_INTERNAL_ERROR)
             return
         self.quic.stop_stream(stream_id, ErrorCode.H3_NO_ERROR)
-
-    def _dispatch(self, opened: list[H3Stream]) -> None:
-        handler = self.ctx.handler
-        for stream in opened:
-            if stream.over:
-                continue  # reset by the client in the same batch
-            self.ctx.requests_handled += 1
-            try:
-                handler(stream)
-            except Exception:
-                _log.error('Request handler failed', exc_info=True)
-                stream.fail()
 
     # -- H3Link: what the streams use ----------------------------------------------------------
 

@@ -1,7 +1,9 @@
 """One HTTP/3 request stream as an exchange: the wire-specific part, on the exchange core.
 
 Everything protocol-neutral (body buffer, waiters, response order, ``send_file``) is the exchange
-core's (:mod:`granian_http._core`). What is HTTP/3's own, and lives here:
+core's (:mod:`granian_http._core`), and what a stream's life is on HTTP/2 and HTTP/3 alike (the
+request side, ``content-length`` cuts, WebSocket accept, failures) is HTTP/2's
+``MultiplexedStream``. What is HTTP/3's own, and lives here:
 
 * **Inbound flow control.** Body bytes are released to the QUIC stream window only as the app
   reads them (:meth:`H3Stream._body_consumed`), so a slow app slows its own stream: at most a
@@ -23,20 +25,17 @@ The stream talks to its connection only through :class:`H3Link`.
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Protocol
 
 from aioquic.h3.connection import ErrorCode
 from aioquic.h3.exceptions import H3Error
 
-from .._core import ConnectionFacts, ExchangeCore, wake
+from .._core import wake
 from .._state import HELD
 from ..exchange import Headers
-from ..h2 import StreamCarrier, accept_fields, informational_headers, response_head, trailer_headers
-from ..ws import WebSocket, WebSocketOffer, negotiate_extensions
+from ..h2 import MultiplexedLink, MultiplexedStream, informational_headers, response_head, trailer_headers
 
 if TYPE_CHECKING:
-    from ..context import ServeContext
     from ._aioquic import ServerH3, ServerQuic
 
 __all__ = ['H3Link', 'H3Stream']
@@ -44,18 +43,12 @@ __all__ = ['H3Link', 'H3Stream']
 _NO_BODY_STATUS = frozenset((204, 304))
 
 
-class H3Link(Protocol):
-    """What a stream needs of its HTTP/3 connection, and nothing more."""
+class H3Link(MultiplexedLink, Protocol):
+    """The HTTP/3 connection as its streams see it: aioquic's QUIC and HTTP/3 state machines, and
+    two calls. ``send_limit`` bounds the bytes aioquic holds unacknowledged for one stream."""
 
     quic: ServerQuic
     h3: ServerH3
-    ctx: ServeContext
-    #: Unacknowledged bytes above which a stream's ``write_paused`` turns on.
-    send_limit: int
-    closed: bool
-
-    def want_flush(self) -> None:
-        """Frames were queued: send them at the end of this loop turn."""
 
     def waiting(self, stream: H3Stream) -> None:
         """The stream's app waits in ``drain``: tell it when acknowledgements free the buffer."""
@@ -64,49 +57,12 @@ class H3Link(Protocol):
         """Our side of the stream is over: forget it."""
 
 
-class H3Stream(ExchangeCore):
-    __slots__ = (
-        '_carrier',
-        '_drain_waiter',
-        '_head_request',
-        '_link',
-        '_remaining',
-        '_request_over',
-        '_te_trailers',
-        '_unreleased',
-        'over',
-        'stream_id',
-    )
+class H3Stream(MultiplexedStream):
+    __slots__ = ()
 
-    disconnect_reason = 'client reset the stream before the request body was complete'
-
-    def __init__(
-        self,
-        link: H3Link,
-        facts: ConnectionFacts,
-        stream_id: int,
-        method: str,
-        raw_path: bytes,
-        query_string: bytes,
-        headers: list[tuple[bytes, bytes]],
-        authority: str | None,
-        te_trailers: bool,
-        ended: bool,
-    ) -> None:
-        ExchangeCore.__init__(self, facts, method, raw_path, query_string, headers, '3', authority)
-        self._link = link
-        self.stream_id = stream_id
-        self._te_trailers = te_trailers
-        self._head_request = method == 'HEAD'
-        #: Body bytes received and not yet released to the flow control windows.
-        self._unreleased = 0
-        self._request_over = ended
-        self.body_complete = ended
-        #: Our FIN or reset is queued: the connection may forget the stream.
-        self.over = False
-        self._remaining = -1  # bytes the app's content-length still allows; -1 when it gave none
-        self._drain_waiter: asyncio.Future[None] | None = None
-        self._carrier: StreamCarrier | None = None
+    # Built with MultiplexedStream's __init__ (http_version '3'): HTTP/3 adds no fields.
+    _link: H3Link
+    internal_error = ErrorCode.H3_INTERNAL_ERROR
 
     # -- the wire ------------------------------------------------------------------------------
 
@@ -191,18 +147,6 @@ class H3Stream(ExchangeCore):
             link.want_flush()
             self._stream_over()
 
-    def _cut(self, data: bytes) -> bytes:
-        remaining = self._remaining
-        if remaining >= 0:
-            if len(data) > remaining:
-                data = data[:remaining]  # beyond the app's content-length: malformed (§4.1.2)
-            self._remaining = remaining - len(data)
-        return data
-
-    def _emit_abort(self) -> None:
-        if not self.over:
-            self.reset(ErrorCode.H3_INTERNAL_ERROR)
-
     def _file_head(self, count: int) -> bool:
         if not self._send_head(count, False):
             return False  # no body follows (HEAD, 304), or the stream is gone
@@ -219,7 +163,7 @@ class H3Stream(ExchangeCore):
             if self._carrier is None or not self._carrier.peer_closed:
                 # §4.1: a complete response lets the client stop sending the body.
                 self._stop(ErrorCode.H3_NO_ERROR)
-        self._release()
+        self._body_consumed()  # body the app never read still holds connection window
         self._complete = True
         for waiter in (self._complete_waiter, self._disconnect_waiter, self._drain_waiter):
             wake(waiter)
@@ -234,39 +178,8 @@ class H3Stream(ExchangeCore):
                 pass  # the receiving side is already over
             link.want_flush()
 
-    def _release(self) -> None:
-        size, self._unreleased = self._unreleased, 0
-        if size and not self._link.closed:
-            self._link.quic.release(self.stream_id, size)
-            self._link.want_flush()
-
-    def _body_consumed(self) -> None:
-        # The window moves as the app reads: that is each stream's backpressure.
-        self._release()
-
-    def _nothing_more_to_hear(self) -> bool:
-        return self.over and self._request_over
-
-    def _emit_accept(self, offer: WebSocketOffer, subprotocol: str | None, headers: Headers) -> WebSocket:
-        settings = self._link.ctx.ws
-        extensions, extensions_header = negotiate_extensions(offer.extensions, settings.max_message_size)
-        # RFC 9220 §3, as RFC 8441 §5: a 2xx without FIN accepts; DATA carries the frames after it.
-        self._status = 200
-        self._resp_headers = accept_fields(subprotocol, extensions_header, headers)
-        self._send_head(None, False)
-        carrier = self._carrier = StreamCarrier(self)
-        session = carrier.session = WebSocket(carrier, self._loop, extensions, settings=settings)
-        self._response_complete()
-        if self.disconnected:
-            session.connection_lost()
-            return session
-        early, self._body = self._body, []
-        size, self._unreleased = self._unreleased, 0
-        if early or size:
-            carrier.feed(b''.join(early), size)
-        if self.body_complete:
-            carrier.feed_eof()
-        return session
+    def _window_back(self, size: int) -> None:
+        self._link.quic.release(self.stream_id, size)
 
     # -- response flow control -----------------------------------------------------------------
 
@@ -293,49 +206,11 @@ class H3Stream(ExchangeCore):
 
     # -- optional response features ------------------------------------------------------------
 
-    @property
-    def trailers_allowed(self) -> bool:
-        return self._te_trailers
-
-    @property
-    def early_hints_allowed(self) -> bool:
-        return self._state <= HELD and not self.over
-
     def early_hints(self, headers: Headers) -> None:
         if self._state <= HELD and not self.over:
             self._frame(informational_headers(103, headers), False, headers=True)
 
     # -- the connection's side -----------------------------------------------------------------
-
-    @property
-    def request_over(self) -> bool:
-        return self._request_over
-
-    def feed(self, data: bytes) -> None:
-        """A DATA frame's payload (the frame overhead was released by the connection)."""
-        carrier = self._carrier
-        if carrier is not None:
-            carrier.feed(data, len(data))
-            return
-        if data:
-            self._unreleased += len(data)
-            self.feed_body(data)
-
-    def feed_eof(self) -> None:
-        """The client's FIN."""
-        self._request_over = True
-        ExchangeCore.feed_eof(self)
-        if self._carrier is not None:
-            self._carrier.feed_eof()
-
-    def lost(self) -> None:
-        """The client reset the stream (or stopped our side), or the connection is gone."""
-        self._client_gone()
-        self._request_over = True
-        self.over = True
-        wake(self._drain_waiter)
-        if self._carrier is not None:
-            self._carrier.lost()
 
     def reset(self, code: int) -> None:
         """Reset the stream from our side (both directions); the app sees a disconnect."""
@@ -349,23 +224,9 @@ class H3Stream(ExchangeCore):
             if not self._request_over:
                 self._stop(code)
             link.want_flush()
-        self._release()
+        self._body_consumed()  # body the app never read still holds connection window
         self.lost()
         link.stream_done(self)
-
-    def fail(self) -> None:
-        """The handler raised before answering: a 500 if the head is not out, else a reset."""
-        if self._state > HELD or self.over:
-            self.reset(ErrorCode.H3_INTERNAL_ERROR)
-            return
-        self.start(500, ())
-        self.end()
-
-    def shutdown(self) -> None:
-        """The server is stopping: a stream that could run on forever ends now (a WebSocket)."""
-        carrier = self._carrier
-        if carrier is not None and carrier.session is not None:
-            carrier.session.close(1001, 'Server shutting down')
 
     # -- the carrier's side (a WebSocket accepted on this stream) ------------------------------
 
@@ -376,11 +237,3 @@ class H3Stream(ExchangeCore):
     def end_carrying(self) -> None:
         if not self.over:
             self._send_last(b'', None)
-
-    def acknowledge(self, size: int) -> None:
-        if size and not self._link.closed:
-            self._link.quic.release(self.stream_id, size)
-            self._link.want_flush()
-
-    def __repr__(self) -> str:
-        return f'<H3Stream {self.stream_id} {self.method} {self.raw_path!r}>'
