@@ -52,6 +52,9 @@ _SPECIAL = _DROP | {_CONTENT_LENGTH, _SERVER, _DATE}
 _SERVER_PAIR = (_SERVER, b'granian')
 
 _STATUS = {code: b'%d' % code for code in range(100, 600)}
+#: The statuses a response can end with: a 1xx is interim (RFC 9110 §15.2), and a client given
+#: one as the final answer would wait for another.
+_FINAL_STATUS = {code: _STATUS[code] for code in range(200, 600)}
 
 # Bound on the remembered request names below (as for response names in _fields).
 _NAMES_MAX = 4096
@@ -224,7 +227,7 @@ def response_headers(
     is added as the ``alt-svc`` field.
     """
     try:
-        code = _STATUS[status]
+        code = _FINAL_STATUS[status]
     except (KeyError, TypeError):
         raise ValueError(f'Invalid HTTP status code {status!r}') from None
     out = [(b':status', code)]
