@@ -16,7 +16,9 @@ than atheris' ``FuzzedDataProvider``: a saved input must mean the same thing on 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+import logging
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -30,6 +32,7 @@ __all__ = [
     'expect',
     'finish_tasks',
     'hang_up',
+    'quiet_logs',
     'raised_in',
     'read_plan',
     'run_async',
@@ -194,6 +197,21 @@ def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
         exc = context.get('exception')
         raise PropertyFailure(f'exception escaped to the event loop: {context.get("message")}: {exc!r}') from exc
     return result
+
+
+@contextmanager
+def quiet_logs(names: Sequence[str] = ('_granian', 'granian.access')) -> Iterator[None]:
+    """The server's loggers off for one input: the apps under fuzz fail on purpose, and a traceback
+    logged per execution would cost more than the check (and fill the fuzz log)."""
+    loggers = [logging.getLogger(name) for name in names]
+    saved = [each.disabled for each in loggers]
+    for each in loggers:
+        each.disabled = True
+    try:
+        yield
+    finally:
+        for each, disabled in zip(loggers, saved, strict=True):
+            each.disabled = disabled
 
 
 async def settle(limit: int = 10_000) -> None:
