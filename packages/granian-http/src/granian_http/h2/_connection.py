@@ -331,7 +331,12 @@ class HTTP2Connection(asyncio.Protocol):
                 self.h2.acknowledge_received_data(size, event.stream_id)
             adaptive = self._adaptive
             if adaptive is not None and size and adaptive.received(size):
-                self.h2.ping(BDP_PING)
+                try:
+                    self.h2.ping(BDP_PING)
+                except h2.exceptions.ProtocolError:
+                    # The client's GOAWAY came later in this same read: h2 has closed the
+                    # connection already, and there is nothing left to measure.
+                    pass
         elif kind is _StreamEnded:
             stream = self._streams.get(event.stream_id)
             if stream is not None:
