@@ -38,6 +38,8 @@ TARGETS = {
     'static': Entry('fuzz.target_static', ('granian_server.static_resolve',)),
     'proxies': Entry('fuzz.target_proxies', ('granian_proxies',)),
     'asgi-messages': Entry('fuzz.target_asgi', ('granian_server.interfaces', 'granian_http')),
+    'h3': Entry('fuzz.target_h3', ('granian_http', 'aioquic', 'pylsqpack')),
+    'rsgi-messages': Entry('fuzz.target_rsgi', ('granian_server.interfaces', 'granian_http', 'h11')),
     'proxy-protocol': Entry('fuzz.target_proxy_protocol', ('granian_http.proxy_header',)),
 }
 

@@ -16,9 +16,13 @@ than atheris' ``FuzzedDataProvider``: a saved input must mean the same thing on 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+import logging
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+from .virtualtime import VirtualClockLoop
 
 __all__ = [
     'KnownBug',
@@ -30,6 +34,7 @@ __all__ = [
     'expect',
     'finish_tasks',
     'hang_up',
+    'quiet_logs',
     'raised_in',
     'read_plan',
     'run_async',
@@ -166,8 +171,9 @@ def cut(payload: bytes, raw_points: Iterable[int]) -> list[bytes]:
     return [piece for piece in pieces if piece]
 
 
-# One event loop per process, reused by every input: creating a loop costs more than most checks.
-_loop: asyncio.AbstractEventLoop | None = None
+# One event loop per process (and per kind of clock), reused by every input: creating a loop
+# costs more than most checks.
+_loops: dict[bool, asyncio.AbstractEventLoop] = {}
 _loop_errors: list[dict[str, Any]] = []
 
 
@@ -175,25 +181,41 @@ def _record(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
     _loop_errors.append(context)
 
 
-def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run one input's check on the shared loop.
+def run_async(coroutine: Coroutine[Any, Any, T], *, virtual_clock: bool = False) -> T:
+    """Run one input's check on the shared loop (with ``virtual_clock``, on one whose time jumps to
+    the next timer instead of waiting for it: see :mod:`.virtualtime`).
 
     An exception raised in a loop callback (a scheduled pipeline step, a timer) never reaches the
     caller on its own: the loop only logs it. Here every one of them fails the property, since it
     is exactly an exception escaping to the loop.
     """
-    global _loop
-    if _loop is None or _loop.is_closed():
-        _loop = asyncio.new_event_loop()
-        _loop.set_exception_handler(_record)
-        asyncio.set_event_loop(_loop)
+    loop = _loops.get(virtual_clock)
+    if loop is None or loop.is_closed():
+        loop = _loops[virtual_clock] = VirtualClockLoop() if virtual_clock else asyncio.new_event_loop()
+        loop.set_exception_handler(_record)
+    asyncio.set_event_loop(loop)
     _loop_errors.clear()
-    result = _loop.run_until_complete(coroutine)
+    result = loop.run_until_complete(coroutine)
     if _loop_errors:
         context = _loop_errors[0]
         exc = context.get('exception')
         raise PropertyFailure(f'exception escaped to the event loop: {context.get("message")}: {exc!r}') from exc
     return result
+
+
+@contextmanager
+def quiet_logs(names: Sequence[str] = ('_granian', 'granian.access')) -> Iterator[None]:
+    """The server's loggers off for one input: the apps under fuzz fail on purpose, and a traceback
+    logged per execution would cost more than the check (and fill the fuzz log)."""
+    loggers = [logging.getLogger(name) for name in names]
+    saved = [each.disabled for each in loggers]
+    for each in loggers:
+        each.disabled = True
+    try:
+        yield
+    finally:
+        for each, disabled in zip(loggers, saved, strict=True):
+            each.disabled = disabled
 
 
 async def settle(limit: int = 10_000) -> None:

@@ -21,13 +21,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import h11
-
 from granian_http import Exchange, HTTP1Connection, ServeContext
 from granian_server.interfaces.asgi import HTTPCycle
 from testkit.h1 import MemoryTransport
 
-from .harness import PropertyFailure, Reader, Target, expect, hang_up, run_async, settle
+from .h1check import check_response, serve_next
+from .harness import Reader, Target, expect, hang_up, run_async, settle
 
 __all__ = ['TARGET']
 
@@ -91,11 +90,6 @@ def _message(reader: Reader) -> Any:
     return message
 
 
-async def _respond(exchange: Exchange) -> None:
-    exchange.start(200, [])
-    exchange.end(b'second')
-
-
 async def exercise(data: bytes) -> None:
     reader = Reader(data)
     exchanges: list[Exchange] = []
@@ -124,37 +118,14 @@ async def exercise(data: bytes) -> None:
         except Exception:
             exchange.abort()  # what the interface does when finishing fails
         await settle()
-        _check_response(bytes(transport.take()), transport.closing)
+        check_response(transport.take(), transport.closing)
         if not transport.closing:
             # The connection must serve the next request as if nothing happened.
-            conn.data_received(b'GET /next HTTP/1.1\r\nhost: x\r\n\r\n')
-            await settle()
-            expect(len(exchanges) == 2, 'the connection took no second request')
-            await _respond(exchanges[1])
-            await settle()
-            expect(b'second' in transport.take(), 'the second request got no answer')
+            await serve_next(conn, transport, lambda: exchanges)
         hang_up(transport)
         expect(not ctx.connections, 'connection left after connection_lost')
     finally:
         ctx.close()
-
-
-def _check_response(written: bytes, closed: bool) -> None:
-    client = h11.Connection(h11.CLIENT)
-    client.send(h11.Request(method='GET', target='/', headers=[('host', 'x')]))
-    client.send(h11.EndOfMessage())
-    client.receive_data(written)
-    while True:
-        try:
-            event = client.next_event()
-        except h11.RemoteProtocolError as exc:
-            raise PropertyFailure(f'not a valid response: {exc}: {written[:300]!r}') from exc
-        if isinstance(event, h11.EndOfMessage):
-            expect(not client.trailing_data[0], 'bytes after the response')
-            return
-        if event is h11.NEED_DATA:
-            expect(closed, f'an incomplete response on a connection left open: {written[:300]!r}')
-            return
 
 
 def check(data: bytes) -> None:

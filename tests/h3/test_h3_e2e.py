@@ -145,6 +145,30 @@ def test_a_reset_reaches_the_app_as_a_disconnect(request: pytest.FixtureRequest)
         run(go())
 
 
+def test_stop_sending_ahead_of_the_request_is_a_disconnect_not_an_app_error(asgi: ServerProcess) -> None:
+    # Found by the h3 fuzz target: a STOP_SENDING in the same packet as the request's HEADERS
+    # reaches the server first, and aioquic resets our sending side before the stream exists for
+    # us. The app's response then raised aioquic's RuntimeError out of the exchange.
+    error = 'Cannot send data after the stream was reset'
+    before = asgi.count(error)
+
+    async def go() -> None:
+        async with h3_session(asgi.port) as client:
+            for _ in range(5):
+                stream_id = client._quic.get_next_available_stream_id()
+                head = [(b':method', b'GET'), (b':scheme', b'https'), (b':authority', b'x'), (b':path', b'/scope')]
+                client.h3.send_headers(stream_id, head, end_stream=True)
+                # Not sent yet: both leave in one packet, where aioquic puts STOP_SENDING first.
+                client._quic.stop_stream(stream_id, 0x10C)
+                client.transmit()
+            # Answered after those five, on the same connection: their apps have run by then.
+            assert (await client.request('/scope')).status == 200
+
+    run(go())
+    # The app's failure would be logged before the answer to the request that followed it.
+    assert asgi.count(error) == before, asgi.output
+
+
 # -- ASGI features -------------------------------------------------------------------------------
 
 

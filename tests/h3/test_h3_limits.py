@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from aioquic.buffer import encode_uint_var
 from aioquic.h3.connection import FrameType, encode_frame
 
 from testkit.certs import Certs
@@ -164,6 +165,22 @@ def test_data_before_headers_is_frame_unexpected(server: ServerProcess) -> None:
             client.transmit()
             assert (await client.wait_terminated()).error_code == H3_FRAME_UNEXPECTED
         await _still_serving(server)
+
+    run(go())
+
+
+def test_a_webtransport_stream_frame_resets_the_request_stream(server: ServerProcess) -> None:
+    # Found by the h3 fuzz target: aioquic takes WEBTRANSPORT_STREAM (0x41) as the start of a
+    # WebTransport stream though we never offer WebTransport, and swallows the rest of the stream,
+    # FIN included: the request never ended and its app waited for a body that never came.
+    async def go() -> None:
+        async with h3_session(server.port) as client:
+            stream_id = client.open(_head(b'/echo', b'POST'))  # an app that reads the whole body
+            client._quic.send_stream_data(stream_id, encode_uint_var(0x41) + encode_uint_var(0) + b'data', True)
+            client.transmit()
+            response = await client.response(stream_id, timeout=5)
+            assert response.reset == H3_FRAME_UNEXPECTED and response.status == 0
+            assert (await client.request('/scope')).status == 200  # a stream error only
 
     run(go())
 

@@ -240,6 +240,22 @@ async def test_unsafe_response_headers_are_refused(headers: list[tuple[bytes, by
     assert server.transport.take().startswith(b'HTTP/1.1 500 ')
 
 
+@pytest.mark.parametrize('status', [100, 101, 103, 199])
+async def test_an_informational_status_cannot_end_a_response(status: int) -> None:
+    # Found by the rsgi-messages fuzz target: a 1xx head went out as the final response, and the
+    # client waited for another one on a connection the server kept open.
+    server = Server()
+    server.send(b'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    exchange = server.exchanges[0]
+    exchange.start(status, [])
+    with pytest.raises(ValueError, match='final response'):
+        exchange.end(b'x')
+    assert server.transport.take() == b''
+    exchange.start(500, [])
+    exchange.end()
+    assert server.transport.take().startswith(b'HTTP/1.1 500 ')
+
+
 async def test_response_order_errors() -> None:
     server = Server()
     server.send(b'GET / HTTP/1.1\r\nHost: x\r\n\r\n')

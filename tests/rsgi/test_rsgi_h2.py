@@ -101,3 +101,12 @@ def test_tls_with_alpn_h2(tmp_path_factory: pytest.TempPathFactory) -> None:
     finally:
         code = proc.stop()
     assert code == 0, proc.output
+
+
+@pytest.mark.parametrize('status', [101, 103])
+def test_an_informational_status_is_no_final_response_over_h2c(h2c: httpx.Client, status: int) -> None:
+    # As on HTTP/1.1 (found there by the rsgi-messages fuzz target): a 1xx cannot end a response,
+    # so the app's call raises ValueError and the client gets the 500 of a failed app.
+    response = h2c.get('/informational-status', params={'status': status})
+    assert (response.status_code, response.content) == (500, b'')
+    assert h2c.get('/bytes-default').status_code == 200

@@ -317,13 +317,37 @@ def test_only_the_first_response_counts(client: httpx.Client) -> None:
 # -- failures --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize('path', ['/raise', '/no-response', '/bad-header'])
+@pytest.mark.parametrize(
+    'path',
+    ['/raise', '/no-response', '/bad-header', '/informational-status?status=103', '/informational-status?status=101'],
+)
 def test_failure_or_no_response_is_an_empty_500(client: httpx.Client, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 500
     assert response.content == b''
     assert response.headers['content-length'] == '0'
     assert 'x-injected' not in response.headers
+
+
+def test_values_of_the_wrong_type_raise_type_error(client: httpx.Client) -> None:
+    # Found by the rsgi-messages fuzz target: byte or int headers and a non-str body raised
+    # AttributeError, and a large str body to response_bytes left a head out with no body.
+    response = client.get('/wrong-types')
+    assert response.json() == {
+        'bytes-headers': 'TypeError',
+        'int-header-value': 'TypeError',
+        'bytes-to-response-str': 'TypeError',
+        'large-str-to-response-bytes': 'TypeError',
+    }
+    assert client.get('/bytes-default').status_code == 200  # the same connection goes on
+
+
+def test_a_stream_send_of_the_wrong_type_sends_nothing(client: httpx.Client) -> None:
+    # Found by the rsgi-messages fuzz target: send_bytes('abc') counted three bytes against the
+    # content-length before the write failed, so the body ended short on a connection kept open.
+    response = client.get('/stream-wrong-type')
+    assert (response.status_code, response.content) == (200, b'abc')
+    assert observed(client, 'stream_wrong_type') == 'TypeError'
 
 
 def test_app_exception_is_logged(client: httpx.Client, server: ServerProcess) -> None:

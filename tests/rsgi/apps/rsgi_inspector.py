@@ -310,6 +310,36 @@ async def bad_header(scope: Scope, protocol: HTTPProtocol) -> None:
     protocol.response_bytes(200, [('x-bad', 'a\r\nx-injected: 1')], b'never')
 
 
+async def wrong_types(scope: Scope, protocol: HTTPProtocol) -> None:
+    # Each call gets a value of the wrong type: each raises TypeError before anything is sent.
+    calls: list[tuple[str, Any, tuple[Any, ...]]] = [
+        ('bytes-headers', protocol.response_bytes, (200, [(b'x', b'y')], b'')),
+        ('int-header-value', protocol.response_empty, (200, [('x', 5)])),
+        ('bytes-to-response-str', protocol.response_str, (200, [], b'bytes')),
+        ('large-str-to-response-bytes', protocol.response_bytes, (200, [], 'y' * 70_000)),
+    ]
+    raised = {}
+    for name, call, args in calls:
+        try:
+            call(*args)
+        except Exception as exc:
+            raised[name] = type(exc).__name__
+    _json(protocol, raised)
+
+
+async def stream_wrong_type(scope: Scope, protocol: HTTPProtocol) -> None:
+    transport = protocol.response_stream(200, [('content-length', '3')])
+    try:
+        await transport.send_bytes('abc')  # type: ignore[arg-type]
+    except TypeError as exc:
+        OBSERVED['stream_wrong_type'] = type(exc).__name__
+    await transport.send_bytes(b'abc')
+
+
+async def informational_status(scope: Scope, protocol: HTTPProtocol) -> None:
+    protocol.response_bytes(int(_query(scope)['status']), [], b'never')
+
+
 async def observed(scope: Scope, protocol: HTTPProtocol) -> None:
     _json(protocol, OBSERVED.get(_query(scope)['key'], 'missing'))
 
@@ -345,6 +375,9 @@ ROUTES = {
     '/send-until-closed': send_until_closed,
     '/read-abandoned-body': read_abandoned_body,
     '/bad-header': bad_header,
+    '/wrong-types': wrong_types,
+    '/stream-wrong-type': stream_wrong_type,
+    '/informational-status': informational_status,
     '/observed': observed,
 }
 

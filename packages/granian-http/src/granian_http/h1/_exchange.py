@@ -119,8 +119,13 @@ class H1Exchange(ExchangeCore):
 
     def _head(self, body_length: int | None) -> bytes:
         """Serialize the held head (``ValueError`` for a header that cannot be sent)."""
+        status = self._status
+        if status < 200:
+            # An informational status (or 101 outside an upgrade) cannot end a response: the
+            # client would read it as interim and wait for a final one that never comes.
+            raise ValueError(f'Invalid HTTP status code {status!r} for a final response')
         data, self._framing, self._remaining, self.keep_alive = build_head(
-            self._status,
+            status,
             self._resp_headers,
             self._http11,
             self.keep_alive,

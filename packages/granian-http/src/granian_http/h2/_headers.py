@@ -57,6 +57,9 @@ _SPECIAL = _DROP | {_CONTENT_LENGTH, _SERVER, _DATE}
 _NO_EXTRA_NAMES: frozenset[bytes] = frozenset()
 
 _STATUS = {code: b'%d' % code for code in range(100, 600)}
+#: The statuses a response can end with: a 1xx is interim (RFC 9110 §15.2), and a client given
+#: one as the final answer would wait for another.
+_FINAL_STATUS = {code: _STATUS[code] for code in range(200, 600)}
 
 # Bound on the remembered request names below (as for response names in _fields).
 _NAMES_MAX = 4096
@@ -230,7 +233,7 @@ def response_headers(
     ``alt-svc`` while HTTP/3 is advertised (HTTP/2's snapshot, not HTTP/3's).
     """
     try:
-        code = _STATUS[status]
+        code = _FINAL_STATUS[status]
     except (KeyError, TypeError):
         raise ValueError(f'Invalid HTTP status code {status!r}') from None
     out = [(b':status', code)]

@@ -38,7 +38,7 @@ import logging
 from typing import Protocol
 
 from aioquic.h3.connection import ErrorCode
-from aioquic.h3.events import DataReceived, HeadersReceived
+from aioquic.h3.events import DataReceived, HeadersReceived, WebTransportStreamDataReceived
 from aioquic.quic.events import (
     ConnectionIdIssued,
     ConnectionIdRetired,
@@ -235,6 +235,16 @@ class HTTP3Connection:
                         opened.append(new)
                 elif h3_event.stream_ended and not stream.request_over:  # type: ignore[attr-defined]
                     stream.feed_eof()  # trailers: their fields are not passed on, as on HTTP/2
+            elif kind is WebTransportStreamDataReceived and stream_id % 4 == 0:
+                # aioquic takes a WEBTRANSPORT_STREAM frame (0x41) as the start of a WebTransport
+                # stream though we never offer WebTransport, and swallows the rest of the stream
+                # (FIN included) with it: the request could never end. Refused, as a frame that
+                # has no place on a request stream.
+                stream = self._streams.get(stream_id)
+                if stream is not None:
+                    stream.reset(ErrorCode.H3_FRAME_UNEXPECTED)
+                else:
+                    self._refuse(stream_id, ErrorCode.H3_FRAME_UNEXPECTED)
         if stream_id % 4 == 0:
             # Client-initiated bidirectional: a request stream. Everything but the body the
             # apps hold is released now (frame headers, HEADERS frames, bytes of refused streams).

@@ -93,8 +93,10 @@ class H3Stream(MultiplexedStream):
                 link.h3.send_headers(self.stream_id, data, end_stream)  # type: ignore[arg-type]
             else:
                 link.h3.send_data(self.stream_id, data, end_stream)  # type: ignore[arg-type]
-        except (H3Error, AssertionError, ValueError):
+        except (H3Error, AssertionError, ValueError, RuntimeError):
             # The client reset the stream, or the connection is closing: nothing can go out.
+            # RuntimeError: aioquic reset our side on the client's STOP_SENDING, which can arrive
+            # ahead of the request's HEADERS (one packet), before the stream was ours to reset.
             self.lost()
             link.stream_done(self)
             return False
@@ -140,7 +142,7 @@ class H3Stream(MultiplexedStream):
             link = self._link
             try:
                 link.quic.send_stream_data(self.stream_id, b'', True)
-            except (AssertionError, ValueError):
+            except (AssertionError, ValueError, RuntimeError):  # as in _frame
                 self.lost()
                 link.stream_done(self)
                 return

@@ -69,10 +69,21 @@ def format_address(address: tuple[str, int] | None) -> str:
 
 def _encode_header(header: tuple[str, str]) -> tuple[bytes, bytes]:
     name, value = header
-    pair = (name.encode('latin-1'), value.encode('latin-1'))
+    try:
+        pair = (name.encode('latin-1'), value.encode('latin-1'))
+    except AttributeError:
+        # bytes or another non-str: a TypeError naming what was given, as upstream raises.
+        raise TypeError(f'RSGI response headers are (str, str) pairs, not {header!r}') from None
     if len(_ENCODED) < _ENCODED_MAX and type(header) is tuple:
         _ENCODED[header] = pair
     return pair
+
+
+def _check_bytes(data: object, call: str) -> None:
+    """A body that is not bytes-like is refused before the exchange sees it: the wire layer
+    would fail halfway (after counting it against the content-length, say)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f'{call} takes bytes, not {type(data).__name__}')
 
 
 def _encode_headers(headers: ResponseHeaders) -> Sequence[tuple[bytes, bytes]]:
@@ -188,6 +199,8 @@ class RSGIStreamTransport(HTTPStreamTransport):
         exchange = self._exchange
         if self.closed or exchange.disconnected:
             raise ProtocolClosed()
+        if type(data) is not bytes:
+            _check_bytes(data, 'send_bytes')
         exchange.write(data)
         if exchange.write_paused:
             # The client reads slower than the app writes: wait for it, so that the body is
@@ -197,7 +210,11 @@ class RSGIStreamTransport(HTTPStreamTransport):
                 raise ProtocolClosed()
 
     async def send_str(self, data: str) -> None:
-        await self.send_bytes(data.encode('utf-8'))
+        try:
+            encoded = data.encode('utf-8')
+        except AttributeError:
+            raise TypeError(f'send_str takes a str, not {type(data).__name__}') from None
+        await self.send_bytes(encoded)
 
 
 #: :attr:`RSGIHTTPProtocol.state` values: which response the app chose.
@@ -253,6 +270,8 @@ class RSGIHTTPProtocol(HTTPProtocol):
     def response_bytes(self, status: int = 200, headers: ResponseHeaders = (), body: bytes = b'') -> None:
         if self.state:
             return
+        if type(body) is not bytes:
+            _check_bytes(body, 'response_bytes')
         self.status = status
         exchange = self._exchange
         try:
@@ -267,11 +286,15 @@ class RSGIHTTPProtocol(HTTPProtocol):
     def response_str(self, status: int = 200, headers: ResponseHeaders = (), body: str = '') -> None:
         if self.state:
             return
+        try:
+            data = body.encode('utf-8')
+        except AttributeError:
+            raise TypeError(f'response_str takes a str body, not {type(body).__name__}') from None
         self.status = status
         exchange = self._exchange
         try:
             exchange.start(status, _encode_headers(headers) if headers else _NO_HEADERS)
-            exchange.end(body.encode('utf-8'))
+            exchange.end(data)
         except ResponseStateError:
             if not exchange.disconnected:
                 raise
