@@ -62,3 +62,23 @@ def test_the_adapter_builds_on_them() -> None:
     conn = LeanH2Connection(h2.config.H2Configuration(client_side=False, header_encoding=None), settings, 65536)
     conn.initiate_connection()
     assert conn.data_to_send()
+
+
+def test_a_closed_connection_sends_no_window_probe() -> None:
+    # A GOAWAY later in the same read closes h2's state before the DATA ahead of it is acted on:
+    # the adapter's ping then does nothing (h2's own raises ProtocolError in CLOSED). A window
+    # update is still allowed there, and harmless.
+    client = H2Connection(h2.config.H2Configuration(client_side=True))
+    client.initiate_connection()
+    settings = {h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 10}
+    server = LeanH2Connection(h2.config.H2Configuration(client_side=False, header_encoding=None), settings, 65536)
+    server.initiate_connection()
+    client.send_headers(1, [(':method', 'POST'), (':path', '/'), (':scheme', 'http'), (':authority', 'x')])
+    for _ in range(3):
+        client.send_data(1, b'x' * 16000)
+    client.close_connection()
+    server.receive_data(client.data_to_send())
+    assert server.state_machine.state is h2.connection.ConnectionState.CLOSED
+    server.data_to_send()
+    server.ping_if_open(b'12345678')
+    assert server.data_to_send() == b''
