@@ -3,8 +3,9 @@
 Input: ``[config][n][n cut points, 2 bytes each][payload]``. The payload is what a client sends,
 delivered in the reads the cut points make (so a head split anywhere, a body split mid-chunk). The
 config byte picks the server: a small buffer limit (so limits are reached by short inputs),
-keep-alive off, WebSocket handshakes accepted (an echo session runs after the 101), and whether
-``Upgrade: h2c`` may switch the connection to HTTP/2.
+keep-alive off, WebSocket handshakes accepted (an echo session runs after the 101), whether
+``Upgrade: h2c`` may switch the connection to HTTP/2, pipeline flushing, and the request parser
+behind the seam (h11 or httptools: both must give every input the same kind of answer).
 
 The handler answers every request: it reads the whole body, then ends with 200. Properties:
 
@@ -153,6 +154,7 @@ async def exercise(data: bytes) -> None:
         max_buffer_size=_SMALL_BUFFER if config & 1 else HTTP1Settings.max_buffer_size,
         keep_alive=not config & 2,
         pipeline_flush=bool(config & 16),
+        parser='httptools' if config & 32 else 'h11',
     )
     app = App(accept_websockets=bool(config & 4))
     loop = asyncio.get_running_loop()
