@@ -120,7 +120,6 @@ class WebSocket:
         '_close_timeout',
         '_close_timer',
         '_codec',
-        '_extensions',
         '_fragments',
         '_fragments_size',
         '_heard',
@@ -156,7 +155,6 @@ class WebSocket:
         # of a frame again. wsproto's connection (~1.5 KiB) is then made on the first frame that
         # needs it, or the first control frame we send; with extensions it decodes every frame.
         self._plain = not extensions
-        self._extensions = extensions or None  # no empty list kept per session
         self._codec: Codec | None = None if self._plain else Codec(extensions)
         self._max_message_size = settings.max_message_size
         self._close_timeout = close_timeout
@@ -243,8 +241,9 @@ class WebSocket:
         """wsproto's connection, made now if the session had no need of it yet."""
         codec = self._codec
         if codec is None:
-            # Fresh, it is OPEN and between frames: exactly where the fast reader left the stream.
-            codec = self._codec = Codec(self._extensions)
+            # Only a plain session (no extension) makes it late. Fresh, it is OPEN and between
+            # frames: exactly where the fast reader left the stream.
+            codec = self._codec = Codec()
         return codec
 
     def _on_message_part(self, event: TextMessage | BytesMessage) -> None:
