@@ -169,9 +169,7 @@ class HTTP1Connection(asyncio.Protocol):
             return
         self._closed = True
         self._batch = None  # collected responses have nowhere to go
-        if self._tick is not None:
-            self.ctx.deadlines.disarm(self, self._tick)
-            self._tick = None
+        self._disarm_head_deadline()
         if self._exchange is not None:
             self._exchange.lost()
             self._exchange = None  # the app's task may keep its exchange; the connection does not
@@ -351,9 +349,7 @@ class HTTP1Connection(asyncio.Protocol):
         if self._batch is not None:
             self._flush()  # the successor writes next (a 101, frames): our responses go first
         self._closed = True  # for this object: it must not touch the transport any more
-        if self._tick is not None:
-            self.ctx.deadlines.disarm(self, self._tick)
-            self._tick = None
+        self._disarm_head_deadline()
         self._exchange = None
         # The successor registers itself with the context: this object is no longer a connection
         # the worker must wait for or shut down.
@@ -434,6 +430,11 @@ class HTTP1Connection(asyncio.Protocol):
         self._head_started = self.ctx.loop.time()
         if self._tick is None:
             self._tick = self.ctx.deadlines.arm(self, self._head_started + self._timeout)
+
+    def _disarm_head_deadline(self) -> None:
+        if self._tick is not None:
+            self.ctx.deadlines.disarm(self, self._tick)
+            self._tick = None
 
     def on_deadline(self) -> None:
         # One deadline per connection, re-armed lazily when it passes: starting a request only
