@@ -139,3 +139,34 @@ async def test_a_session_task_runs_and_is_kept_until_done() -> None:
     event.set()
     await tasks.wait()
     assert not tasks.tasks
+
+
+def test_on_a_compiled_loop_the_task_is_asyncios_own() -> None:
+    # uvloop turns in C: before 3.12 a request's task is then asyncio's C task, started on the
+    # loop's next turn (3.12+ starts it eagerly anyway). Either way it is a real task that runs
+    # the app to the end and is not kept once done.
+    import uvloop
+
+    seen: list[object] = []
+
+    async def app() -> None:
+        seen.append(asyncio.current_task())
+        await asyncio.sleep(0)
+        seen.append('after')
+
+    async def main() -> TaskSet:
+        tasks = TaskSet(asyncio.get_running_loop())
+        tasks.spawn(app())
+        eager = sys.version_info >= (3, 12)
+        assert (len(seen) == 1) is eager
+        (task,) = tasks.tasks
+        assert type(task) is asyncio.Task  # the C task, not the pure-Python eager one
+        await tasks.wait()
+        assert seen == [task, 'after']
+        return tasks
+
+    loop = uvloop.new_event_loop()
+    try:
+        assert not loop.run_until_complete(main()).tasks
+    finally:
+        loop.close()
