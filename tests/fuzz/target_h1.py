@@ -15,7 +15,9 @@ The handler answers every request: it reads the whole body, then ends with 200. 
   ``connection: close``) and only last, after which the server had closed the transport; after an
   accepted upgrade, WebSocket frames or HTTP/2 frames that check out;
 * after the client hangs up: every handler has finished, the connection holds no exchange and the
-  worker's ``ctx.connections`` is empty.
+  worker's ``ctx.connections`` is empty;
+* differential: a head the h11 parser's fast reader (``_fast_head``) takes from the payload reads
+  as h11's own reader reads it (fields, body framing, where the head ends).
 """
 
 from __future__ import annotations
@@ -23,11 +25,15 @@ from __future__ import annotations
 import asyncio
 
 import h11
+from h11._connection import _body_framing
+from h11._readers import maybe_read_from_IDLE_client
+from h11._receivebuffer import ReceiveBuffer
 from wsproto.connection import Connection as WSConnection
 from wsproto.connection import ConnectionType
 from wsproto.events import CloseConnection
 
 from granian_http import HTTP1Connection, HTTP1Settings, ServeContext
+from granian_http.h1._h11 import _fast_head
 from testkit.h1 import MemoryTransport
 
 from .apps import App, Seen
@@ -177,8 +183,35 @@ async def exercise(data: bytes) -> None:
         ctx.close()
 
 
+def _check_fast_head(payload: bytes) -> None:
+    """Differential: a head the h11 parser's fast reader takes reads exactly as h11's reader
+    reads it (fields, framing, where it ends); one it passes over is h11's to decide anyway."""
+    fast = _fast_head(payload)
+    if fast is None:
+        return
+    head, length, end = fast
+    buffer = ReceiveBuffer()
+    buffer += payload
+    try:
+        request = maybe_read_from_IDLE_client(buffer)
+        framing = _body_framing(request.method, request) if request is not None else None
+    except h11.ProtocolError as exc:
+        raise PropertyFailure(f'the fast head reader took a head h11 refuses ({exc}): {payload[:300]!r}') from exc
+    expect(request is not None, f'the fast head reader took a head h11 finds incomplete: {payload[:300]!r}')
+    assert request is not None
+    expect(framing == ('content-length', (length,)), f'framing {framing!r}, fast reader said length {length}')
+    fields = (request.method, request.target, request.http_version == b'1.1')
+    expect((head.method, head.target, head.http11) == fields, f'{head!r} where h11 read {fields!r}')
+    h11_headers = [(name, value) for _, name, value in request.headers._full_items]
+    expect(head.headers == h11_headers, f'fields {head.headers!r} where h11 read {h11_headers!r}')
+    expect(bytes(buffer) == payload[end:], 'the fast head reader ended the head elsewhere than h11')
+
+
 def check(data: bytes) -> None:
     run_async(exercise(data))
+    reader = Reader(data)
+    read_plan(reader)
+    _check_fast_head(reader.rest())
 
 
 def _is_request(data: bytes) -> bool:

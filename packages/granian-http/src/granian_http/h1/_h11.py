@@ -8,6 +8,19 @@ this adapter drives h11's readers directly: its request-line and header reader (
 validates the ``h11.Request``), its body-framing rule, and its Content-Length and chunked readers.
 Every check stays h11's; only the state machine is left out.
 
+**The usual head is read without h11's reader, with h11's own grammar.** h11's head reader is
+careful but spends most of its time on plumbing: a generator per stage, a ``validate`` call per
+line, an ``h11.Request`` whose constructor re-checks what the reader has just matched, and the
+receive buffer's bytearray copies: about a quarter of a small request's instructions. A head
+made only of what every client sends (CRLF line ends, no continuation lines, at most one plain
+``Content-Length``, no ``Transfer-Encoding``, one ``Host`` on HTTP/1.1) is read here from the
+bytes, matching the request line and every field line with h11's own compiled patterns
+(``h11._readers.request_line_re`` and ``header_field_re``), so it accepts exactly what h11
+accepts and reads the same fields. Anything else, valid or not, goes to h11's reader unchanged:
+every refusal, with its status, is still h11's own, and unusual framing is still decided by h11.
+``tests/http/test_h11_fast_head.py`` holds the two readers to the same result on a corpus and on
+thousands of mutations of it.
+
 The readers are h11 internals (``h11._readers``, ``h11._receivebuffer``, ``h11._connection``, the
 headers' ``_full_items``), used nowhere else in granian-http. :data:`WRITTEN_FOR` names the h11
 minor versions they were written against (granian-http's pin admits only those), and
@@ -21,7 +34,7 @@ from typing import Any
 
 import h11
 from h11._connection import _body_framing
-from h11._readers import READERS, maybe_read_from_IDLE_client
+from h11._readers import READERS, header_field_re, maybe_read_from_IDLE_client, request_line_re
 from h11._receivebuffer import ReceiveBuffer
 from h11._state import SEND_BODY
 
@@ -55,6 +68,75 @@ def _done(_: ReceiveBuffer) -> None:
     return None
 
 
+def _ends_now(_: ReceiveBuffer) -> None:
+    """The reader of a request without a body: the next event is its end (what h11's
+    content-length reader says at once for a length of 0, without a buffer to read)."""
+    return None
+
+
+_content_length_reader = _BODY_READERS['content-length']
+# h11's patterns, fully matched: the same acceptance as its reader (which calls fullmatch too).
+_request_line = request_line_re.fullmatch
+_field_line = header_field_re.fullmatch
+# h11 refuses a Content-Length of more digits (CONTENT_LENGTH_MAX_DIGITS); a longer one is left
+# to it, so that refusal stays its own.
+_MAX_LENGTH_DIGITS = 20
+
+
+def _fast_head(data: bytes) -> tuple[RequestHead, int, int] | None:
+    """The head at the start of ``data`` as h11 would read it, its body length and where it ends;
+    ``None`` when the head is incomplete or not of the usual kind (see the module's docstring)
+    and h11's reader must decide."""
+    end = data.find(b'\r\n\r\n')
+    if end <= 0:
+        return None  # incomplete, or an empty line first: h11's answers
+    lines = data[:end].split(b'\r\n')
+    line = lines[0]
+    # The patterns take no CR, LF or leading whitespace, so a bare LF inside a line (h11 splits
+    # lines on it) or a continuation line fails them too, and h11 reads that head instead.
+    match = _request_line(line)
+    if match is None:
+        return None
+    method, target, version = match.group('method', 'target', 'http_version')
+    http11 = version == b'1.1'
+    keep_alive = http11
+    upgrade = expect_continue = False
+    hosts = 0
+    length = -1
+    headers: list[tuple[bytes, bytes]] = []
+    append = headers.append
+    for line in lines[1:]:
+        match = _field_line(line)
+        if match is None:
+            return None
+        name, value = match.group('field_name', 'field_value')
+        name = name.lower()
+        if name == b'host':
+            hosts += 1
+        elif name == b'content-length':
+            # h11 keeps one normalized value out of lists and repeats; only the plain case here.
+            if length >= 0 or not value.isdigit() or len(value) > _MAX_LENGTH_DIGITS:
+                return None
+            length = int(value)
+        elif name == b'transfer-encoding':
+            return None
+        elif name == b'connection':
+            lowered = value.lower()
+            if b'close' in lowered:
+                keep_alive = False
+            elif b'keep-alive' in lowered:
+                keep_alive = True
+        elif name == b'upgrade':
+            upgrade = True
+        elif name == b'expect':
+            expect_continue = http11 and b'100-continue' in value.lower()
+        append((name, value))
+    if hosts > 1 or (http11 and not hosts):
+        return None  # h11 refuses it, with its own reason
+    fields = (method, target, http11, headers, keep_alive, expect_continue, upgrade)
+    return _new_head(RequestHead, fields), max(length, 0), end + 4
+
+
 #: The buffer of a parser between requests, shared and never written to: an idle keep-alive
 #: connection holds no buffer of its own (~150 bytes each). feed() replaces it before any write.
 _EMPTY = ReceiveBuffer()
@@ -63,10 +145,12 @@ _EMPTY = ReceiveBuffer()
 class H11Parser:
     """A :class:`~._events.RequestParser` on h11's readers."""
 
-    __slots__ = ('_buffer', '_limit', '_reader')
+    __slots__ = ('_buffer', '_head', '_limit', '_reader')
 
     def __init__(self, limit: int) -> None:
         self._buffer = _EMPTY
+        #: What was fed while expecting a head, as it came (see :func:`_fast_head`).
+        self._head = b''
         #: None while expecting a head; then the body reader; then :func:`_done`.
         self._reader: Callable[[ReceiveBuffer], Any] | None = None
         self._limit = limit
@@ -74,6 +158,10 @@ class H11Parser:
     def feed(self, data: bytes) -> None:
         buffer = self._buffer
         if buffer is _EMPTY:
+            if self._reader is None:
+                # A head: kept as bytes for the fast reader, no receive buffer yet.
+                self._head = self._head + data if self._head else data
+                return
             buffer = self._buffer = ReceiveBuffer()
         buffer += data
 
@@ -83,12 +171,27 @@ class H11Parser:
 
     @property
     def buffered(self) -> int:
-        return len(self._buffer)
+        return len(self._head) + len(self._buffer)
 
     def next_event(self) -> Event:
         reader = self._reader
         if reader is None:
-            if self._buffer is _EMPTY:
+            data = self._head
+            if data:
+                self._head = b''
+                fast = _fast_head(data)
+                if fast is not None:
+                    head, length, end = fast
+                    self._reader = _content_length_reader(length) if length else _ends_now
+                    if end < len(data):
+                        # The body's first bytes, or a pipelined request: h11's buffer from here.
+                        rest = self._buffer = ReceiveBuffer()
+                        rest += data[end:]
+                    return head
+                # Not the usual head: h11's reader reads it (and any refusal is its own).
+                buffer = self._buffer = ReceiveBuffer()
+                buffer += data
+            elif self._buffer is _EMPTY:
                 return NEED_DATA  # nothing fed since the last request (and _EMPTY stays untouched)
             try:
                 request = maybe_read_from_IDLE_client(self._buffer)
@@ -120,6 +223,9 @@ class H11Parser:
                     expect_continue = http11 and b'100-continue' in value.lower()
             fields = (request.method, request.target, http11, headers, keep_alive, expect_continue, upgrade)
             return _new_head(RequestHead, fields)
+        if reader is _ends_now:
+            self._reader = _done
+            return END_OF_MESSAGE
         try:
             event = reader(self._buffer)
         except _H11_ERRORS as exc:
@@ -138,10 +244,11 @@ class H11Parser:
         raise ParseError(400, f'unexpected h11 event {event!r}')  # pragma: no cover (h11 yields no other)
 
     def pending(self) -> bytes:
-        return bytes(self._buffer)
+        return self._head + bytes(self._buffer) if self._head else bytes(self._buffer)
 
     def restart(self) -> bytes:
-        pending = bytes(self._buffer)
+        pending = self.pending()
+        self._head = b''
         self._buffer = _EMPTY
         self._reader = None
         return pending
