@@ -3,8 +3,8 @@
 Each ``floor-*`` row of benchmarks/harness/servers.py is started as the harness starts it (its own
 argv, the benchmark apps on PYTHONPATH) on a free port of 127.0.0.1, then answers real requests:
 httpx's GET and 1 KiB POST echo, then two pipelined requests on one raw socket, answered in order,
-the connection closed after the one that asked for it. A floor that broke would otherwise show up only as a FAILED row in a
-benchmark run nobody is watching.
+the connection closed after the one that asked for it. A floor that broke would otherwise show up
+only as a FAILED row in a benchmark run nobody is watching.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 from testkit.process import ROOT, ServerProcess
 
 sys.path.insert(0, str(ROOT / 'benchmarks'))
-from harness.servers import APPS, SERVERS, ServerSpec, expand_argv  # noqa: E402
+from harness.servers import APPS, SERVERS, ServerSpec, expand_argv
 
 APPS_DIR = ROOT / 'benchmarks' / 'apps'
 FLOOR_ROWS = [spec for spec in SERVERS if spec.floor]
