@@ -58,6 +58,12 @@ _GUNICORN = ('{bin}/gunicorn', '--workers', '1', '--log-level', 'warning', '--bi
 # parser and interface each row names (harness/floor_server.py says what it leaves out).
 _FLOOR = ('{python}', str(Path(__file__).with_name('floor_server.py')), '--host', '{host}', '--port', '{port}')
 
+
+def _floor(name: str, interface: str, loop: str, parser: str) -> ServerSpec:
+    argv = (*_FLOOR, '--interface', interface, '--loop', loop, '--parser', parser, '{app}')
+    return ServerSpec(name, interface, 'ours', argv, floor=True)
+
+
 _GRANIAN_TLS = ('--ssl-certificate', '{cert}', '--ssl-keyfile', '{key}')
 # Ours serves h2c by prior knowledge in its default http=auto; the Rust Granian needs --http auto
 # (its rows say --http 1 for the HTTP/1.1 scenarios, and the last --http wins).
@@ -157,20 +163,8 @@ SERVERS: tuple[ServerSpec, ...] = (
     ),
     # The floors under the ASGI rows above: pure Python on the stdlib loop, and what uvloop and
     # httptools allow (issue 12's two targets).
-    ServerSpec(
-        'floor-asyncio',
-        'asgi',
-        'ours',
-        (*_FLOOR, '--interface', 'asgi', '--loop', 'asyncio', '--parser', 'split', '{app}'),
-        floor=True,
-    ),
-    ServerSpec(
-        'floor-uvloop-httptools',
-        'asgi',
-        'ours',
-        (*_FLOOR, '--interface', 'asgi', '--loop', 'uvloop', '--parser', 'httptools', '{app}'),
-        floor=True,
-    ),
+    _floor('floor-asyncio', 'asgi', 'asyncio', 'split'),
+    _floor('floor-uvloop-httptools', 'asgi', 'uvloop', 'httptools'),
     # RSGI (issue 3): HTTP/1.1 and WebSockets on the stdlib loop, like the ASGI rows it is compared with.
     ServerSpec(
         'ours-rsgi-asyncio',
@@ -206,13 +200,7 @@ SERVERS: tuple[ServerSpec, ...] = (
     ),
     ServerSpec('granian-rust-wsgi', 'wsgi', 'granian-rust', (*_RUST, '--interface', 'wsgi', '{app}')),
     # The WSGI floor: the app called inline on the loop, no thread, with uvloop and httptools.
-    ServerSpec(
-        'floor-wsgi',
-        'wsgi',
-        'ours',
-        (*_FLOOR, '--interface', 'wsgi', '--loop', 'uvloop', '--parser', 'httptools', '{app}'),
-        floor=True,
-    ),
+    _floor('floor-wsgi', 'wsgi', 'uvloop', 'httptools'),
     # uvicorn's WebSocket implementations (issue 5): websockets-sansio is what its --ws auto picks
     # when websockets is installed (uvicorn[standard] installs it); wsproto is the other one.
     ServerSpec(
