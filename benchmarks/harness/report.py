@@ -71,7 +71,18 @@ def render_scenario(
     header = ['server', 'interface', scenario.unit, 'p50 ms', 'p99 ms', f'vs {baseline}', f'CPU µs/{each}']
     header += ['client CPU'] * with_cpu
     right = [False, False, True, True, True, True, True] + [True] * with_cpu
-    return f'### {scenario.title}\n\n' + table(header, rows, right)
+    text = f'### {scenario.title}\n\n' + table(header, rows, right)
+    # A floor row read as a server would be a misreading worth a line under every table it is in.
+    if any(server.floor and (server.name, scenario.name) in outcomes for server in servers):
+        text += f'\n\n{_FLOOR_NOTE}'
+    return text
+
+
+_FLOOR_NOTE = (
+    '`floor-*` rows are a measuring stick, not servers: benchmarks/harness/floor_server.py, the least '
+    'a Python server can do per request on that loop (no validation, limits or timeouts; see '
+    'benchmarks/README.md, "Floor rows"). No target names them.'
+)
 
 
 def _ratio(outcomes: Mapping[tuple[str, str], Outcome], target: Target, scenario: str) -> float | None:

@@ -37,6 +37,9 @@ class ServerSpec:
     # Source folders put ahead of the environment's packages (--before: our server at another
     # commit, run from the same venv).
     pythonpath: tuple[str, ...] = ()
+    # A floor row (floor_server.py): a measuring stick, not a server; no target names one, and
+    # the report says so under every table that shows one.
+    floor: bool = False
 
     def transport_args(self, transport: str) -> tuple[str, ...] | None:
         """The extra arguments for ``transport``, or ``None`` when this server cannot serve it."""
@@ -50,6 +53,16 @@ _RUST = ('{bin}/granian', '--http', '1', '--no-ws', '--log-level', 'warning', '-
 _UVICORN = ('{bin}/uvicorn', '--no-access-log', '--log-level', 'warning', '--host', '{host}', '--port', '{port}')
 _HYPERCORN = ('{bin}/hypercorn', '--workers', '1', '--log-level', 'warning', '--bind', '{host}:{port}')
 _GUNICORN = ('{bin}/gunicorn', '--workers', '1', '--log-level', 'warning', '--bind', '{host}:{port}')
+
+# The floor (issue 12): the least CPU per request a Python server can spend on a loop, with the
+# parser and interface each row names (harness/floor_server.py says what it leaves out).
+_FLOOR = ('{python}', str(Path(__file__).with_name('floor_server.py')), '--host', '{host}', '--port', '{port}')
+
+
+def _floor(name: str, interface: str, loop: str, parser: str) -> ServerSpec:
+    argv = (*_FLOOR, '--interface', interface, '--loop', loop, '--parser', parser, '{app}')
+    return ServerSpec(name, interface, 'ours', argv, floor=True)
+
 
 _GRANIAN_TLS = ('--ssl-certificate', '{cert}', '--ssl-keyfile', '{key}')
 # Ours serves h2c by prior knowledge in its default http=auto; the Rust Granian needs --http auto
@@ -148,6 +161,10 @@ SERVERS: tuple[ServerSpec, ...] = (
         (*_RUST, '--interface', 'asgi', '--loop', 'uvloop', '{app}'),
         _RUST_TRANSPORTS,
     ),
+    # The floors under the ASGI rows above: pure Python on the stdlib loop, and what uvloop and
+    # httptools allow (issue 12's two targets).
+    _floor('floor-asyncio', 'asgi', 'asyncio', 'split'),
+    _floor('floor-uvloop-httptools', 'asgi', 'uvloop', 'httptools'),
     # RSGI (issue 3): HTTP/1.1 and WebSockets on the stdlib loop, like the ASGI rows it is compared with.
     ServerSpec(
         'ours-rsgi-asyncio',
@@ -182,6 +199,8 @@ SERVERS: tuple[ServerSpec, ...] = (
         (*_UVICORN, '--interface', 'wsgi', '--http', 'h11', '--loop', 'asyncio', '{app}'),
     ),
     ServerSpec('granian-rust-wsgi', 'wsgi', 'granian-rust', (*_RUST, '--interface', 'wsgi', '{app}')),
+    # The WSGI floor: the app called inline on the loop, no thread, with uvloop and httptools.
+    _floor('floor-wsgi', 'wsgi', 'uvloop', 'httptools'),
     # uvicorn's WebSocket implementations (issue 5): websockets-sansio is what its --ws auto picks
     # when websockets is installed (uvicorn[standard] installs it); wsproto is the other one.
     ServerSpec(
