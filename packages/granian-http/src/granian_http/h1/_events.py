@@ -36,6 +36,7 @@ __all__ = [
     'RequestHead',
     'RequestParser',
     'Signal',
+    'head_flags',
 ]
 
 
@@ -90,6 +91,30 @@ class RequestHead(NamedTuple):
 
 
 Event = RequestHead | bytes | bytearray | Signal
+
+
+def head_flags(headers: list[tuple[bytes, bytes]], http11: bool) -> tuple[bool, bool, bool]:
+    """``keep_alive``, ``expect_continue`` and ``upgrade`` of a head, from its lower-case fields.
+
+    The rules of :class:`RequestHead`'s last three fields, in one place for every parser (a
+    second pass over the fields costs ~1,700 instructions per request against folding these
+    tests into the parsers' own loops: 0.6 % of a small request, paid for one set of rules).
+    """
+    keep_alive = http11  # HTTP/1.1 stays open unless asked to close; HTTP/1.0 only when asked
+    upgrade = expect_continue = False
+    for name, value in headers:
+        if name == b'connection':
+            lowered = value.lower()
+            if b'close' in lowered:
+                keep_alive = False
+            elif b'keep-alive' in lowered:
+                keep_alive = True
+        elif name == b'upgrade':
+            upgrade = True
+        elif name == b'expect':
+            # RFC 9110 §10.1.1; an HTTP/1.0 client cannot wait for a 100 (h11's rule too).
+            expect_continue = http11 and b'100-continue' in value.lower()
+    return keep_alive, expect_continue, upgrade
 
 
 class RequestParser(Protocol):

@@ -40,7 +40,7 @@ from h11._readers import READERS, header_field_re, maybe_read_from_IDLE_client, 
 from h11._receivebuffer import ReceiveBuffer
 from h11._state import SEND_BODY
 
-from ._events import END_OF_MESSAGE, NEED_DATA, Event, ParseError, RequestHead
+from ._events import END_OF_MESSAGE, NEED_DATA, Event, ParseError, RequestHead, head_flags
 
 __all__ = ['WRITTEN_FOR', 'H11Parser']
 
@@ -107,8 +107,6 @@ def _fast_head(data: bytes) -> tuple[RequestHead, int, int] | None:
         return None
     method, target, version = match.group('method', 'target', 'http_version')
     http11 = version == b'1.1'
-    keep_alive = http11
-    upgrade = expect_continue = False
     hosts = 0
     length = -1
     headers: list[tuple[bytes, bytes]] = []
@@ -128,20 +126,10 @@ def _fast_head(data: bytes) -> tuple[RequestHead, int, int] | None:
             length = int(value)
         elif name == b'transfer-encoding':
             return None
-        elif name == b'connection':
-            lowered = value.lower()
-            if b'close' in lowered:
-                keep_alive = False
-            elif b'keep-alive' in lowered:
-                keep_alive = True
-        elif name == b'upgrade':
-            upgrade = True
-        elif name == b'expect':
-            expect_continue = http11 and b'100-continue' in value.lower()
         append((name, value))
     if hosts > 1 or (http11 and not hosts):
         return None  # h11 refuses it, with its own reason
-    fields = (method, target, http11, headers, keep_alive, expect_continue, upgrade)
+    fields = (method, target, http11, headers, *head_flags(headers, http11))
     return _new_head(RequestHead, fields), max(length, 0), end + 4
 
 
@@ -219,28 +207,11 @@ class H11Parser:
             except _H11_ERRORS as exc:
                 raise _refusal(exc) from None
             self._reader = _BODY_READERS[framing](*args)
-            # The head in our terms, written out here rather than in a helper (once per request).
             # h11 keeps (raw name, lower-case name, value) triples; its public iteration would
             # build a second list of pairs we would then copy again.
             headers = [(name, value) for _, name, value in request.headers._full_items]
             http11 = request.http_version == b'1.1'
-            # HTTP/1.1 stays open unless asked to close; HTTP/1.0 only when asked to stay open.
-            keep_alive = http11
-            upgrade = expect_continue = False
-            for name, value in headers:
-                if name == b'connection':
-                    value = value.lower()
-                    if b'close' in value:
-                        keep_alive = False
-                    elif b'keep-alive' in value:
-                        keep_alive = True
-                elif name == b'upgrade':
-                    upgrade = True
-                elif name == b'expect':
-                    # RFC 9110 §10.1.1; an HTTP/1.0 client cannot wait for a 100 (h11's rule too).
-                    expect_continue = http11 and b'100-continue' in value.lower()
-            fields = (request.method, request.target, http11, headers, keep_alive, expect_continue, upgrade)
-            return _new_head(RequestHead, fields)
+            return RequestHead(request.method, request.target, http11, headers, *head_flags(headers, http11))
         if reader is _ends_now:
             self._reader = _done
             return END_OF_MESSAGE

@@ -30,7 +30,7 @@ import httptools
 from h11._readers import ChunkedReader
 from h11._receivebuffer import ReceiveBuffer
 
-from ._events import END_OF_MESSAGE, NEED_DATA, Event, ParseError, RequestHead
+from ._events import END_OF_MESSAGE, NEED_DATA, Event, ParseError, RequestHead, head_flags
 
 __all__ = ['HttptoolsParser']
 
@@ -146,18 +146,11 @@ class HttptoolsParser:
             raise ParseError(status, f'Bad Request: {exc}') from None
         method = parser.get_method()
         http11 = parser.get_http_version() == '1.1'
-        keep_alive = http11
-        upgrade = expect_continue = chunked = False
+        chunked = False
         hosts = 0
         lengths: list[bytes] = []
         for name, value in headers:
-            if name == b'connection':
-                lowered = value.lower()
-                if b'close' in lowered:
-                    keep_alive = False
-                elif b'keep-alive' in lowered:
-                    keep_alive = True
-            elif name == b'content-length':
+            if name == b'content-length':
                 lengths.extend(part.strip() for part in value.split(b','))
             elif name == b'transfer-encoding':
                 # h11's rule: chunked is the only coding it takes, and alone (else 501).
@@ -166,10 +159,6 @@ class HttptoolsParser:
                 chunked = True
             elif name == b'host':
                 hosts += 1
-            elif name == b'upgrade':
-                upgrade = True
-            elif name == b'expect':
-                expect_continue = http11 and b'100-continue' in value.lower()
         # RFC 9112 §3.2, as h11 enforces it: an HTTP/1.1 request has exactly one Host (llhttp
         # does not check), an HTTP/1.0 one at most one.
         if hosts > 1 or (http11 and not hosts):
@@ -195,7 +184,7 @@ class HttptoolsParser:
             # llhttp now expects the body we keep from it (or stopped at an upgrade): the next
             # head starts a fresh parser.
             self._llhttp = httptools.HttpRequestParser(self)
-        fields = (method, self._target, http11, headers, keep_alive, expect_continue, upgrade)
+        fields = (method, self._target, http11, headers, *head_flags(headers, http11))
         return _new_head(RequestHead, fields)
 
     def _length_body(self) -> Event:
