@@ -61,6 +61,7 @@ class HttptoolsParser:
     __slots__ = (
         '_buffer',
         '_chunks',
+        '_head',
         '_headers',
         '_limit',
         '_llhttp',
@@ -74,6 +75,9 @@ class HttptoolsParser:
     def __init__(self, limit: int) -> None:
         self._limit = limit
         self._buffer = bytearray()
+        #: What was fed while expecting a head, as it came: a whole head is fed at once (the
+        #: connection's guard has found its end), so it is parsed without a copy into the buffer.
+        self._head = b''
         self._state = _HEAD
         self._headers: list[tuple[bytes, bytes]] = []
         self._target = b''
@@ -97,7 +101,9 @@ class HttptoolsParser:
     # -- the seam ------------------------------------------------------------------------------
 
     def feed(self, data: bytes) -> None:
-        if self._chunks is not None:
+        if self._state == _HEAD:
+            self._head = self._head + data if self._head else data
+        elif self._chunks is not None:
             self._chunks[1].__iadd__(data)
         else:
             self._buffer += data
@@ -108,18 +114,21 @@ class HttptoolsParser:
 
     @property
     def buffered(self) -> int:
-        return len(self._chunks[1]) if self._chunks is not None else len(self._buffer)
+        return len(self._head) + (len(self._chunks[1]) if self._chunks is not None else len(self._buffer))
 
     def next_event(self) -> Event:
         state = self._state
         if state == _HEAD:
-            buffer = self._buffer
-            end = _head_end(buffer)
+            data = self._head
+            end = _head_end(data)
             if end < 0:
                 return NEED_DATA
-            head = bytes(buffer[:end])
-            del buffer[:end]
-            return self._parse_head(head)
+            self._head = b''
+            if end == len(data):
+                return self._parse_head(data)  # the usual read: one head, nothing behind it
+            # The body's first bytes, or a pipelined request (left for the next cycle).
+            self._buffer += data[end:]
+            return self._parse_head(data[:end])
         if state == _LENGTH:
             return self._length_body()
         if state == _CHUNKED:
@@ -223,10 +232,12 @@ class HttptoolsParser:
         return event.data
 
     def pending(self) -> bytes:
-        return bytes(self._chunks[1]) if self._chunks is not None else bytes(self._buffer)
+        rest = bytes(self._chunks[1]) if self._chunks is not None else bytes(self._buffer)
+        return self._head + rest if self._head else rest
 
     def restart(self) -> bytes:
         pending = self.pending()
+        self._head = b''
         self._buffer = bytearray()
         self._chunks = None
         self._state = _HEAD
