@@ -17,7 +17,8 @@ Properties:
 
 * the client never has to close the connection itself: aioquic's client finds nothing in what the
   server sent to object to (a malformed response head, a frame out of place, a bad QUIC frame);
-* every request stream the client finished (FIN, no reset of its own) gets a complete response,
+* every request stream the client finished (FIN, no reset of its own) and could open (not held
+  back by the server's stream limit while earlier streams stay open) gets a complete response,
   a RESET_STREAM, or the connection is closed (a CONNECTION_CLOSE, or the server's idle timeout);
   every error code the server sends is an HTTP/3 or QUIC one;
 * every request the app answered while the connection was up reached the client;
@@ -133,6 +134,12 @@ class _Client:
         #: The STOP_SENDING codes the client sent: the server's QUIC resets the stream with the
         #: same code (RFC 9000 §3.5), whatever it is (any of them: a later one may go out first).
         self.stopped: dict[int, set[int]] = {}
+
+    def held_back(self, stream_id: int) -> bool:
+        """Whether aioquic still holds the stream back: opening it would pass the server's
+        MAX_STREAMS (RFC 9000 §4.6), so the server has not seen it and owes it nothing yet."""
+        stream = self.quic._streams.get(stream_id)
+        return stream is not None and stream.is_blocked
 
     def stream(self, reader: Reader) -> int | None:
         return self.opened[reader.below(len(self.opened))] if self.opened else None
@@ -264,7 +271,7 @@ def _check_streams(client: _Client, pair: H3Pair, app: App) -> None:
     if gone:
         return
     for stream_id in client.opened:
-        if stream_id in client.finished and stream_id not in client.reset:
+        if stream_id in client.finished and stream_id not in client.reset and not client.held_back(stream_id):
             seen = pair.seen(stream_id)
             answered = (seen.final is not None and seen.ended) or seen.reset is not None
             websocket = seen.final == b'200' and not seen.ended  # an accepted RFC 9220 session
