@@ -38,6 +38,14 @@ from typing import Any
 __all__ = ['TaskSet']
 
 _NATIVE_EAGER = sys.version_info >= (3, 12)
+_Task = asyncio.Task
+# Before 3.12 asyncio's C task formats a ``Task-<n>`` name for every task it is not given a
+# name for (3.12 defers that until the name is read): ~1,450 instructions per request, 1 % of a
+# small one on uvloop. A fixed name says what the task is instead. The loop's create_task is
+# skipped for the same reason (uvloop's formats the default name, then sets ours on top), as the
+# 3.12 path already does; a task factory set on the server's loop is not used for requests.
+_REQUEST = 'granian-request'
+_SESSION = 'granian-session'
 
 if not _NATIVE_EAGER:
     from asyncio import tasks as _asyncio_tasks
@@ -90,7 +98,7 @@ class TaskSet:
         elif self._python_eager:
             task = _EagerTask(coro, self._loop)
         else:
-            task = self._loop.create_task(coro)
+            task = _Task(coro, loop=self._loop, name=_REQUEST)
         self._keep(task)
 
     def spawn_session(self, coro: Coroutine[Any, Any, Any]) -> None:
@@ -103,7 +111,7 @@ class TaskSet:
         if _NATIVE_EAGER:
             task: asyncio.Task[Any] = asyncio.Task(coro, loop=self._loop, eager_start=True)  # type: ignore[call-arg,unused-ignore]
         else:
-            task = self._loop.create_task(coro)
+            task = _Task(coro, loop=self._loop, name=_SESSION)
         self._keep(task)
 
     def _keep(self, task: asyncio.Task[Any]) -> None:
