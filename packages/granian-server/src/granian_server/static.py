@@ -160,7 +160,7 @@ class StaticFiles:
 
     def match(self, raw_path: bytes) -> list[tuple[str, bytes]]:
         """The ``(mount, rest of the decoded path)`` candidates for a request path, in order."""
-        path = unquote_to_bytes(raw_path) if b'%' in raw_path else raw_path
+        path = unquote_to_bytes(raw_path) if 37 in raw_path else raw_path  # 37: b'%', see decode_path
         candidates = []
         for prefix, mount in self.routes:
             end = len(prefix)

@@ -104,16 +104,17 @@ def head_flags(headers: list[tuple[bytes, bytes]], http11: bool) -> tuple[bool, 
     upgrade = expect_continue = False
     for name, value in headers:
         if name == b'connection':
+            # find, not ``in``: see _guard.head_end (browsers send this header on every request).
             lowered = value.lower()
-            if b'close' in lowered:
+            if lowered.find(b'close') >= 0:
                 keep_alive = False
-            elif b'keep-alive' in lowered:
+            elif lowered.find(b'keep-alive') >= 0:
                 keep_alive = True
         elif name == b'upgrade':
             upgrade = True
         elif name == b'expect':
             # RFC 9110 §10.1.1; an HTTP/1.0 client cannot wait for a 100 (h11's rule too).
-            expect_continue = http11 and b'100-continue' in value.lower()
+            expect_continue = http11 and value.lower().find(b'100-continue') >= 0
     return keep_alive, expect_continue, upgrade
 
 

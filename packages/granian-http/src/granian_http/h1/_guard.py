@@ -74,8 +74,10 @@ def head_end(data: bytes, limit: int) -> int:
         raise ParseError(400, 'Bad Request: obsolete line folding')
     # Both framings at once is the classic smuggling setup (§6.3, §11.2): one hop reads one,
     # the next hop the other. Names are case-insensitive: one lower-cased copy of the head.
+    # (find, not ``in``: on CPython 3.11-3.13 ``bytes in bytes`` first tries the needle as an
+    # integer and raises and clears a TypeError inside, which costs two to four times the search.)
     lowered = data[:end].lower()
-    if b'\ntransfer-encoding:' in lowered and b'\ncontent-length:' in lowered:
+    if lowered.find(b'\ntransfer-encoding:') >= 0 and lowered.find(b'\ncontent-length:') >= 0:
         raise ParseError(400, 'Bad Request: both Content-Length and Transfer-Encoding')
     return end
 

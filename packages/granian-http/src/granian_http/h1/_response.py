@@ -112,7 +112,7 @@ def _app_part(
             if lname == _CONNECTION:
                 # The app may close the connection after its response, never keep it open when
                 # we would not (and its other connection options have no meaning to us).
-                if b'close' in value.lower():
+                if value.lower().find(b'close') >= 0:  # find: see _guard.head_end
                     keep_alive = False
                 continue
             if lname == _TRANSFER_ENCODING:
@@ -132,7 +132,7 @@ def _app_part(
     # One check over the whole part instead of one per value: every line break must be one we
     # wrote, so a value cannot smuggle in a header or end the head early. (What build_head adds
     # after it is ours: digits, fixed lines, and default fields checked once per worker.)
-    if data.count(b'\n') != lines or data.count(b'\r') != lines or b'\x00' in data:
+    if data.count(b'\n') != lines or data.count(b'\r') != lines or 0 in data:
         raise ValueError('Invalid HTTP header value: line breaks and NUL are not allowed')
     return data, app_length, keep_alive, tuple(overridden) if overridden is not None else None
 

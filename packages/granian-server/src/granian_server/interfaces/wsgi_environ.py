@@ -69,7 +69,7 @@ def build_environ(base: dict[str, Any], script_name: str, exchange: Exchange, bo
     """The environ of one request: ``base`` plus the request's own keys."""
     environ = base.copy()
     raw_path = exchange.raw_path
-    if b'%' in raw_path:
+    if 37 in raw_path:  # b'%': a byte search is cheaper than a substring search
         raw_path = unquote_to_bytes(raw_path)
     path = raw_path.decode('latin-1')
     # Cut the prefix only where it really is one (upstream cuts blindly, #721).
