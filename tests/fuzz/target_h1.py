@@ -33,6 +33,8 @@ from wsproto.connection import ConnectionType
 from wsproto.events import CloseConnection
 
 from granian_http import HTTP1Connection, HTTP1Settings, ServeContext
+from granian_http.h1._events import ParseError
+from granian_http.h1._guard import head_end
 from granian_http.h1._h11 import _fast_head
 from testkit.h1 import MemoryTransport
 
@@ -186,10 +188,14 @@ async def exercise(data: bytes) -> None:
 def _check_fast_head(payload: bytes) -> None:
     """Differential: a head the h11 parser's fast reader takes reads exactly as h11's reader
     reads it (fields, framing, where it ends); one it passes over is h11's to decide anyway."""
-    fast = _fast_head(payload)
+    try:
+        end = head_end(payload, 65536)
+    except ParseError:
+        return  # the guard refuses it: no parser reads it
+    fast = _fast_head(payload, end) if end > 0 else None
     if fast is None:
         return
-    head, length, end = fast
+    head, length = fast
     buffer = ReceiveBuffer()
     buffer += payload
     try:

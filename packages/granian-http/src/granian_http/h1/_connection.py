@@ -211,45 +211,60 @@ class HTTP1Connection(asyncio.Protocol):
                 # Over the connection limit: keep the bytes unparsed until this connection's turn.
                 self._held += data
             return
-        if self._in_head:
-            if self._head_buf:
-                # A head split over reads (slow clients, large heads): re-checked as a whole, so a
-                # limit cannot be dodged by sending a head in pieces.
-                data = self._head_buf + data
-                self._head_buf = b''
-            if data[:1] in (b'\r', b'\n'):
-                # RFC 9112 §2.2: a server should ignore empty lines before a request line (some
-                # clients send a CRLF after a POST body).
-                data = data.lstrip(b'\r\n')
-                if not data:
-                    return
-            try:
-                end = head_end(data, self.buffer_limit)
-            except ParseError as err:
-                self._refuse(err.status)
+        if not self._in_head:
+            # The body of the request in progress, or bytes pipelined behind it (left unparsed
+            # until the next cycle).
+            self._parser.feed(data)
+            self._process_events(None)
+            return
+        if self._head_buf:
+            # A head split over reads (slow clients, large heads): re-checked as a whole, so a
+            # limit cannot be dodged by sending a head in pieces.
+            data = self._head_buf + data
+            self._head_buf = b''
+        if data[:1] in (b'\r', b'\n'):
+            # RFC 9112 §2.2: a server should ignore empty lines before a request line (some
+            # clients send a CRLF after a POST body).
+            data = data.lstrip(b'\r\n')
+            if not data:
                 return
-            if end < 0:
-                self._head_buf = data  # checked so far: the guard refuses a partial head too
-                return
-            self._in_head = False
-        # From here the parser sees the head and whatever follows it in this read: the body, and
-        # possibly pipelined requests, which it leaves unparsed until the next cycle.
-        self._parser.feed(data)
-        self._process_events()
+        try:
+            end = head_end(data, self.buffer_limit)
+        except ParseError as err:
+            self._refuse(err.status)
+            return
+        if end < 0:
+            self._head_buf = data  # checked so far: the guard refuses a partial head too
+            return
+        self._in_head = False
+        # The parser reads the head where the guard found it ends (no second search), and keeps
+        # what follows it in this read: the body's first bytes, possibly pipelined requests.
+        try:
+            exchange = self._exchange = self._new_exchange(self._parser.read_head(data, end))
+        except ParseError as err:
+            # A malformed head: the status the parser chose (h11's for the same input), then
+            # close. The rest of the stream cannot be trusted to frame anything.
+            self._refuse(err.status)
+            return
+        except HandshakeError as err:
+            # A broken WebSocket handshake (RFC 6455 §4.2.1) is answered here, with the reason:
+            # the app never sees a request it could not serve as a WebSocket.
+            self.answer_error(err.status, err.reason.encode(), err.headers)
+            return
+        self._process_events(exchange)
 
     # -- parsing -------------------------------------------------------------------------------
 
-    def _process_events(self) -> None:
+    def _process_events(self, dispatch: H1Exchange | None) -> None:
+        """Read what the parser has of the body; then hand ``dispatch`` (a request whose head
+        came in this read) to the app, only after this read is parsed (see the module's theory
+        of operation): a bodyless request is then complete when the app first sees it."""
         parser = self._parser
-        # The new request, handed to the app only after this read is parsed (see the module's
-        # theory of operation): a bodyless request is then complete when the app first sees it.
-        dispatch: H1Exchange | None = None
         while True:
             try:
                 event = parser.next_event()
             except ParseError as err:
-                # A malformed head or body: the status the parser chose (h11's for the same
-                # input), then close. The rest of the stream cannot be trusted to frame anything.
+                # A malformed body (chunk syntax): the status the parser chose, then close.
                 self._refuse(err.status)
                 return
             if event is NEED_DATA:
@@ -271,15 +286,7 @@ class HTTP1Connection(asyncio.Protocol):
                     # The response went out before the body was in; now that it is, move on.
                     self._next_cycle()
                 break
-            if type(event) is RequestHead:
-                try:
-                    dispatch = self._exchange = self._new_exchange(event)
-                except HandshakeError as err:
-                    # A broken WebSocket handshake (RFC 6455 §4.2.1) is answered here, with the
-                    # reason: the app never sees a request it could not serve as a WebSocket.
-                    self.answer_error(err.status, err.reason.encode(), err.headers)
-                    return
-            elif self._body_after_response:
+            if self._body_after_response:
                 # The response is out and the body still coming: read it to reach the next
                 # request, but only up to the buffer limit, then give up on the connection.
                 self._discarded += len(event)  # type: ignore[arg-type]

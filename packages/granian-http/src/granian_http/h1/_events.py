@@ -1,10 +1,13 @@
 """The HTTP/1.1 parser seam: the small vocabulary a request parser speaks to the connection.
 
-The connection never sees a parser library's own types. A parser (:mod:`._h11`, the default and
-the reference; an accelerated one may sit beside it) turns request bytes into these events:
+The connection never sees a parser library's own types. It finds where a head ends (with
+:mod:`._guard`, which refuses what no parser should read) and hands the parser (:mod:`._h11`, the
+default and the reference; :mod:`._httptools` beside it) that whole head with
+:meth:`RequestParser.read_head`, which returns a :class:`RequestHead`: the request line and
+headers, with the three facts the connection acts on already worked out (keep-alive,
+``Expect: 100-continue``, an ``Upgrade`` header). The rest of the request comes from
+:meth:`RequestParser.next_event` as these events:
 
-* :class:`RequestHead`: the request line and headers, with the three facts the connection acts on
-  already worked out (keep-alive, ``Expect: 100-continue``, an ``Upgrade`` header);
 * body bytes, as a plain bytes-like object (the data, de-chunked);
 * :data:`END_OF_MESSAGE`: the request (body included) is complete;
 * :data:`NEED_DATA`: nothing more until more bytes are fed.
@@ -14,13 +17,17 @@ A malformed request raises :class:`ParseError` carrying the status to answer wit
 
 The rules every parser must keep (the connection relies on each):
 
-1. **One request per cycle.** After :data:`END_OF_MESSAGE` the parser returns :data:`NEED_DATA`
+1. **Heads come whole, through the guard, once.** The connection calls ``read_head(data, end)``
+   only with a head the guard has checked and found the end of (``data[:end]``), so a parser
+   never searches for the end again and never reads a head the guard did not see; what follows
+   the head in the same read (``data[end:]``, the body's first bytes or a pipelined request) is
+   the parser's as if fed.
+2. **One request per cycle.** After :data:`END_OF_MESSAGE` the parser returns :data:`NEED_DATA`
    until :meth:`RequestParser.restart`, which the connection calls once the response is done; the
-   bytes it returns (a pipelined request) go through :mod:`._guard` before the parser sees them
-   again. So every head a parser ever reads has passed the guard first, whichever parser it is.
-2. **The same answer for the same bad input.** The status a parser gives a malformed request is
+   bytes it returns (a pipelined request) go through the guard before the next ``read_head``.
+3. **The same answer for the same bad input.** The status a parser gives a malformed request is
    the one the h11 parser gives; the HTTP/1.1 test modules run against every parser to hold it.
-3. **Bounded memory.** :attr:`RequestParser.buffered` reports what the parser holds unparsed, so
+4. **Bounded memory.** :attr:`RequestParser.buffered` reports what the parser holds unparsed, so
    the connection can stop reading; a chunk-size line that never ends is a ``ParseError(431)``.
 """
 
@@ -90,7 +97,8 @@ class RequestHead(NamedTuple):
     upgrade: bool
 
 
-Event = RequestHead | bytes | bytearray | Signal
+#: What :meth:`RequestParser.next_event` returns (a head comes from ``read_head`` instead).
+Event = bytes | bytearray | Signal
 
 
 def head_flags(headers: list[tuple[bytes, bytes]], http11: bool) -> tuple[bool, bool, bool]:
@@ -121,11 +129,15 @@ def head_flags(headers: list[tuple[bytes, bytes]], http11: bool) -> tuple[bool, 
 class RequestParser(Protocol):
     """What the connection needs of a request parser (see the rules above)."""
 
+    def read_head(self, data: bytes, end: int) -> RequestHead:
+        """The head ``data[:end]`` (whole, checked by the guard); ``data[end:]`` is kept as fed.
+        Raises :class:`ParseError` for a head the parser refuses."""
+
     def feed(self, data: bytes) -> None:
-        """Add bytes received from the client."""
+        """Add bytes received from the client after the head."""
 
     def next_event(self) -> Event:
-        """The next event of the current request; raises :class:`ParseError` for a bad request."""
+        """The next event of the current request's body; raises :class:`ParseError` for a bad one."""
 
     @property
     def done(self) -> bool:

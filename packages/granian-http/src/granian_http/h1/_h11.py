@@ -65,23 +65,6 @@ def _refusal(exc: h11.ProtocolError) -> ParseError:
     return ParseError(exc.error_status_hint, str(exc))
 
 
-def _done(_: ReceiveBuffer) -> None:
-    """The reader after the end of a request: nothing more until the next cycle."""
-    return None
-
-
-def _ends_now(_: ReceiveBuffer) -> None:
-    """The reader of a request without a body: the next event is its end (what h11's
-    content-length reader says at once for a length of 0, without a buffer to read)."""
-    return None
-
-
-def _body_now(_: ReceiveBuffer) -> None:
-    """The reader of a Content-Length body that came whole with its head: the next event is that
-    body, then its end (what h11's content-length reader would give, without the copies)."""
-    return None
-
-
 _content_length_reader = _BODY_READERS['content-length']
 # h11's patterns, fully matched: the same acceptance as its reader (which calls fullmatch too).
 _request_line = request_line_re.fullmatch
@@ -91,14 +74,12 @@ _field_line = header_field_re.fullmatch
 _MAX_LENGTH_DIGITS = 20
 
 
-def _fast_head(data: bytes) -> tuple[RequestHead, int, int] | None:
-    """The head at the start of ``data`` as h11 would read it, its body length and where it ends;
-    ``None`` when the head is incomplete or not of the usual kind (see the module's docstring)
-    and h11's reader must decide."""
-    end = data.find(b'\r\n\r\n')
-    if end <= 0:
-        return None  # incomplete, or an empty line first: h11's answers
-    lines = data[:end].split(b'\r\n')
+def _fast_head(data: bytes, end: int) -> tuple[RequestHead, int] | None:
+    """The head ``data[:end]`` as h11 would read it, and its body length; ``None`` when it is not
+    of the usual kind (see the module's docstring) and h11's reader must decide."""
+    if not data.endswith(b'\r\n\r\n', 0, end):
+        return None  # a bare LF ends the head: h11's reader takes it
+    lines = data[: end - 4].split(b'\r\n')
     line = lines[0]
     # The patterns take no CR, LF or leading whitespace, so a bare LF inside a line (h11 splits
     # lines on it) or a continuation line fails them too, and h11 reads that head instead.
@@ -130,7 +111,7 @@ def _fast_head(data: bytes) -> tuple[RequestHead, int, int] | None:
     if hosts > 1 or (http11 and not hosts):
         return None  # h11 refuses it, with its own reason
     fields = (method, target, http11, headers, *head_flags(headers, http11))
-    return _new_head(RequestHead, fields), max(length, 0), end + 4
+    return _new_head(RequestHead, fields), max(length, 0)
 
 
 #: The buffer of a parser between requests, shared and never written to: an idle keep-alive
@@ -138,93 +119,96 @@ def _fast_head(data: bytes) -> tuple[RequestHead, int, int] | None:
 _EMPTY = ReceiveBuffer()
 
 
+# Where a request is (H11Parser._state): its head not read yet; its body being read by an h11
+# reader; a whole body that came with the head, handed out next (h11's content-length reader
+# would copy it through its buffer twice); its end next (no body, or the held body is out);
+# ended, nothing more until restart.
+_HEAD, _READER, _HELD, _ENDS, _DONE = 0, 1, 2, 3, 4
+
+
 class H11Parser:
     """A :class:`~._events.RequestParser` on h11's readers."""
 
-    __slots__ = ('_body', '_buffer', '_head', '_limit', '_reader')
+    __slots__ = ('_body', '_buffer', '_limit', '_reader', '_state')
 
     def __init__(self, limit: int) -> None:
         self._buffer = _EMPTY
-        #: What was fed while expecting a head, as it came (see :func:`_fast_head`).
-        self._head = b''
-        #: A whole body that came with its head, until it is read (see :func:`_body_now`).
+        #: A whole body that came with its head, until it is read (state _HELD).
         self._body = b''
-        #: None while expecting a head; then the body reader; then :func:`_done`.
+        self._state = _HEAD
+        #: h11's body reader (state _READER).
         self._reader: Callable[[ReceiveBuffer], Any] | None = None
         self._limit = limit
+
+    def read_head(self, data: bytes, end: int) -> RequestHead:
+        fast = _fast_head(data, end)
+        if fast is not None:
+            head, length = fast
+            if not length:
+                self._state = _ENDS
+            elif len(data) - end >= length:
+                # The usual small upload: the whole body came in the same read.
+                self._state = _HELD
+                self._body = data[end : end + length]
+                end += length
+            else:
+                self._state = _READER
+                self._reader = _content_length_reader(length)
+            if end < len(data):
+                # The body's first bytes, or a pipelined request: h11's buffer from here.
+                rest = self._buffer = ReceiveBuffer()
+                rest += data[end:]
+            return head
+        # Not the usual head: h11's reader reads it (and any refusal is its own).
+        buffer = self._buffer = ReceiveBuffer()
+        buffer += data
+        try:
+            request = maybe_read_from_IDLE_client(buffer)
+            if request is None:
+                # Cannot happen: the guard's end of a head is never before h11's blank line.
+                raise ParseError(400, 'Bad Request: incomplete head')
+            framing, args = _body_framing(request.method, request)
+        except _H11_ERRORS as exc:
+            raise _refusal(exc) from None
+        self._state = _READER
+        self._reader = _BODY_READERS[framing](*args)
+        # h11 keeps (raw name, lower-case name, value) triples; its public iteration would
+        # build a second list of pairs we would then copy again.
+        headers = [(name, value) for _, name, value in request.headers._full_items]
+        http11 = request.http_version == b'1.1'
+        return RequestHead(request.method, request.target, http11, headers, *head_flags(headers, http11))
 
     def feed(self, data: bytes) -> None:
         buffer = self._buffer
         if buffer is _EMPTY:
-            if self._reader is None:
-                # A head: kept as bytes for the fast reader, no receive buffer yet.
-                self._head = self._head + data if self._head else data
-                return
             buffer = self._buffer = ReceiveBuffer()
         buffer += data
 
     @property
     def done(self) -> bool:
-        return self._reader is _done
+        return self._state == _DONE
 
     @property
     def buffered(self) -> int:
-        return len(self._head) + len(self._body) + len(self._buffer)
+        return len(self._body) + len(self._buffer)
 
     def next_event(self) -> Event:
-        reader = self._reader
-        if reader is None:
-            data = self._head
-            if data:
-                self._head = b''
-                fast = _fast_head(data)
-                if fast is not None:
-                    head, length, end = fast
-                    if not length:
-                        self._reader = _ends_now
-                    elif len(data) - end >= length:
-                        # The usual small upload: the whole body came in the same read.
-                        self._reader = _body_now
-                        self._body = data[end : end + length]
-                        end += length
-                    else:
-                        self._reader = _content_length_reader(length)
-                    if end < len(data):
-                        # The body's first bytes, or a pipelined request: h11's buffer from here.
-                        rest = self._buffer = ReceiveBuffer()
-                        rest += data[end:]
-                    return head
-                # Not the usual head: h11's reader reads it (and any refusal is its own).
-                buffer = self._buffer = ReceiveBuffer()
-                buffer += data
-            elif self._buffer is _EMPTY:
-                return NEED_DATA  # nothing fed since the last request (and _EMPTY stays untouched)
-            try:
-                request = maybe_read_from_IDLE_client(self._buffer)
-                if request is None:
-                    return NEED_DATA
-                framing, args = _body_framing(request.method, request)
-            except _H11_ERRORS as exc:
-                raise _refusal(exc) from None
-            self._reader = _BODY_READERS[framing](*args)
-            # h11 keeps (raw name, lower-case name, value) triples; its public iteration would
-            # build a second list of pairs we would then copy again.
-            headers = [(name, value) for _, name, value in request.headers._full_items]
-            http11 = request.http_version == b'1.1'
-            return RequestHead(request.method, request.target, http11, headers, *head_flags(headers, http11))
-        if reader is _ends_now:
-            self._reader = _done
+        state = self._state
+        if state == _ENDS:
+            self._state = _DONE
             return END_OF_MESSAGE
-        if reader is _body_now:
+        if state == _HELD:
             body, self._body = self._body, b''
-            self._reader = _ends_now
+            self._state = _ENDS
             return body
+        if state != _READER:
+            return NEED_DATA  # no head yet, or the request has ended
         try:
-            event = reader(self._buffer)
+            event = self._reader(self._buffer)  # type: ignore[misc]
         except _H11_ERRORS as exc:
             raise _refusal(exc) from None
         if event is None:
-            if reader is not _done and len(self._buffer) > self._limit:
+            if len(self._buffer) > self._limit:
                 # Only a chunk-size line can grow without an event: one that never ends.
                 raise ParseError(431, 'Receive buffer too long')
             return NEED_DATA
@@ -232,18 +216,19 @@ class H11Parser:
         if kind is _Data:
             return event.data  # type: ignore[no-any-return]
         if kind is _EndOfMessage:
-            self._reader = _done
+            self._state = _DONE
+            self._reader = None
             return END_OF_MESSAGE
         raise ParseError(400, f'unexpected h11 event {event!r}')  # pragma: no cover (h11 yields no other)
 
     def pending(self) -> bytes:
-        # What is fed but not read: a head not parsed yet, or a body not read yet, then the rest.
-        unread = self._head or self._body
-        return unread + bytes(self._buffer) if unread else bytes(self._buffer)
+        # What is fed but not read: a body not read yet, then the rest.
+        return self._body + bytes(self._buffer) if self._body else bytes(self._buffer)
 
     def restart(self) -> bytes:
         pending = self.pending()
-        self._head = self._body = b''
+        self._body = b''
         self._buffer = _EMPTY
+        self._state = _HEAD
         self._reader = None
         return pending

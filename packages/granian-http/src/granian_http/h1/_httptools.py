@@ -8,8 +8,8 @@ modules run against both parsers to hold that.
 How it splits the work, and why:
 
 * **Heads** go to llhttp, which checks the request line and every header field in C and calls us
-  once per field. Only whole heads are fed (the connection's guard has found the blank line), so
-  llhttp never sees a byte of the next request: the seam's "one request per cycle" holds by
+  once per field. Only whole heads are read (``read_head``: the connection's guard has found the
+  blank line), so llhttp never sees a byte of the next request: the seam's "one request per cycle" holds by
   construction, pipelined bytes return to the guard through :meth:`HttptoolsParser.restart`.
 * **Bodies** are ours. llhttp would parse them too, but it consumes everything it is given and
   cannot say where a message ended, which the one-request-per-cycle rule needs. A Content-Length
@@ -36,19 +36,6 @@ __all__ = ['HttptoolsParser']
 
 _new_head = tuple.__new__
 _DIGITS = frozenset(b'0123456789')
-# The end of a head, as the guard finds it (RFC 9112 §2.2 lets a bare LF end a line).
-_CRLF2 = b'\r\n\r\n'
-
-
-def _head_end(data: bytes | bytearray) -> int:
-    end = data.find(_CRLF2)
-    if end >= 0:
-        return end + 4
-    lf = data.find(b'\n\n')
-    lfcrlf = data.find(b'\n\r\n')
-    if lf < 0 and lfcrlf < 0:
-        return -1
-    return lf + 2 if lfcrlf < 0 or 0 <= lf < lfcrlf else lfcrlf + 3
 
 
 # Where a request is (HttptoolsParser._state).
@@ -61,7 +48,6 @@ class HttptoolsParser:
     __slots__ = (
         '_buffer',
         '_chunks',
-        '_head',
         '_headers',
         '_limit',
         '_llhttp',
@@ -75,9 +61,6 @@ class HttptoolsParser:
     def __init__(self, limit: int) -> None:
         self._limit = limit
         self._buffer = bytearray()
-        #: What was fed while expecting a head, as it came: a whole head is fed at once (the
-        #: connection's guard has found its end), so it is parsed without a copy into the buffer.
-        self._head = b''
         self._state = _HEAD
         self._headers: list[tuple[bytes, bytes]] = []
         self._target = b''
@@ -100,10 +83,15 @@ class HttptoolsParser:
 
     # -- the seam ------------------------------------------------------------------------------
 
+    def read_head(self, data: bytes, end: int) -> RequestHead:
+        if end < len(data):
+            # The body's first bytes, or a pipelined request (left for the next cycle).
+            self._buffer += data[end:]
+            data = data[:end]
+        return self._parse_head(data)
+
     def feed(self, data: bytes) -> None:
-        if self._state == _HEAD:
-            self._head = self._head + data if self._head else data
-        elif self._chunks is not None:
+        if self._chunks is not None:
             self._chunks[1].__iadd__(data)
         else:
             self._buffer += data
@@ -114,31 +102,20 @@ class HttptoolsParser:
 
     @property
     def buffered(self) -> int:
-        return len(self._head) + (len(self._chunks[1]) if self._chunks is not None else len(self._buffer))
+        return len(self._chunks[1]) if self._chunks is not None else len(self._buffer)
 
     def next_event(self) -> Event:
         state = self._state
-        if state == _HEAD:
-            data = self._head
-            end = _head_end(data)
-            if end < 0:
-                return NEED_DATA
-            self._head = b''
-            if end == len(data):
-                return self._parse_head(data)  # the usual read: one head, nothing behind it
-            # The body's first bytes, or a pipelined request (left for the next cycle).
-            self._buffer += data[end:]
-            return self._parse_head(data[:end])
+        if state == _END:
+            self._state = _DONE
+            return END_OF_MESSAGE
         if state == _LENGTH:
             return self._length_body()
         if state == _CHUNKED:
             return self._chunked_body()
-        if state == _END:
-            self._state = _DONE
-            return END_OF_MESSAGE
-        return NEED_DATA
+        return NEED_DATA  # no head yet, or the request has ended
 
-    def _parse_head(self, head: bytes) -> Event:
+    def _parse_head(self, head: bytes) -> RequestHead:
         parser = self._llhttp
         headers: list[tuple[bytes, bytes]] = []
         self._headers = headers
@@ -232,12 +209,10 @@ class HttptoolsParser:
         return event.data
 
     def pending(self) -> bytes:
-        rest = bytes(self._chunks[1]) if self._chunks is not None else bytes(self._buffer)
-        return self._head + rest if self._head else rest
+        return bytes(self._chunks[1]) if self._chunks is not None else bytes(self._buffer)
 
     def restart(self) -> bytes:
         pending = self.pending()
-        self._head = b''
         self._buffer = bytearray()
         self._chunks = None
         self._state = _HEAD
