@@ -99,7 +99,10 @@ class TaskSet:
             task = _EagerTask(coro, self._loop)
         else:
             task = _Task(coro, loop=self._loop, name=_REQUEST)
-        self._keep(task)
+        # _keep, written out: once per request, and a call costs more than its three lines.
+        if not task.done():
+            self.tasks.add(task)
+            task.add_done_callback(self._discard)
 
     def spawn_session(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Start a task that lives for a session (a WebSocket) and steps once per message.
