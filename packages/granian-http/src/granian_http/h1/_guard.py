@@ -29,6 +29,8 @@ __all__ = ['MAX_HEADERS', 'MAX_REQUEST_LINE', 'head_end']
 MAX_HEADERS = 100
 #: A longer request line is a 414 (hyper's limit: it fits the 16-bit lengths of its parser).
 MAX_REQUEST_LINE = 65534
+# The end of the usual request line.
+_HTTP11_CR = b' HTTP/1.1\r'
 
 
 def head_end(data: bytes, limit: int) -> int:
@@ -57,14 +59,16 @@ def head_end(data: bytes, limit: int) -> int:
         # Parsers only bound a head that is still incomplete; one that arrives whole in a single
         # read would otherwise be taken at any size.
         raise ParseError(431, 'Request Header Fields Too Large')
-    version_at = data.rfind(b' ', 0, line_end)
-    version = data[version_at + 1 : line_end].rstrip(b'\r')
-    if version != b'HTTP/1.1' and version != b'HTTP/1.0':
-        # A well-formed HTTP-version we do not speak is 505 (RFC 9110 §15.6.6); anything else in
-        # its place is not an HTTP/1.x request at all.
-        if version.startswith(b'HTTP/') and len(version) == 8 and version[5:6].isdigit() and version[7:8].isdigit():
-            raise ParseError(505, 'HTTP Version Not Supported')
-        raise ParseError(400, 'Bad Request')
+    # The version is what follows the line's last space: nearly always " HTTP/1.1" before a CR,
+    # which one slice tells; anything else is read out in full (four calls).
+    if data[line_end - 10 : line_end] != _HTTP11_CR:
+        version = data[data.rfind(b' ', 0, line_end) + 1 : line_end].rstrip(b'\r')
+        if version != b'HTTP/1.1' and version != b'HTTP/1.0':
+            # A well-formed HTTP-version we do not speak is 505 (RFC 9110 §15.6.6); anything else
+            # in its place is not an HTTP/1.x request at all.
+            if version.startswith(b'HTTP/') and len(version) == 8 and version[5:6].isdigit() and version[7:8].isdigit():
+                raise ParseError(505, 'HTTP Version Not Supported')
+            raise ParseError(400, 'Bad Request')
     # Line feeds count the lines: the request line and the blank line are two of them.
     if data.count(b'\n', 0, end) - 2 > MAX_HEADERS:
         raise ParseError(431, 'Request Header Fields Too Large')
