@@ -113,6 +113,25 @@ async def test_an_exception_in_the_first_step_stays_in_the_task() -> None:
     assert [type(report.get('exception')) for report in reports] == [ValueError]
 
 
+async def test_a_task_collected_while_pending_is_reported() -> None:
+    # As for any asyncio task: one that is garbage-collected before it finished is a bug the loop
+    # reports ('Task was destroyed but it is pending!'), eager or not.
+    loop = asyncio.get_running_loop()
+    reports: list[dict[str, object]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: reports.append(context))
+    try:
+
+        async def app() -> None:
+            await loop.create_future()  # never resolved
+
+        TaskSet(loop).spawn(app())  # the set holding the task is dropped with it
+        gc.collect()
+    finally:
+        loop.set_exception_handler(previous)
+    assert [report['message'] for report in reports] == ['Task was destroyed but it is pending!']
+
+
 def test_the_cpython_internals_the_eager_task_uses_are_there() -> None:
     from asyncio import futures, tasks
 
@@ -124,6 +143,9 @@ def test_the_cpython_internals_the_eager_task_uses_are_there() -> None:
         assert hasattr(tasks, name), f'asyncio.tasks.{name} is gone: revise granian_server/_tasks.py'
     assert hasattr(futures, '_PyFuture')
     assert hasattr(tasks._PyTask, '_Task__step'), 'the pure-Python Task step was renamed'
+    # What _EagerTask.__del__ reads to skip the two __del__ calls of a task with nothing to report.
+    assert futures._PENDING == 'PENDING'
+    assert futures._PyFuture._Future__log_traceback is False, 'the future log flag was renamed'
 
 
 async def test_a_session_task_runs_and_is_kept_until_done() -> None:

@@ -49,6 +49,7 @@ _SESSION = 'granian-session'
 
 if not _NATIVE_EAGER:
     from asyncio import tasks as _asyncio_tasks
+    from asyncio.futures import _PENDING  # type: ignore[attr-defined]
 
     class _EagerTask(_asyncio_tasks._PyTask):  # type: ignore[name-defined,misc]
         """A task whose first step runs when it is created (Python 3.10 and 3.11)."""
@@ -74,6 +75,13 @@ if not _NATIVE_EAGER:
             finally:
                 if outer is not None:
                     _asyncio_tasks._enter_task(loop, outer)
+
+        def __del__(self) -> None:
+            # A task collected while pending, or with an exception nobody retrieved, is reported
+            # by _PyTask's and _PyFuture's __del__; a request's task nearly always ends done with
+            # nothing to report, and asking both would be two Python calls per request.
+            if self._state == _PENDING or self._Future__log_traceback:
+                super().__del__()
 
 
 class TaskSet:
