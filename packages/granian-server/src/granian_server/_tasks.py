@@ -43,7 +43,8 @@ _Task = asyncio.Task
 # name for (3.12 defers that until the name is read): ~1,450 instructions per request, 1 % of a
 # small one on uvloop. A fixed name says what the task is instead. The loop's create_task is
 # skipped for the same reason (uvloop's formats the default name, then sets ours on top), as the
-# 3.12 path already does; a task factory set on the server's loop is not used for requests.
+# 3.12 path already does; a task factory set on the server's loop is not used for requests. The
+# same names on every version and loop.
 _REQUEST = 'granian-request'
 _SESSION = 'granian-session'
 
@@ -57,7 +58,7 @@ if not _NATIVE_EAGER:
         def __init__(self, coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop) -> None:
             # _PyTask.__init__ without scheduling the first step; the names are asyncio's.
             asyncio.futures._PyFuture.__init__(self, loop=loop)  # type: ignore[attr-defined]
-            self._name = f'Task-{_asyncio_tasks._task_name_counter()}'  # type: ignore[attr-defined]
+            self._name = _REQUEST  # as the C task's on these versions (see _REQUEST)
             self._num_cancels_requested = 0
             self._must_cancel = False
             self._fut_waiter = None
@@ -102,7 +103,7 @@ class TaskSet:
         on its next turn than a Python task could now."""
         task: asyncio.Task[Any]
         if _NATIVE_EAGER:
-            task = asyncio.Task(coro, loop=self._loop, eager_start=True)  # type: ignore[call-arg,unused-ignore]
+            task = asyncio.Task(coro, loop=self._loop, eager_start=True, name=_REQUEST)  # type: ignore[call-arg,unused-ignore]
         elif self._python_eager:
             task = _EagerTask(coro, self._loop)
         else:
@@ -120,7 +121,7 @@ class TaskSet:
         once (callgrind, WebSocket echo: +2.9 % per message with it).
         """
         if _NATIVE_EAGER:
-            task: asyncio.Task[Any] = asyncio.Task(coro, loop=self._loop, eager_start=True)  # type: ignore[call-arg,unused-ignore]
+            task: asyncio.Task[Any] = asyncio.Task(coro, loop=self._loop, eager_start=True, name=_SESSION)  # type: ignore[call-arg,unused-ignore]
         else:
             task = _Task(coro, loop=self._loop, name=_SESSION)
         self._keep(task)
