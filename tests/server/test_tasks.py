@@ -117,7 +117,8 @@ async def test_an_exception_in_the_first_step_stays_in_the_task() -> None:
 
 async def test_a_task_collected_while_pending_is_reported() -> None:
     # As for any asyncio task: one that is garbage-collected before it finished is a bug the loop
-    # reports ('Task was destroyed but it is pending!'), eager or not.
+    # reports ('Task was destroyed but it is pending!'), eager or not; in debug mode with where
+    # the task was created.
     loop = asyncio.get_running_loop()
     reports: list[dict[str, object]] = []
     previous = loop.get_exception_handler()
@@ -129,9 +130,14 @@ async def test_a_task_collected_while_pending_is_reported() -> None:
 
         TaskSet(loop).spawn(app())  # the set holding the task is dropped with it
         gc.collect()
+        loop.set_debug(True)
+        TaskSet(loop).spawn(app())
+        gc.collect()
     finally:
+        loop.set_debug(False)
         loop.set_exception_handler(previous)
-    assert [report['message'] for report in reports] == ['Task was destroyed but it is pending!']
+    assert [report['message'] for report in reports] == ['Task was destroyed but it is pending!'] * 2
+    assert 'source_traceback' not in reports[0] and reports[1].get('source_traceback')
 
 
 def test_the_cpython_internals_the_eager_task_uses_are_there() -> None:
