@@ -21,10 +21,14 @@ cost: there a request's task is asyncio's C task, scheduled as usual (callgrind,
 on uvloop: 176,037 instructions per request with the eager Python task, 169,400 with the C task;
 on the stdlib loop the other way round, 287,446 against 298,538).
 
-``_EagerTask`` copies the few lines of ``_PyTask.__init__`` that set its fields (all but the
-scheduling of the first step) and calls its name-mangled step method: CPython internals, touched
-here only, for the two Python versions that need it, and checked by
+``_EagerTask`` copies the few lines of ``_PyTask.__init__`` and ``_PyFuture.__init__`` that set
+its fields (all but the scheduling of the first step), calls its name-mangled step method, and
+reads two fields in ``__del__`` to skip asyncio's two finalizers when they have nothing to report:
+CPython internals, touched here only, for the two Python versions that need it, and checked by
 ``tests/server/test_tasks.py``.
+
+Every request's task is named ``granian-request`` (a WebSocket's ``granian-session``) on every
+version and loop: before 3.12 asyncio formats a ``Task-<n>`` name per task otherwise.
 """
 
 from __future__ import annotations
