@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from granian_http.deadlines import Deadlines, resolution_for
+from testkit.loop_reports import loop_reports
 
 pytestmark = pytest.mark.anyio
 
@@ -89,10 +90,7 @@ async def test_re_arming_from_the_callback_keeps_the_earlier_ticks_in_order() ->
 
 async def test_a_failing_owner_is_reported_and_the_others_still_called() -> None:
     loop = asyncio.get_running_loop()
-    reported: list[dict[str, object]] = []
-    previous = loop.get_exception_handler()
-    loop.set_exception_handler(lambda _, context: reported.append(context))
-    try:
+    with loop_reports(loop) as reported:
         deadlines = Deadlines(loop, RESOLUTION)
         calls: list[tuple[str, float]] = []
         owners = [Owner('bad', calls, fail=True), Owner('good', calls)]
@@ -101,8 +99,6 @@ async def test_a_failing_owner_is_reported_and_the_others_still_called() -> None
             deadlines.arm(owner, moment)  # the same tick
         await asyncio.wait_for(asyncio.gather(*(o.called for o in owners)), 5)
         assert [str(context['exception']) for context in reported] == ['bad failed']
-    finally:
-        loop.set_exception_handler(previous)
 
 
 async def test_close_forgets_everything() -> None:

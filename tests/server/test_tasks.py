@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from granian_server._tasks import TaskSet
+from testkit.loop_reports import loop_reports
 
 pytestmark = pytest.mark.anyio
 
@@ -100,18 +101,13 @@ async def test_context_variables_stay_inside_the_task() -> None:
 async def test_an_exception_in_the_first_step_stays_in_the_task() -> None:
     # As with create_task: spawn does not raise, and the loop reports the unretrieved exception.
     loop = asyncio.get_running_loop()
-    reports: list[dict[str, object]] = []
-    previous = loop.get_exception_handler()
-    loop.set_exception_handler(lambda _, context: reports.append(context))
-    try:
+    with loop_reports(loop) as reports:
 
         async def app() -> None:
             raise ValueError('boom')
 
         TaskSet(loop).spawn(app())
         gc.collect()
-    finally:
-        loop.set_exception_handler(previous)
     assert [type(report.get('exception')) for report in reports] == [ValueError]
 
 
@@ -120,10 +116,7 @@ async def test_a_task_collected_while_pending_is_reported() -> None:
     # reports ('Task was destroyed but it is pending!'), eager or not; in debug mode with where
     # the task was created.
     loop = asyncio.get_running_loop()
-    reports: list[dict[str, object]] = []
-    previous = loop.get_exception_handler()
-    loop.set_exception_handler(lambda _, context: reports.append(context))
-    try:
+    with loop_reports(loop) as reports:
 
         async def app() -> None:
             await loop.create_future()  # never resolved
@@ -131,11 +124,11 @@ async def test_a_task_collected_while_pending_is_reported() -> None:
         TaskSet(loop).spawn(app())  # the set holding the task is dropped with it
         gc.collect()
         loop.set_debug(True)
-        TaskSet(loop).spawn(app())
-        gc.collect()
-    finally:
-        loop.set_debug(False)
-        loop.set_exception_handler(previous)
+        try:
+            TaskSet(loop).spawn(app())
+            gc.collect()
+        finally:
+            loop.set_debug(False)
     assert [report['message'] for report in reports] == ['Task was destroyed but it is pending!'] * 2
     assert 'source_traceback' not in reports[0] and reports[1].get('source_traceback')
 
