@@ -112,7 +112,7 @@ class TaskSet:
         on its next turn than a Python task could now."""
         task: asyncio.Task[Any]
         if _NATIVE_EAGER:
-            task = asyncio.Task(coro, loop=self._loop, eager_start=True, name=_REQUEST)  # type: ignore[call-arg,unused-ignore]
+            task = _Task(coro, loop=self._loop, eager_start=True, name=_REQUEST)  # type: ignore[call-arg,unused-ignore]
         elif self._python_eager:
             task = _EagerTask(coro, self._loop)
         else:
@@ -130,7 +130,7 @@ class TaskSet:
         once (callgrind, WebSocket echo: +2.9 % per message with it).
         """
         if _NATIVE_EAGER:
-            task: asyncio.Task[Any] = asyncio.Task(coro, loop=self._loop, eager_start=True, name=_SESSION)  # type: ignore[call-arg,unused-ignore]
+            task: asyncio.Task[Any] = _Task(coro, loop=self._loop, eager_start=True, name=_SESSION)  # type: ignore[call-arg,unused-ignore]
         else:
             task = _Task(coro, loop=self._loop, name=_SESSION)
         self._keep(task)

@@ -9,8 +9,9 @@ How it splits the work, and why:
 
 * **Heads** go to llhttp, which checks the request line and every header field in C and calls us
   once per field. Only whole heads are read (``read_head``: the connection's guard has found the
-  blank line), so llhttp never sees a byte of the next request: the seam's "one request per cycle" holds by
-  construction, pipelined bytes return to the guard through :meth:`HttptoolsParser.restart`.
+  blank line), so llhttp never sees a byte of the next request: the seam's "one request per
+  cycle" holds by construction, pipelined bytes return to the guard through
+  :meth:`HttptoolsParser.restart`.
 * **Bodies** are ours. llhttp would parse them too, but it consumes everything it is given and
   cannot say where a message ended, which the one-request-per-cycle rule needs. A Content-Length
   body is sliced exactly (no parsing to do); a chunked one is read by h11's chunked reader, the
